@@ -1,0 +1,2 @@
+"""rassist: remote assistance from the command line."""
+__version__ = "0.1.0"

@@ -1,0 +1,3 @@
+from rassist.cli.main import main
+
+main()

@@ -1,0 +1,41 @@
+"""Options shared by several commands, declared once."""
+
+from __future__ import annotations
+
+import getpass
+import socket
+
+import typer
+
+from rassist.errors import UsageError
+from rassist.protocol.permissions import PERMISSIONS
+
+ServerOpt = typer.Option(None, "--server", envvar="RASSIST_SERVER", metavar="URL",
+                         help="Rendezvous server, e.g. ws://relay.example:4477. Default: the host "
+                              "embeds one and joiners find it on this machine or the LAN.")
+JsonOpt = typer.Option(False, "--json", help="Machine mode: one JSON event per line on stdout, "
+                                               "one JSON command per line on stdin.")
+NameOpt = typer.Option(None, "--name", help="How the peer sees you. Default: user@hostname.")
+TimeoutOpt = typer.Option(10.0, "--timeout", min=0.1, metavar="SECONDS",
+                          help="Give up on an unreachable server or a silent peer after this long.")
+
+
+def default_name(name: str | None) -> str:
+    if name:
+        return name
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = "someone"
+    return f"{user}@{socket.gethostname()}"
+
+
+def parse_permissions(values: list[str]) -> set[str]:
+    """"control,files" or repeated options, into a checked set."""
+    found = {p.strip() for v in values for p in v.split(",") if p.strip()}
+    unknown = found - set(PERMISSIONS)
+    if unknown:
+        raise UsageError(f"unknown permission {', '.join(sorted(unknown))}; use {', '.join(PERMISSIONS)}")
+    return found
+PeerTimeoutOpt = typer.Option(8.0, "--peer-timeout", min=1.0, hidden=True,
+                              help="Declare the connection lost after this long without a word from the peer.")

@@ -1,0 +1,108 @@
+"""Plain and --json modes: stdin lines become commands, the session's events go to Output."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from rassist.cli.console import Lines
+from rassist.cli.output import Output
+from rassist.errors import ConnectionLost
+from rassist.protocol.pairing import PeerHello
+from rassist.protocol.permissions import PERMISSIONS
+from rassist.session import Session
+
+
+def parse_line(line: str, json_mode: bool) -> dict[str, Any] | None:
+    """A stdin line as a command object; None for a blank line. Raises ValueError if malformed.
+
+    Plain mode: "/name arg" is {"name": arg} ("/quit" is {"quit": true}); other text is chat."""
+    if not line.strip():
+        return None
+    if json_mode:
+        cmd = json.loads(line)
+        if not isinstance(cmd, dict):
+            raise ValueError("a command must be a JSON object")
+        return cmd
+    if line.startswith("/") and not line.startswith("//"):
+        name, _, arg = line[1:].partition(" ")
+        return {name: arg.strip() or True}
+    return {"chat": line[1:] if line.startswith("//") else line}
+
+
+async def drive(session: Session, out: Output, lines: Lines) -> int:
+    """Run a connected session until it ends; returns the exit code."""
+    reader = asyncio.ensure_future(_commands(session, out, lines))
+    try:
+        await session.start()
+        reason = await session.run()
+    except ConnectionLost as exc:
+        out.emit("error", kind=exc.kind, message=exc.message)
+        out.emit("closed", reason=exc.kind)
+        return exc.exit_code
+    finally:
+        reader.cancel()
+    out.emit("closed", reason=reason)
+    return 0
+
+
+async def _commands(session: Session, out: Output, lines: Lines) -> None:
+    while (line := await lines.next()) is not None:
+        try:
+            cmd = parse_line(line, out.json_mode)
+        except ValueError as exc:
+            out.emit("error", kind="command", message=f"malformed command: {exc}")
+            continue
+        if cmd is not None:
+            await session.handle_command(cmd)
+    if not out.json_mode and lines.interactive:
+        await session.close("quit")  # Ctrl-D at a terminal means goodbye
+
+
+class Approval:
+    """How the host decides on a joiner: in advance (--yes / --allow), or by asking."""
+
+    def __init__(self, out: Output, lines: Lines, auto: bool, allowed: set[str]) -> None:
+        self.out = out
+        self.lines = lines
+        self.auto = auto
+        self.allowed = allowed | {"view"}
+
+    async def __call__(self, hello: PeerHello) -> tuple[str, ...] | None:
+        if self.auto:
+            return tuple(p for p in hello.wants if p in self.allowed)
+        return await (self._ask_json(hello) if self.out.json_mode else self._ask(hello))
+
+    async def _ask(self, hello: PeerHello) -> tuple[str, ...] | None:
+        wants = ", ".join(hello.wants) or "chat only"
+        self.out.console.print(
+            f"[bold]{hello.name}[/] wants to: [bold]{wants}[/].\n"
+            "Allow? [bold]y[/] = all of that, [bold]v[/] = view only, [bold]N[/] = no: ", end="")
+        answer = (await self.lines.next() or "").strip().lower()
+        if answer in ("y", "yes"):
+            return hello.wants
+        if answer in ("v", "view"):
+            return tuple(p for p in hello.wants if p == "view")
+        return None
+
+    async def _ask_json(self, hello: PeerHello) -> tuple[str, ...] | None:
+        # The "request" event is out; wait for {"approve": true|false|[permissions]}.
+        while (line := await self.lines.next()) is not None:
+            try:
+                cmd = parse_line(line, True)
+            except ValueError as exc:
+                self.out.emit("error", kind="command", message=f"malformed command: {exc}")
+                continue
+            if not cmd:
+                continue
+            answer = cmd.get("approve")
+            if answer is True:
+                return hello.wants
+            if answer is False:
+                return None
+            if isinstance(answer, list) and all(p in PERMISSIONS for p in answer):
+                return tuple(p for p in hello.wants if p in answer)
+            self.out.emit("error", kind="command",
+                          message='waiting for {"approve": true}, {"approve": false} or {"approve": ["view", ...]}')
+        return None

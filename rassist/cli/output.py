@@ -1,0 +1,65 @@
+"""Events out: JSON lines on stdout with --json, readable lines on stderr otherwise."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from typing import Any, TextIO
+
+from rich.console import Console
+from rich.markup import escape
+
+
+class Output:
+    def __init__(self, json_mode: bool, stdout: TextIO | None = None) -> None:
+        self.json_mode = json_mode
+        self._stdout = stdout or sys.stdout
+        self.console = Console(file=sys.stderr, highlight=False)
+        self.renderers: dict[str, Any] = {}  # event name -> callable(fields) -> str | None, for features
+
+    def emit(self, event: str, **fields: Any) -> None:
+        if self.json_mode:
+            self._stdout.write(json.dumps({"event": event, **fields}, ensure_ascii=False) + "\n")
+            self._stdout.flush()
+            return
+        line = self.renderers[event](fields) if event in self.renderers else _human(event, fields)
+        if line:
+            self.console.print(line)
+
+    def say(self, text: str) -> None:
+        """Human-only text (hints, prompts); never in the JSON stream."""
+        if not self.json_mode:
+            self.console.print(text)
+
+
+def _human(event: str, f: dict[str, Any]) -> str | None:
+    stamp = time.strftime("%H:%M")
+    if event == "code":
+        code = escape(f["code"])
+        return (f"Your code: [bold green]{code}[/]\n"
+                f"On the other machine run: [bold]rassist join {code}[/]")
+    if event == "waiting":
+        return {"joiner": "Waiting for someone to join...",
+                "approval": "Waiting for the host to approve..."}.get(f.get("for", ""), None)
+    if event == "connected":
+        route = f.get("route", {})
+        how = f"{route.get('local', '?')}/{route.get('remote', '?')}"
+        if "remote_address" in route:
+            how += f" ({route.get('protocol', 'udp')} to {route['remote_address']})"
+        return (f"[green]Connected[/] to [bold]{escape(f['peer'])}[/] over {how}; "
+                f"allowed: {', '.join(f.get('granted', [])) or 'chat only'}.\n"
+                "Type to chat; /quit to leave.")
+    if event == "chat":
+        who = "you" if f["from"] == "me" else f["from"]
+        if f["from"] == "me":
+            return None  # the person just typed it; echoing it again is noise
+        return f"[dim]{stamp}[/] [bold cyan]{escape(who)}[/]: {escape(f['text'])}"
+    if event == "request":
+        return None  # the approval prompt says it
+    if event == "error":
+        return f"[red]Error:[/] {escape(f.get('message', ''))}"
+    if event == "closed":
+        reason = {"quit": "you left", "peer-left": "the other side left"}.get(f.get("reason", ""))
+        return f"Session closed: {reason}." if reason else None  # after an error, the error said it all
+    return f"[dim]{escape(event)}: {escape(json.dumps(f, ensure_ascii=False))}[/]"

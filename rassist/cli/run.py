@@ -1,0 +1,45 @@
+"""Running one command: the event loop, Ctrl-C, and errors mapped to exit codes."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+import typer
+
+from rassist.cli.output import Output
+from rassist.errors import RassistError
+
+INTERRUPTED = 130
+
+
+def run(out: Output, main: Callable[[], Coroutine[Any, Any, int]],
+        on_interrupt: Callable[[], bool] | None = None) -> None:
+    """Run `main` and exit with its code. `on_interrupt` returns True if it handled Ctrl-C
+    gracefully (e.g. by closing a session); otherwise the command is cancelled."""
+    code = asyncio.run(_guarded(out, main, on_interrupt))
+    raise typer.Exit(code)
+
+
+async def _guarded(out: Output, main: Callable[[], Coroutine[Any, Any, int]],
+                   on_interrupt: Callable[[], bool] | None) -> int:
+    task = asyncio.ensure_future(main())
+    loop = asyncio.get_running_loop()
+
+    def interrupt() -> None:
+        if on_interrupt is None or not on_interrupt():
+            task.cancel()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, interrupt)
+    try:
+        return await task
+    except asyncio.CancelledError:
+        out.emit("closed", reason="interrupted")
+        return INTERRUPTED
+    except RassistError as exc:
+        out.emit("error", kind=exc.kind, message=exc.message)
+        out.emit("closed", reason=exc.kind)
+        return exc.exit_code

@@ -1,0 +1,45 @@
+"""`rassist server`: the rendezvous server."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+
+import typer
+
+DEFAULT_PORT = 4477  # also the server module's default; kept here so --help loads nothing heavy
+
+
+def server(
+    host: str = typer.Option("0.0.0.0", "--host", help="Address to listen on."),
+    port: int = typer.Option(DEFAULT_PORT, "--port", min=0, max=65535,
+                             help="Port to listen on; 0 picks a free one (printed at start)."),
+) -> None:
+    """Run a rendezvous server that pairs hosts and joiners.
+
+    It relays only SPAKE2 messages and sealed signalling it cannot read, logs one line per
+    pairing, and never sees a screen, a key press, a chat line or a file.
+    """
+    logging.basicConfig(stream=sys.stderr, level=logging.INFO,
+                        format="%(asctime)s %(message)s", datefmt="%Y-%m-%dT%H:%M:%S")
+    logging.getLogger("websockets").setLevel(logging.WARNING)  # one line per pairing, not per socket
+
+    from rassist.rendezvous.server import RendezvousServer
+
+    async def main() -> None:
+        async with await RendezvousServer().start(host, port) as running:
+            bound = running.sockets[0].getsockname()
+            local = "127.0.0.1" if bound[0] == "0.0.0.0" else bound[0]
+            # The first line on stdout is a URL to use here, so scripts (and tests with --port 0) can read it.
+            print(f"ws://{local}:{bound[1]}", flush=True)
+            logging.getLogger("rassist.server").info("listening on %s:%s", bound[0], bound[1])
+            await asyncio.Future()
+
+    try:
+        asyncio.run(main())
+    except KeyboardInterrupt:
+        pass
+    except OSError as exc:
+        typer.echo(f"Error: cannot listen on {host}:{port}: {exc.strerror or exc}", err=True)
+        raise typer.Exit(1) from None

@@ -1,0 +1,113 @@
+"""`rassist host` and `rassist join`."""
+
+from __future__ import annotations
+
+import typer
+
+from typing import TYPE_CHECKING
+
+from rassist.cli import common
+from rassist.cli.output import Output
+from rassist.cli.run import run
+from rassist.errors import UsageError
+from rassist.protocol.codes import MAX_WORDS, MIN_WORDS
+
+if TYPE_CHECKING:
+    from rassist.session import Session
+
+# aiortc and friends load inside the commands: `rassist --help` and start-up stay fast.
+
+
+class _Live:
+    """The session once there is one, so Ctrl-C can close it politely."""
+
+    session: "Session | None" = None
+
+    def interrupt(self) -> bool:
+        if self.session is None:
+            return False
+        import asyncio
+
+        asyncio.ensure_future(self.session.close("quit"))
+        return True
+
+
+def host(
+    server: str | None = common.ServerOpt,
+    json_mode: bool = common.JsonOpt,
+    name: str | None = common.NameOpt,
+    timeout: float = common.TimeoutOpt,
+    yes: bool = typer.Option(False, "--yes", "-y", help="Approve joiners without asking (view only, "
+                                                         "plus what --allow lists)."),
+    allow: list[str] = typer.Option([], "--allow", metavar="PERMS",
+                                    help="Grant these in advance, without asking: control, files "
+                                         "(comma-separated or repeated). Implies --yes."),
+    code: str | None = typer.Option(None, "--code", envvar="RASSIST_CODE",
+                                    help="Use this code (NUMBER-word-word) instead of a fresh one."),
+    code_length: int = typer.Option(2, "--code-length", min=MIN_WORDS, max=MAX_WORDS,
+                                    help="Words in a generated code; more words, harder to guess."),
+    once: bool = typer.Option(False, "--once", help="Stop after the first pairing attempt, "
+                                                    "successful or not, instead of issuing a new code."),
+    no_tui: bool = typer.Option(False, "--no-tui", help="Plain line mode even on a terminal."),
+    peer_timeout: float = common.PeerTimeoutOpt,
+) -> None:
+    """Share this machine: print a code, wait for a helper, approve them, chat.
+
+    The helper runs `rassist join CODE`. In plain mode each line you type is sent as chat;
+    /quit leaves. With --json, stdin takes commands such as {"chat": "hi"} and {"approve": true}.
+    """
+    out = Output(json_mode)
+    live = _Live()
+
+    async def main() -> int:
+        from rassist.cli.console import Lines
+        from rassist.cli.drive import Approval, drive
+        from rassist.pairing import Host, HostOptions
+
+        lines = Lines()
+        allowed = common.parse_permissions(allow)
+        opts = HostOptions(name=common.default_name(name), server=server, timeout=timeout,
+                           code=code, code_length=code_length, once=once, peer_timeout=peer_timeout)
+        approve = Approval(out, lines, auto=yes or bool(allowed), allowed=allowed)
+        live.session = await Host(opts, out.emit, approve).run()
+        return await drive(live.session, out, lines)
+
+    run(out, main, live.interrupt)
+
+
+def join_command(
+    code: str | None = typer.Argument(None, envvar="RASSIST_CODE", show_default=False,
+                                      help="The code the host gave you, e.g. 7-crayon-walrus "
+                                           "(or set RASSIST_CODE)."),
+    server: str | None = common.ServerOpt,
+    json_mode: bool = common.JsonOpt,
+    name: str | None = common.NameOpt,
+    timeout: float = common.TimeoutOpt,
+    control: bool = typer.Option(False, "--control", help="Ask the host for control of mouse and keyboard."),
+    files: bool = typer.Option(False, "--files", help="Ask the host for permission to exchange files."),
+    no_tui: bool = typer.Option(False, "--no-tui", help="Plain line mode even on a terminal."),
+    peer_timeout: float = common.PeerTimeoutOpt,
+) -> None:
+    """Connect to a host with the code it printed; see its screen and chat.
+
+    In plain mode each line you type is sent as chat; /quit leaves. With --json, stdin takes
+    commands such as {"chat": "hi"} and {"quit": true}.
+    """
+    out = Output(json_mode)
+    live = _Live()
+
+    async def main() -> int:
+        if not code:
+            raise UsageError("no code given: rassist join CODE (or set RASSIST_CODE)")
+        from rassist.cli.console import Lines
+        from rassist.cli.drive import drive
+        from rassist.pairing import JoinOptions, join
+
+        lines = Lines()
+        wants = ("view",) + (("control",) if control else ()) + (("files",) if files else ())
+        opts = JoinOptions(name=common.default_name(name), server=server, timeout=timeout, wants=wants,
+                           peer_timeout=peer_timeout)
+        live.session = await join(code, opts, out.emit)
+        return await drive(live.session, out, lines)
+
+    run(out, main, live.interrupt)

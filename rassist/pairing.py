@@ -1,0 +1,230 @@
+"""From a code to a connected Session: rendezvous, SPAKE2, sealed signalling, WebRTC.
+
+This module drives the pure state machine in protocol/pairing.py with real I/O. The host
+prepares its peer connection and offer while it waits, so a joiner connects in one pass."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from rassist.errors import AuthError, ConnectionLost, DeclinedError, TimedOut, Unreachable, UsageError
+from rassist.protocol import pairing as sm
+from rassist.protocol.codes import Code, make_code, parse_code
+from rassist.rendezvous.client import PeerGone, RendezvousClient
+from rassist.session import Emit, Feature, Session
+from rassist.transport.peer import Peer
+
+Approver = Callable[[sm.PeerHello], Awaitable[tuple[str, ...] | None]]
+
+
+@dataclass
+class Options:
+    name: str
+    server: str | None = None
+    timeout: float = 20.0
+    features: list[Feature] = field(default_factory=list)
+    peer_timeout: float = 8.0
+
+
+@dataclass
+class HostOptions(Options):
+    code: str | None = None
+    code_length: int = 2
+    once: bool = False
+
+
+@dataclass
+class JoinOptions(Options):
+    wants: tuple[str, ...] = ("view",)
+    approval_timeout: float = 300.0
+
+
+class _Relay:
+    """The sealed-signalling side of a rendezvous connection, with a deadline per message."""
+
+    def __init__(self, client: RendezvousClient, timeout: float) -> None:
+        self.client = client
+        self.timeout = timeout
+
+    async def recv(self, timeout: float | None = None, waiting_for: str = "the peer") -> bytes:
+        limit = self.timeout if timeout is None else timeout
+        try:
+            return await asyncio.wait_for(self.client.receive(), limit)
+        except TimeoutError:
+            raise TimedOut(f"no answer from {waiting_for} within {limit:g} s") from None
+
+    async def act(self, actions: list[sm.Action]) -> list[sm.Action]:
+        """Send what must be sent; return the rest; raise on failure."""
+        rest = []
+        for action in actions:
+            if isinstance(action, sm.Send):
+                await self.client.send(action.body)
+            elif isinstance(action, sm.Failed):
+                raise AuthError(action.reason)
+            elif isinstance(action, sm.Declined):
+                raise DeclinedError(action.reason)
+            else:
+                rest.append(action)
+        return rest
+
+
+async def _connect(urls: list[str], timeout: float) -> RendezvousClient:
+    error: Unreachable | None = None
+    for url in urls:
+        try:
+            return await RendezvousClient.connect(url, timeout)
+        except Unreachable as exc:
+            error = exc
+    raise error or Unreachable("no rendezvous server to connect to")
+
+
+def _prepare(peer: Peer, features: list[Feature], role: str) -> None:
+    for feature in features:
+        feature.prepare(peer.pc, role)
+
+
+async def _make_offer(features: list[Feature]) -> tuple[Peer, str]:
+    peer = Peer()
+    _prepare(peer, features, "host")
+    return peer, await peer.offer()
+
+
+class Host:
+    """Hands out codes until a joiner pairs (or, with `once`, until the first attempt ends)."""
+
+    def __init__(self, opts: HostOptions, emit: Emit, approve: Approver) -> None:
+        self.opts = opts
+        self.emit = emit
+        self.approve = approve
+        self._embedded = None
+
+    async def run(self) -> Session:
+        client = await self._rendezvous()
+        preset: Code | None = None
+        if self.opts.code:
+            try:
+                preset = parse_code(self.opts.code)
+            except ValueError as exc:
+                raise UsageError(str(exc)) from None
+        try:
+            prepared = asyncio.ensure_future(_make_offer(self.opts.features))
+            while True:
+                nameplate = await client.allocate(preset.nameplate if preset else None)
+                code = preset or make_code(nameplate, self.opts.code_length)
+                preset = None  # a code is good for one attempt only
+                if self._embedded is not None:
+                    await self._embedded.announce.publish(nameplate)
+                self.emit("code", code=str(code))
+                self.emit("waiting", **{"for": "joiner"})
+                try:
+                    await client.wait_joined()
+                    peer, offer = await prepared
+                    return await self._pair(_Relay(client, self.opts.timeout), code, peer, offer)
+                except (AuthError, DeclinedError, PeerGone, TimedOut) as exc:
+                    if isinstance(exc, PeerGone):
+                        exc = ConnectionLost("the joiner left before pairing finished")
+                    self.emit("error", kind=exc.kind, message=exc.message)
+                    if prepared.done():  # its offer may have gone out: never reuse it
+                        with contextlib.suppress(Exception):
+                            await (await prepared)[0].close()
+                        prepared = asyncio.ensure_future(_make_offer(self.opts.features))
+                    if self.opts.once:
+                        raise exc from None
+        finally:
+            with contextlib.suppress(Exception):
+                await client.close()
+            await self.stop_embedded()
+
+    async def _pair(self, relay: _Relay, code: Code, peer: Peer, offer: str) -> Session:
+        pairing = sm.Pairing("host", str(code), self.opts.name)
+        hello = None
+        while hello is None:
+            for action in await relay.act(pairing.receive(await relay.recv(waiting_for="the joiner"))):
+                if isinstance(action, sm.PeerHello):
+                    hello = action
+        self.emit("request", peer=hello.name, wants=list(hello.wants))
+        granted = await self._decide(relay, hello)
+        if granted is None:
+            await relay.act(pairing.decide(None))
+            raise DeclinedError(f"declined {hello.name}")
+        await relay.act(pairing.decide(granted) + pairing.offer(offer))
+        for action in await relay.act(pairing.receive(await relay.recv(waiting_for="the joiner"))):
+            if isinstance(action, sm.Sdp):
+                await peer.accept(action.sdp)
+        await peer.wait_open(self.opts.timeout)
+        return Session("host", peer, hello.name, set(granted), self.emit, self.opts.features,
+                       self.opts.peer_timeout)
+
+    async def _decide(self, relay: _Relay, hello: sm.PeerHello) -> tuple[str, ...] | None:
+        """Ask the approver, but stop asking if the joiner leaves meanwhile."""
+        decision = asyncio.ensure_future(self.approve(hello))
+        watch = asyncio.ensure_future(relay.client.recv())
+        try:
+            await asyncio.wait({decision, watch}, return_when=asyncio.FIRST_COMPLETED)
+            if decision.done():
+                return decision.result()
+            raise PeerGone()
+        finally:
+            decision.cancel()
+            watch.cancel()
+
+    async def _rendezvous(self) -> RendezvousClient:
+        if self.opts.server:
+            return await _connect([self.opts.server], self.opts.timeout)
+        from rassist.rendezvous.embedded import Embedded
+
+        self._embedded = await Embedded.start()
+        return await _connect([self._embedded.url], self.opts.timeout)
+
+    async def stop_embedded(self) -> None:
+        if self._embedded is not None:
+            await self._embedded.stop()
+            self._embedded = None
+
+
+async def join(code_text: str, opts: JoinOptions, emit: Emit) -> Session:
+    try:
+        code = parse_code(code_text)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    if opts.server:
+        urls = [opts.server]
+    else:
+        from rassist.rendezvous import local
+
+        urls = local.same_machine(code.nameplate) or await local.on_lan(code.nameplate, min(opts.timeout, 5.0))
+        if not urls:
+            raise Unreachable(f"no host with code {code.nameplate}-... found on this machine or the LAN; "
+                              "check the code, or use --server URL / RASSIST_SERVER")
+    client = await _connect(urls, opts.timeout)
+    relay = _Relay(client, opts.timeout)
+    try:
+        await client.claim(code.nameplate)
+        pairing = sm.Pairing("join", str(code), opts.name, opts.wants)
+        await relay.act(pairing.start())
+        host_name, granted, peer = "host", (), None
+        while peer is None:
+            waiting = pairing.state is sm.State.AWAIT_DECISION
+            if waiting:
+                emit("waiting", **{"for": "approval"})
+            body = await relay.recv(opts.approval_timeout if waiting else None,
+                                    "the host (approval)" if waiting else "the host")
+            for action in await relay.act(pairing.receive(body)):
+                if isinstance(action, sm.PeerHello):
+                    host_name = action.name
+                elif isinstance(action, sm.Decided):
+                    granted = action.granted
+                elif isinstance(action, sm.Sdp):
+                    peer = Peer()
+                    _prepare(peer, opts.features, "join")
+                    await relay.act(pairing.answer(await peer.answer(action.sdp)))
+        await peer.wait_open(opts.timeout)
+    except PeerGone:
+        raise ConnectionLost("the host left before pairing finished") from None
+    finally:
+        with contextlib.suppress(Exception):
+            await client.close()
+    return Session("join", peer, host_name, set(granted), emit, opts.features, opts.peer_timeout)

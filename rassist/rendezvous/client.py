@@ -1,0 +1,102 @@
+"""The client side of the rendezvous protocol: the one module that talks to the server."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidURI, WebSocketException
+
+from rassist.errors import AuthError, ConnectionLost, Unreachable, UsageError
+from rassist.protocol import rendezvous as wire
+
+SERVER_OPS = frozenset({"allocated", "claimed", "joined", "message", "peer-gone", "pong", "error"})
+
+
+class PeerGone(Exception):
+    """The other side left the rendezvous before pairing finished."""
+
+
+class RendezvousClient:
+    def __init__(self, ws: ClientConnection, url: str) -> None:
+        self._ws = ws
+        self.url = url
+
+    @classmethod
+    async def connect(cls, url: str, timeout: float) -> RendezvousClient:
+        try:
+            ws = await asyncio.wait_for(
+                connect(url, max_size=wire.MAX_FRAME, open_timeout=None, compression=None,
+                        ping_interval=20, ping_timeout=20), timeout)
+        except InvalidURI as exc:
+            raise UsageError(f"bad server URL {url!r}: {exc}") from None
+        except (OSError, TimeoutError, WebSocketException) as exc:
+            reason = "timed out" if isinstance(exc, TimeoutError) else str(exc) or type(exc).__name__
+            raise Unreachable(f"cannot reach the rendezvous server at {url}: {reason}") from None
+        return cls(ws, url)
+
+    async def _send(self, op: str, **fields: Any) -> None:
+        try:
+            await self._ws.send(wire.encode(op, **fields))
+        except ConnectionClosed:
+            raise ConnectionLost(f"the rendezvous server at {self.url} closed the connection") from None
+
+    async def recv(self) -> dict[str, Any]:
+        try:
+            frame = await self._ws.recv()
+        except ConnectionClosed:
+            raise ConnectionLost(f"the rendezvous server at {self.url} went away") from None
+        try:
+            return wire.decode(frame, SERVER_OPS)
+        except wire.WireError as exc:
+            raise ConnectionLost(f"the rendezvous server sent a bad frame: {exc}") from None
+
+    async def allocate(self, wanted: str | None = None) -> str:
+        await self._send("allocate", **({"nameplate": wanted} if wanted else {}))
+        msg = await self.recv()
+        while msg["op"] in ("message", "peer-gone", "pong"):  # left over from an earlier attempt
+            msg = await self.recv()
+        if msg["op"] == "error" and msg.get("kind") == "nameplate-taken":
+            raise UsageError(str(msg.get("message")))
+        if msg["op"] != "allocated":
+            raise ConnectionLost(f"unexpected reply from the rendezvous server: {msg['op']}")
+        return str(msg["nameplate"])
+
+    async def wait_joined(self) -> None:
+        await self._expect("joined")
+
+    async def claim(self, nameplate: str) -> None:
+        await self._send("claim", nameplate=nameplate)
+        msg = await self.recv()
+        if msg["op"] == "error" and msg.get("kind") == "unknown-nameplate":
+            raise AuthError(str(msg.get("message", "unknown nameplate")))
+        if msg["op"] != "claimed":
+            raise ConnectionLost(f"unexpected reply from the rendezvous server: {msg['op']}")
+
+    async def send(self, data: bytes) -> None:
+        await self._send("send", body=wire.pack_body(data))
+
+    async def receive(self) -> bytes:
+        msg = await self._expect("message")
+        try:
+            return wire.unpack_body(msg["body"])
+        except wire.WireError as exc:
+            raise AuthError(f"signalling message damaged in transit: {exc}") from None
+
+    async def release(self) -> None:
+        await self._send("release")
+
+    async def _expect(self, op: str) -> dict[str, Any]:
+        while True:
+            msg = await self.recv()
+            if msg["op"] == op:
+                return msg
+            if msg["op"] == "peer-gone":
+                raise PeerGone()
+            if msg["op"] == "error":
+                raise ConnectionLost(f"rendezvous server error: {msg.get('message', msg.get('kind'))}")
+            # pong and anything else unexpected are ignored
+
+    async def close(self) -> None:
+        await self._ws.close()

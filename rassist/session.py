@@ -1,0 +1,155 @@
+"""The one object the CLI and the TUI talk to: a connected peer, its permissions, its events.
+
+Attributes go down (chat(), handle_command(), close()); events come up through `emit`, one call
+per event, with the same names and fields as the --json stream."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, Literal, Protocol
+
+from aiortc import RTCDataChannel, RTCPeerConnection
+
+from rassist.errors import CommandError, ConnectionLost, RassistError
+from rassist.transport.channel import MessageChannel
+from rassist.transport.peer import Peer
+
+Role = Literal["host", "join"]
+Emit = Callable[..., None]
+CommandHandler = Callable[[dict[str, Any]], Awaitable[None] | None]
+MAX_CHAT = 4000
+HEARTBEAT = 1.0
+
+
+class Feature(Protocol):
+    def prepare(self, pc: RTCPeerConnection, role: str) -> None: ...
+    async def start(self, session: Session) -> None: ...
+    async def stop(self) -> None: ...
+
+
+class Session:
+    def __init__(self, role: Role, peer: Peer, peer_name: str, granted: set[str], emit: Emit,
+                 features: list[Feature], peer_timeout: float = 8.0) -> None:
+        self.role = role
+        self.peer = peer
+        self.pc = peer.pc
+        self.peer_name = peer_name
+        self.granted = granted
+        self.emit = emit
+        self.features = features
+        self.peer_timeout = peer_timeout
+        self.ctl = MessageChannel(peer, "ctl")
+        self._commands: dict[str, CommandHandler] = {"chat": self._chat_command, "quit": self._quit_command}
+        self._ended: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        self._last_heard = time.monotonic()
+        self._closing = False
+        self.ctl.on_any = self._heard
+        self.ctl.on("chat", self._on_chat)
+        self.ctl.on("bye", self._on_bye)
+        self.ctl.on("ping", lambda _msg: None)
+
+        @self.pc.on("connectionstatechange")
+        def _state() -> None:
+            if self.pc.connectionState in ("failed", "closed") and not self._closing:
+                self._end(ConnectionLost(f"connection to {self.peer_name} lost"))
+
+    def channel(self, label: str) -> RTCDataChannel:
+        """A data channel for sending; receive with listen() so no early message is lost."""
+        return self.peer.channels[label]
+
+    def listen(self, label: str, callback: Callable[[str | bytes], None]) -> None:
+        self.peer.listen(label, callback)
+
+    def add_command(self, key: str, handler: CommandHandler) -> None:
+        self._commands[key] = handler
+
+    async def start(self) -> None:
+        for feature in self.features:
+            await feature.start(self)
+        self.ctl.start()
+        self.emit("connected", peer=self.peer_name, role=self.role, granted=sorted(self.granted),
+                  route=self.peer.route())
+
+    async def run(self) -> str:
+        """Until the session ends; returns why, or raises ConnectionLost."""
+        beat = asyncio.ensure_future(self._heartbeat())
+        try:
+            return await asyncio.shield(self._ended)
+        finally:
+            beat.cancel()
+            for feature in reversed(self.features):
+                with contextlib.suppress(Exception):
+                    await feature.stop()
+            await self.peer.close()
+
+    def chat(self, text: str) -> None:
+        text = text[:MAX_CHAT]
+        self.ctl.send({"t": "chat", "text": text})
+        self.emit("chat", **{"from": "me", "text": text})
+
+    async def handle_command(self, cmd: Any) -> None:
+        """One stdin command (a JSON object); a refusal becomes an `error` event."""
+        try:
+            if not isinstance(cmd, dict) or not cmd:
+                raise CommandError("a command is a JSON object such as {\"chat\": \"hello\"}")
+            key = next((k for k in cmd if k in self._commands), None)
+            if key is None:
+                raise CommandError(f"unknown command {next(iter(cmd))!r}; known: {', '.join(sorted(self._commands))}")
+            result = self._commands[key](cmd)
+            if asyncio.iscoroutine(result):
+                await result
+        except RassistError as exc:
+            self.emit("error", kind=exc.kind, message=exc.message)
+
+    async def close(self, reason: str = "quit") -> None:
+        """Tell the peer and end; safe to call more than once."""
+        if self._ended.done() or self._closing:
+            return
+        self._closing = True  # the peer may hang up first once it has our bye: that is fine
+        self.ctl.send({"t": "bye", "reason": reason})
+        # aiortc sends asynchronously: give the bye a moment to leave before tearing down.
+        for _ in range(20):
+            if self.ctl.dc.bufferedAmount == 0:
+                break
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.05)
+        self._end(reason)
+
+    def _end(self, outcome: str | Exception) -> None:
+        if self._ended.done():
+            return
+        if isinstance(outcome, Exception):
+            self._ended.set_exception(outcome)
+        else:
+            self._ended.set_result(outcome)
+
+    def _heard(self) -> None:
+        self._last_heard = time.monotonic()
+
+    async def _heartbeat(self) -> None:
+        while True:
+            self.ctl.send({"t": "ping"})
+            if time.monotonic() - self._last_heard > self.peer_timeout:
+                self._end(ConnectionLost(f"{self.peer_name} stopped answering for {self.peer_timeout:g} s"))
+                return
+            await asyncio.sleep(HEARTBEAT)
+
+    def _on_chat(self, msg: dict[str, Any]) -> None:
+        text = msg.get("text")
+        if isinstance(text, str):
+            self.emit("chat", **{"from": self.peer_name, "text": text[:MAX_CHAT]})
+
+    def _on_bye(self, msg: dict[str, Any]) -> None:
+        self._closing = True
+        self._end("peer-left")
+
+    def _chat_command(self, cmd: dict[str, Any]) -> None:
+        if not isinstance(cmd["chat"], str) or not cmd["chat"]:
+            raise CommandError("chat takes a non-empty string")
+        self.chat(cmd["chat"])
+
+    async def _quit_command(self, cmd: dict[str, Any]) -> None:
+        await self.close("quit")

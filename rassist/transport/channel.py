@@ -1,0 +1,70 @@
+"""JSON messages over one data channel, dispatched by their "t" key.
+
+The peer is authenticated but not trusted: a malformed message is counted and dropped, never
+allowed to raise into aiortc's event loop callbacks."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiortc import RTCDataChannel
+
+from rassist.transport.peer import Peer
+
+Handler = Callable[[dict[str, Any]], Awaitable[None] | None]
+MAX_MESSAGE = 256 * 1024
+log = logging.getLogger("rassist.channel")
+
+
+class MessageChannel:
+    def __init__(self, peer: Peer, label: str) -> None:
+        self.dc: RTCDataChannel = peer.channels[label]
+        self._peer = peer
+        self._label = label
+        self._handlers: dict[str, Handler] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.rejected = 0
+        self.on_any: Callable[[], None] | None = None  # liveness hook: any message at all
+
+    def start(self) -> None:
+        """Begin dispatching (earlier messages included) once the handlers are registered."""
+        self._peer.listen(self._label, self._on_message)
+
+    def on(self, kind: str, handler: Handler) -> None:
+        self._handlers[kind] = handler
+
+    def send(self, msg: dict[str, Any]) -> None:
+        if self.dc.readyState == "open":
+            self.dc.send(json.dumps(msg, separators=(",", ":")))
+
+    def _on_message(self, data: str | bytes) -> None:
+        if self.on_any is not None:
+            self.on_any()
+        try:
+            if len(data) > MAX_MESSAGE:
+                raise ValueError("too large")
+            msg = json.loads(data)
+            if not isinstance(msg, dict) or not isinstance(msg.get("t"), str):
+                raise ValueError('not an object with a "t" key')
+        except ValueError as exc:
+            self.rejected += 1
+            log.debug("dropped a malformed message on %s: %s", self.dc.label, exc)
+            return
+        handler = self._handlers.get(msg["t"])
+        if handler is None:
+            self.rejected += 1
+            return
+        result = handler(msg)
+        if asyncio.iscoroutine(result):
+            task = asyncio.ensure_future(result)
+            self._tasks.add(task)
+            task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("handler failed on %s", self.dc.label, exc_info=task.exception())

@@ -1,0 +1,25 @@
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+
+import pytest
+
+from tests.xvfb import xvfb
+
+
+@pytest.fixture(scope="session")
+def x_display() -> Iterator[str]:
+    """A 1920x1080 virtual screen shared by the display tests of one run."""
+    if shutil.which("Xvfb") is None:
+        pytest.skip("Xvfb is not installed: .ci/run installs it with apt-get install xvfb")
+    with xvfb() as display:
+        yield display
+
+
+@pytest.fixture
+def display_env(x_display: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """DISPLAY set for this test (and the processes it starts)."""
+    monkeypatch.setenv("DISPLAY", x_display)
+    return x_display

@@ -1,0 +1,121 @@
+"""The rendezvous server under hostile input: bad clients are dropped, good ones keep working."""
+
+import asyncio
+import json
+
+import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
+
+from rassist.rendezvous.client import RendezvousClient
+from rassist.rendezvous.server import Limits, RendezvousServer
+
+
+@pytest.fixture
+async def server():
+    rs = RendezvousServer(limits=Limits(messages_per_second=20, burst=40, connections_per_ip=20))
+    running = await rs.start("127.0.0.1", 0)
+    yield rs, f"ws://127.0.0.1:{running.sockets[0].getsockname()[1]}"
+    running.close()
+    await running.wait_closed()
+
+
+async def pair(url: str) -> tuple[RendezvousClient, RendezvousClient]:
+    host = await RendezvousClient.connect(url, 5)
+    nameplate = await host.allocate()
+    joiner = await RendezvousClient.connect(url, 5)
+    await joiner.claim(nameplate)
+    await host.wait_joined()
+    return host, joiner
+
+
+async def test_relays_bodies_both_ways(server):
+    _, url = server
+    host, joiner = await pair(url)
+    await joiner.send(b"\x00\x01sealed")
+    assert await host.receive() == b"\x00\x01sealed"
+    await host.send(b"back")
+    assert await joiner.receive() == b"back"
+
+
+async def assert_dropped(url: str, frame) -> None:
+    async with connect(url, max_size=None) as ws:
+        await ws.send(frame)
+        with pytest.raises(ConnectionClosed) as closed:
+            for _ in range(3):
+                await asyncio.wait_for(ws.recv(), 5)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code in (1008, 1009, 1003)
+
+
+@pytest.mark.parametrize("frame", [
+    b"\x00\x01binary",
+    "not json",
+    "[1, 2, 3]",
+    '{"no_op": 1}',
+    '{"op": "format-disk"}',
+    '{"op": "claim"}',
+    '{"op": "claim", "nameplate": "../../etc"}',
+    '{"op": "send", "body": 5}',
+    '{"op": "send", "body": "***not base64***"}',
+    json.dumps({"op": "send", "body": "A" * 70_000}),
+])
+async def test_bad_frames_drop_only_that_connection(server, frame):
+    _, url = server
+    host, joiner = await pair(url)
+    await assert_dropped(url, frame)
+    await joiner.send(b"still here")
+    assert await host.receive() == b"still here"
+
+
+async def test_flooding_client_is_cut_off_and_others_are_served(server):
+    _, url = server
+    host, joiner = await pair(url)
+    async with connect(url) as flooder:
+        with pytest.raises(ConnectionClosed):
+            for _ in range(500):
+                await flooder.send('{"op":"ping"}')
+                await asyncio.sleep(0)
+            for _ in range(500):
+                await asyncio.wait_for(flooder.recv(), 5)
+    await joiner.send(b"ok")
+    assert await host.receive() == b"ok"
+
+
+async def test_too_many_connections_from_one_address(server):
+    rs, url = server
+    clients = [await connect(url) for _ in range(rs.limits.connections_per_ip)]
+    extra = await connect(url)
+    with pytest.raises(ConnectionClosed):
+        await asyncio.wait_for(extra.recv(), 5)
+    for c in clients:
+        await c.close()
+
+
+async def test_peer_gone_is_reported(server):
+    _, url = server
+    host, joiner = await pair(url)
+    await joiner.close()
+    from rassist.rendezvous.client import PeerGone
+
+    with pytest.raises(PeerGone):
+        await host.receive()
+
+
+async def test_second_claim_is_refused(server):
+    _, url = server
+    host = await RendezvousClient.connect(url, 5)
+    nameplate = await host.allocate()
+    first = await RendezvousClient.connect(url, 5)
+    await first.claim(nameplate)
+    second = await RendezvousClient.connect(url, 5)
+    from rassist.errors import AuthError
+
+    with pytest.raises(AuthError, match="no host is waiting"):
+        await second.claim(nameplate)
+
+
+async def test_unreachable_server_is_a_clear_error():
+    from rassist.errors import Unreachable
+
+    with pytest.raises(Unreachable, match="cannot reach"):
+        await RendezvousClient.connect("ws://127.0.0.1:9", 2)
