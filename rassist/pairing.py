@@ -185,21 +185,25 @@ class Host:
             self._embedded = None
 
 
+async def _find_host(code: Code, timeout: float) -> RendezvousClient:
+    """The embedded server of the host with this nameplate: this machine first, then the LAN."""
+    from rassist.rendezvous import local
+
+    with contextlib.suppress(Unreachable):
+        return await _connect(local.same_machine(code.nameplate), min(timeout, 2.0))
+    urls = await local.on_lan(code.nameplate, min(timeout, 5.0))
+    if not urls:
+        raise Unreachable(f"no host with code {code.nameplate}-... found on this machine or the LAN; "
+                          "check the code, or use --server URL / RASSIST_SERVER")
+    return await _connect(urls, timeout)
+
+
 async def join(code_text: str, opts: JoinOptions, emit: Emit) -> Session:
     try:
         code = parse_code(code_text)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    if opts.server:
-        urls = [opts.server]
-    else:
-        from rassist.rendezvous import local
-
-        urls = local.same_machine(code.nameplate) or await local.on_lan(code.nameplate, min(opts.timeout, 5.0))
-        if not urls:
-            raise Unreachable(f"no host with code {code.nameplate}-... found on this machine or the LAN; "
-                              "check the code, or use --server URL / RASSIST_SERVER")
-    client = await _connect(urls, opts.timeout)
+    client = await (_connect([opts.server], opts.timeout) if opts.server else _find_host(code, opts.timeout))
     relay = _Relay(client, opts.timeout)
     try:
         await client.claim(code.nameplate)

@@ -19,13 +19,15 @@ DEFAULT_WAIT = 30.0
 class Proc:
     """One `rassist ...` process: JSON events from stdout, JSON commands to stdin."""
 
-    def __init__(self, args: list[str], env: dict[str, str] | None = None, cwd: str | None = None) -> None:
+    def __init__(self, args: list[str], env: dict[str, str] | None = None, cwd: str | None = None,
+                 raw: bool = False) -> None:
+        """`args` are rassist's arguments, or with `raw` the whole command line (e.g. under ip netns exec)."""
         self.args = args
         self.events: list[dict[str, Any]] = []
         self._queue: queue.Queue[dict[str, Any] | None] = queue.Queue()
         self.stderr_lines: list[str] = []
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "rassist", *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            args if raw else [sys.executable, "-m", "rassist", *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             stderr=subprocess.PIPE, text=True, bufsize=1, cwd=cwd,
             env={**os.environ, **(env or {}), "PYTHONUNBUFFERED": "1"})
         threading.Thread(target=self._read_stdout, daemon=True).start()

@@ -204,3 +204,28 @@ def test_ctrl_c_on_the_host_ends_the_session_for_both(server):
     assert host.wait_exit() == 0
     assert join.wait_exit() == 0
     assert join.wait_event("closed")["reason"] == "peer-left"
+
+
+def test_embedded_default_across_a_lan(tmp_path):
+    """Two machines on one link, no server: the joiner finds the host's embedded server by mDNS."""
+    from tests.netns import lan, unavailable_reason
+
+    if reason := unavailable_reason():
+        pytest.skip(reason)
+    with lan() as net:
+        # Separate registries: the same-machine shortcut must not be what makes this work.
+        host = Proc([*net.prefix(net.a), *_rassist(), "host", "--json", "--yes"],
+                    env={"RASSIST_REGISTRY": str(tmp_path / "a")}, raw=True)
+        code = host.wait_event("code")["code"]
+        join = Proc([*net.prefix(net.b), *_rassist(), "join", code, "--json"],
+                    env={"RASSIST_REGISTRY": str(tmp_path / "b")}, raw=True)
+        route = join.wait_event("connected", timeout=20)["route"]
+        assert route["remote_address"].startswith(net.a_addr + ":")
+        join.send({"quit": True})
+        assert join.wait_exit() == 0 and host.wait_exit() == 0
+
+
+def _rassist() -> list[str]:
+    import sys
+
+    return [sys.executable, "-m", "rassist"]
