@@ -27,6 +27,7 @@ class Options:
     timeout: float = 20.0
     features: list[Feature] = field(default_factory=list)
     peer_timeout: float = 8.0
+    relay_only: bool = False
 
 
 @dataclass
@@ -86,10 +87,18 @@ def _prepare(peer: Peer, features: list[Feature], role: str) -> None:
         feature.prepare(peer.pc, role)
 
 
-async def _make_offer(features: list[Feature]) -> tuple[Peer, str]:
-    peer = Peer()
-    _prepare(peer, features, "host")
+async def _make_offer(opts: Options, ice: list[dict]) -> tuple[Peer, str]:
+    peer = Peer(ice, opts.relay_only)
+    _prepare(peer, opts.features, "host")
     return peer, await peer.offer()
+
+
+async def _ice_servers(client: RendezvousClient, opts: Options) -> list[dict]:
+    servers = await client.turn_servers()
+    if opts.relay_only and not servers:
+        raise UsageError("--relay-only needs a rendezvous server that hands out TURN credentials "
+                         "(rassist server --turn URL --turn-secret ...)")
+    return servers
 
 
 class Host:
@@ -110,7 +119,8 @@ class Host:
             except ValueError as exc:
                 raise UsageError(str(exc)) from None
         try:
-            prepared = asyncio.ensure_future(_make_offer(self.opts.features))
+            ice = await _ice_servers(client, self.opts)
+            prepared = asyncio.ensure_future(_make_offer(self.opts, ice))
             while True:
                 nameplate = await client.allocate(preset.nameplate if preset else None)
                 code = preset or make_code(nameplate, self.opts.code_length)
@@ -130,7 +140,7 @@ class Host:
                     if prepared.done():  # its offer may have gone out: never reuse it
                         with contextlib.suppress(Exception):
                             await (await prepared)[0].close()
-                        prepared = asyncio.ensure_future(_make_offer(self.opts.features))
+                        prepared = asyncio.ensure_future(_make_offer(self.opts, ice))
                     if self.opts.once:
                         raise exc from None
         finally:
@@ -207,6 +217,7 @@ async def join(code_text: str, opts: JoinOptions, emit: Emit) -> Session:
     relay = _Relay(client, opts.timeout)
     try:
         await client.claim(code.nameplate)
+        ice = await _ice_servers(client, opts)
         pairing = sm.Pairing("join", str(code), opts.name, opts.wants)
         await relay.act(pairing.start())
         host_name, granted, peer = "host", (), None
@@ -222,7 +233,7 @@ async def join(code_text: str, opts: JoinOptions, emit: Emit) -> Session:
                 elif isinstance(action, sm.Decided):
                     granted = action.granted
                 elif isinstance(action, sm.Sdp):
-                    peer = Peer()
+                    peer = Peer(ice, opts.relay_only)
                     _prepare(peer, opts.features, "join")
                     await relay.act(pairing.answer(await peer.answer(action.sdp)))
         await peer.wait_open(opts.timeout)

@@ -100,9 +100,9 @@ class Proc:
 
 
 @contextmanager
-def rendezvous_server(*extra: str) -> Iterator[str]:
-    """`rassist server --port 0` on 127.0.0.1; yields its URL."""
-    proc = subprocess.Popen([sys.executable, "-m", "rassist", "server", "--host", "127.0.0.1", "--port", "0", *extra],
+def rendezvous_server(*extra: str, host: str = "127.0.0.1", prefix: tuple[str, ...] = ()) -> Iterator[str]:
+    """`rassist server --port 0` on `host` (run under `prefix`, e.g. ip netns exec); yields its URL."""
+    proc = subprocess.Popen([*prefix, sys.executable, "-m", "rassist", "server", "--host", host, "--port", "0", *extra],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert proc.stdout is not None

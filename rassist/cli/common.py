@@ -39,3 +39,6 @@ def parse_permissions(values: list[str]) -> set[str]:
     return found
 PeerTimeoutOpt = typer.Option(8.0, "--peer-timeout", min=1.0, hidden=True,
                               help="Declare the connection lost after this long without a word from the peer.")
+RelayOnlyOpt = typer.Option(False, "--relay-only",
+                            help="Never reveal your addresses to the peer: all traffic goes through "
+                                 "the TURN relay of the rendezvous server.")

@@ -15,6 +15,12 @@ def server(
     host: str = typer.Option("0.0.0.0", "--host", help="Address to listen on."),
     port: int = typer.Option(DEFAULT_PORT, "--port", min=0, max=65535,
                              help="Port to listen on; 0 picks a free one (printed at start)."),
+    turn: list[str] = typer.Option([], "--turn", metavar="URL",
+                                   help="A TURN server to hand to clients, e.g. turn:turn.example:3478 "
+                                        "(repeatable). Needs --turn-secret."),
+    turn_secret: str | None = typer.Option(None, "--turn-secret", envvar="RASSIST_TURN_SECRET",
+                                           help="coturn's static-auth-secret (use-auth-secret mode)."),
+    turn_ttl: int = typer.Option(3600, "--turn-ttl", min=60, help="Lifetime of TURN credentials, seconds."),
 ) -> None:
     """Run a rendezvous server that pairs hosts and joiners.
 
@@ -26,9 +32,15 @@ def server(
     logging.getLogger("websockets").setLevel(logging.WARNING)  # one line per pairing, not per socket
 
     from rassist.rendezvous.server import RendezvousServer
+    from rassist.rendezvous.turn import TurnConfig
+
+    if bool(turn) != bool(turn_secret):
+        typer.echo("Error: --turn and --turn-secret go together", err=True)
+        raise typer.Exit(2)
+    config = TurnConfig(tuple(turn), turn_secret, turn_ttl) if turn and turn_secret else None
 
     async def main() -> None:
-        async with await RendezvousServer().start(host, port) as running:
+        async with await RendezvousServer(turn=config).start(host, port) as running:
             bound = running.sockets[0].getsockname()
             local = "127.0.0.1" if bound[0] == "0.0.0.0" else bound[0]
             # The first line on stdout is a URL to use here, so scripts (and tests with --port 0) can read it.

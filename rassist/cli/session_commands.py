@@ -50,6 +50,7 @@ def host(
                                                     "successful or not, instead of issuing a new code."),
     no_tui: bool = typer.Option(False, "--no-tui", help="Plain line mode even on a terminal."),
     peer_timeout: float = common.PeerTimeoutOpt,
+    relay_only: bool = common.RelayOnlyOpt,
 ) -> None:
     """Share this machine: print a code, wait for a helper, approve them, chat.
 
@@ -67,7 +68,7 @@ def host(
         lines = Lines()
         allowed = common.parse_permissions(allow)
         opts = HostOptions(name=common.default_name(name), server=server, timeout=timeout,
-                           code=code, code_length=code_length, once=once, peer_timeout=peer_timeout)
+                           code=code, code_length=code_length, once=once, peer_timeout=peer_timeout, relay_only=relay_only)
         approve = Approval(out, lines, auto=yes or bool(allowed), allowed=allowed)
         live.session = await Host(opts, out.emit, approve).run()
         return await drive(live.session, out, lines)
@@ -87,6 +88,7 @@ def join_command(
     files: bool = typer.Option(False, "--files", help="Ask the host for permission to exchange files."),
     no_tui: bool = typer.Option(False, "--no-tui", help="Plain line mode even on a terminal."),
     peer_timeout: float = common.PeerTimeoutOpt,
+    relay_only: bool = common.RelayOnlyOpt,
 ) -> None:
     """Connect to a host with the code it printed; see its screen and chat.
 
@@ -106,7 +108,7 @@ def join_command(
         lines = Lines()
         wants = ("view",) + (("control",) if control else ()) + (("files",) if files else ())
         opts = JoinOptions(name=common.default_name(name), server=server, timeout=timeout, wants=wants,
-                           peer_timeout=peer_timeout)
+                           peer_timeout=peer_timeout, relay_only=relay_only)
         live.session = await join(code, opts, out.emit)
         return await drive(live.session, out, lines)
 

@@ -23,24 +23,23 @@ def _nonce(number: int) -> bytes:
     return bytes(4) + number.to_bytes(_COUNTER, "big")
 
 
-class Sealer:
+class _Direction:
+    """One direction's key, associated data and message counter."""
+
     def __init__(self, key: bytes, direction: str) -> None:
         self._aead = ChaCha20Poly1305(derive(key, direction))
         self._aad = direction.encode("ascii")
         self._next = 0
 
+
+class Sealer(_Direction):
     def seal(self, plaintext: bytes) -> bytes:
         number = self._next
         self._next += 1
         return number.to_bytes(_COUNTER, "big") + self._aead.encrypt(_nonce(number), plaintext, self._aad)
 
 
-class Opener:
-    def __init__(self, key: bytes, direction: str) -> None:
-        self._aead = ChaCha20Poly1305(derive(key, direction))
-        self._aad = direction.encode("ascii")
-        self._next = 0
-
+class Opener(_Direction):
     def open(self, sealed: bytes) -> bytes:
         if len(sealed) < _COUNTER + 16:
             raise SealError("sealed message too short")

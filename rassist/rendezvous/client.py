@@ -11,7 +11,7 @@ from websockets.exceptions import ConnectionClosed, InvalidURI, WebSocketExcepti
 from rassist.errors import AuthError, ConnectionLost, Unreachable, UsageError
 from rassist.protocol import rendezvous as wire
 
-SERVER_OPS = frozenset({"allocated", "claimed", "joined", "message", "peer-gone", "pong", "error"})
+SERVER_OPS = frozenset({"allocated", "claimed", "joined", "message", "peer-gone", "pong", "turn", "error"})
 
 
 class PeerGone(Exception):
@@ -73,6 +73,15 @@ class RendezvousClient:
             raise AuthError(str(msg.get("message", "unknown nameplate")))
         if msg["op"] != "claimed":
             raise ConnectionLost(f"unexpected reply from the rendezvous server: {msg['op']}")
+
+    async def turn_servers(self) -> list[dict[str, Any]]:
+        """TURN servers with fresh credentials, if the server hands them out (else empty)."""
+        await self._send("turn")
+        msg = await self._expect("turn")
+        servers = msg.get("servers")
+        if not isinstance(servers, list):
+            return []
+        return [s for s in servers if isinstance(s, dict) and isinstance(s.get("urls"), list)]
 
     async def send(self, data: bytes) -> None:
         await self._send("send", body=wire.pack_body(data))

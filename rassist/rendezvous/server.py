@@ -15,6 +15,7 @@ from websockets.exceptions import ConnectionClosed
 from rassist.protocol import rendezvous as wire
 from rassist.protocol.ratelimit import TokenBucket
 from rassist.rendezvous.rooms import NameplateTaken, NoSuchNameplate, Rooms
+from rassist.rendezvous.turn import TurnConfig
 
 log = logging.getLogger("rassist.server")
 
@@ -30,6 +31,7 @@ class Limits:
 class RendezvousServer:
     random_nameplates: bool = False
     limits: Limits = field(default_factory=Limits)
+    turn: TurnConfig | None = None
     rooms: Rooms = field(init=False)
     pairings: int = 0
     _per_ip: dict[str, int] = field(default_factory=dict)
@@ -76,6 +78,9 @@ class RendezvousServer:
         op = msg["op"]
         if op == "ping":
             await _send(ws, wire.encode("pong"))
+        elif op == "turn":
+            servers = [self.turn.credentials(time.time())] if self.turn else []
+            await _send(ws, wire.encode("turn", servers=servers))
         elif op == "allocate":
             partner = self.rooms.release(ws)
             if partner is not None:

@@ -9,7 +9,16 @@ import asyncio
 import contextlib
 from collections.abc import Callable, Iterable
 
-from aiortc import RTCConfiguration, RTCDataChannel, RTCIceServer, RTCPeerConnection, RTCSessionDescription
+from typing import Any
+
+from aiortc import (
+    RTCConfiguration,
+    RTCDataChannel,
+    RTCIceServer,
+    RTCPeerConnection,
+    RTCSessionDescription,
+)
+from aiortc.rtcconfiguration import RTCIceTransportPolicy
 
 from rassist.errors import ConnectionLost, TimedOut
 
@@ -17,9 +26,14 @@ CHANNELS = {"ctl": 0, "input": 1, "bulk": 2}
 
 
 class Peer:
-    def __init__(self, ice_servers: Iterable[RTCIceServer] = ()) -> None:
+    def __init__(self, ice_servers: Iterable[dict[str, Any]] = (), relay_only: bool = False) -> None:
+        """`ice_servers` as the rendezvous server hands them out: {urls, username, credential}.
+        `relay_only` hides our addresses from the peer: every packet goes through TURN."""
+        servers = [RTCIceServer(urls=s["urls"], username=s.get("username"), credential=s.get("credential"))
+                   for s in ice_servers]
+        policy = RTCIceTransportPolicy.RELAY if relay_only else RTCIceTransportPolicy.ALL
         # An empty list matters: aiortc otherwise asks a public STUN server and waits for it.
-        self.pc = RTCPeerConnection(RTCConfiguration(iceServers=list(ice_servers)))
+        self.pc = RTCPeerConnection(RTCConfiguration(iceServers=servers, iceTransportPolicy=policy))
         self.channels: dict[str, RTCDataChannel] = {}
         self._backlog: dict[str, list[str | bytes]] = {label: [] for label in CHANNELS}
         self._opened = asyncio.Event()
