@@ -7,7 +7,6 @@ and the bare start-up time of the `rassist` command (`rassist --help`) separatel
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import subprocess
 import sys

@@ -1,12 +1,14 @@
 from __future__ import annotations
 
-import os
 import shutil
 from collections.abc import Iterator
 
 import pytest
 
 from tests.xvfb import xvfb
+
+# Fixtures of the input tests (an X server handle, a key-logging window), usable by any test.
+pytest_plugins = ["tests.media.input_fixtures"]
 
 
 @pytest.fixture(scope="session")

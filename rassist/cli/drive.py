@@ -6,6 +6,8 @@ import asyncio
 import json
 from typing import Any
 
+from rich.markup import escape
+
 from rassist.cli.console import Lines
 from rassist.cli.output import Output
 from rassist.errors import ConnectionLost
@@ -60,6 +62,10 @@ async def _commands(session: Session, out: Output, lines: Lines) -> None:
         await session.close("quit")  # Ctrl-D at a terminal means goodbye
 
 
+_SPELLED = {"view": "view your screen", "control": "control your mouse and keyboard",
+            "files": "exchange files"}
+
+
 class Approval:
     """How the host decides on a joiner: in advance (--yes / --allow), or by asking."""
 
@@ -75,9 +81,9 @@ class Approval:
         return await (self._ask_json(hello) if self.out.json_mode else self._ask(hello))
 
     async def _ask(self, hello: PeerHello) -> tuple[str, ...] | None:
-        wants = ", ".join(hello.wants) or "chat only"
+        wants = ", ".join(_SPELLED[p] for p in hello.wants) or "chat only"
         self.out.console.print(
-            f"[bold]{hello.name}[/] wants to: [bold]{wants}[/].\n"
+            f"[bold]{escape(hello.name)}[/] wants to: [bold]{wants}[/].\n"
             "Allow? [bold]y[/] = all of that, [bold]v[/] = view only, [bold]N[/] = no: ", end="")
         answer = (await self.lines.next() or "").strip().lower()
         if answer in ("y", "yes"):

@@ -63,12 +63,15 @@ def host(
     async def main() -> int:
         from rassist.cli.console import Lines
         from rassist.cli.drive import Approval, drive
+        from rassist.media.control import HostControl, host_renderers
         from rassist.pairing import Host, HostOptions
 
         lines = Lines()
         allowed = common.parse_permissions(allow)
+        out.renderers.update(host_renderers())
         opts = HostOptions(name=common.default_name(name), server=server, timeout=timeout,
-                           code=code, code_length=code_length, once=once, peer_timeout=peer_timeout, relay_only=relay_only)
+                           code=code, code_length=code_length, once=once, peer_timeout=peer_timeout,
+                           relay_only=relay_only, features=[HostControl()])
         approve = Approval(out, lines, auto=yes or bool(allowed), allowed=allowed)
         live.session = await Host(opts, out.emit, approve).run()
         return await drive(live.session, out, lines)
@@ -103,12 +106,14 @@ def join_command(
             raise UsageError("no code given: rassist join CODE (or set RASSIST_CODE)")
         from rassist.cli.console import Lines
         from rassist.cli.drive import drive
+        from rassist.media.control import JoinControl, join_renderers
         from rassist.pairing import JoinOptions, join
 
         lines = Lines()
         wants = ("view",) + (("control",) if control else ()) + (("files",) if files else ())
+        out.renderers.update(join_renderers())
         opts = JoinOptions(name=common.default_name(name), server=server, timeout=timeout, wants=wants,
-                           peer_timeout=peer_timeout, relay_only=relay_only)
+                           peer_timeout=peer_timeout, relay_only=relay_only, features=[JoinControl()])
         live.session = await join(code, opts, out.emit)
         return await drive(live.session, out, lines)
 

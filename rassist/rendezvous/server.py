@@ -53,7 +53,7 @@ class RendezvousServer:
         refusal = None
         try:
             async for frame in ws:
-                if not bucket.take(time.monotonic()):
+                if not bucket.allow(time.monotonic()):
                     refusal = "rate limit exceeded"
                     break
                 try:

@@ -1,6 +1,5 @@
 """host and join as real processes on loopback, driven through --json."""
 
-import os
 import signal
 import time
 

@@ -1,0 +1,518 @@
+"""Remote control with consent: the host's and the joiner's session features.
+
+Host (HostControl): reads the "input" data channel, lets through only what passes the InputGate
+(permission, validation, rate, held keys), injects it on a worker thread, and lets go of every
+held key and button when control is revoked, the peer goes quiet or leaves, or the session ends.
+Joiner (JoinControl): turns stdin commands into wire events, throttles pointer moves to one per
+frame, and keeps the host's watchdog fed while it holds a key or button.
+
+Control messages on the "ctl" channel:
+    joiner -> host  {"t":"control-request"}
+    host -> joiner  {"t":"control","granted":true|false[,"reason":"..."]}  (also at start, when
+                    pairing granted control: the joiner sends input only once it has this)
+    host -> joiner  {"t":"input-refused","reason":"...","count":n,"message":"..."}
+Stdin commands: joiner {"request": "control"}, move/click/scroll/text/key (see protocol/input.py);
+host {"grant": "control"}, {"revoke": "control"}.
+Events: {"event":"control","state":"granted"|"revoked"|"requested"|"declined", ...} on both sides,
+"control-request" and "input-refused" and "input-released" on the host.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from aiortc import RTCDataChannel, RTCPeerConnection
+
+from rassist.errors import CommandError
+from rassist.media.inject import AsyncInjector, InjectorUnavailable, Monitor
+from rassist.protocol.input import (
+    HOLD_INTERVAL,
+    HOLD_TIMEOUT,
+    Button,
+    HeldInputs,
+    Hold,
+    InputError,
+    InputEvent,
+    InputGate,
+    Key,
+    Move,
+    MoveThrottle,
+    RefusalReport,
+    RefusalReporter,
+    coalesce_moves,
+    encode,
+    parse_command,
+)
+from rassist.session import Session
+
+log = logging.getLogger("rassist.control")
+CONTROL = "control"
+TICK = 0.25              # host housekeeping: silent-peer watchdog, pending refusal reports
+MOVE_BACKLOG = 16 * 1024  # bytes queued on the input channel past which moves wait their turn
+# Moves go out at most this often: half a 60 Hz frame, so that with the transport on top the
+# host's pointer stays within a frame of the joiner's hand, at 120 small messages a second.
+MOVE_INTERVAL = 1 / 120
+CONFIRM_TIMEOUT = 5.0     # how long a joiner's command waits for the host to confirm control
+
+Clock = Callable[[], float]
+Ask = Callable[[str], Awaitable[bool]]
+
+
+def _only_control(cmd: Mapping[str, Any], key: str) -> None:
+    # True is what the plain line mode makes of a bare "/revoke".
+    if cmd.get(key) not in (CONTROL, True):
+        raise CommandError(f'{key} takes "control", as in {{"{key}": "control"}}')
+
+
+class HostControl:
+    """The host's side. `monitor` is the shared monitor (mss geometry; the first monitor if None).
+    `ask`, if given, decides a joiner's later request for control (a prompt in the CLI or TUI);
+    without it the request becomes a "control-request" event, answered by {"grant": "control"}."""
+
+    def __init__(self, monitor: Monitor | Mapping[str, int] | None = None, *, ask: Ask | None = None,
+                 rate: float = 1000.0, burst: float = 1000.0, clock: Clock = time.monotonic) -> None:
+        self.monitor = Monitor.from_mss(monitor) if isinstance(monitor, Mapping) else monitor
+        self.ask = ask
+        self.clock = clock
+        self.gate = InputGate(rate, burst)
+        self.reporter = RefusalReporter()
+        self.session: Session | None = None
+        self.injector: AsyncInjector | None = None
+        self._queue: list[InputEvent] = []
+        self._wake = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._last_heard = clock()
+        self._releasing: asyncio.Lock | None = None
+        self._stopped = False
+        self.received = 0  # messages on the input channel, refused or not
+
+    # ------------------------------------------------------------ feature protocol
+
+    def prepare(self, pc: RTCPeerConnection, role: str) -> None:
+        # The host prepares a fresh connection for every code it hands out: only the one that
+        # carries our session may release anything when it fails.
+        @pc.on("connectionstatechange")
+        def _state() -> None:
+            if pc.connectionState in ("failed", "closed") and self.session is not None and self.session.pc is pc:
+                self._release_soon("connection-lost")
+
+    async def start(self, session: Session) -> None:
+        self.session = session
+        self._releasing = asyncio.Lock()
+        session.ctl.on("control-request", self._on_request)
+        session.add_command("grant", self._grant_command)
+        session.add_command("revoke", self._revoke_command)
+        self._tasks = [asyncio.ensure_future(self._pump()), asyncio.ensure_future(self._tick())]
+        if CONTROL in session.granted:  # granted in the approval prompt or with --allow control
+            try:
+                await self._open()
+            except InjectorUnavailable as exc:
+                session.granted.discard(CONTROL)
+                session.ctl.send({"t": "control", "granted": False, "reason": str(exc)})
+                session.emit("error", kind="control", message=str(exc))
+            else:
+                session.ctl.send({"t": "control", "granted": True})
+                session.emit("control", state="granted", peer=session.peer_name)
+        # Listen last: input that arrived early (the peer keeps it) meets an open injector.
+        session.listen("input", self._on_message)
+        session.channel("input").on("close", lambda: self._release_soon("channel-closed"))
+
+    async def stop(self) -> None:
+        self._stopped = True
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks = []
+        await self._release("session-ended")
+        self._report(self.reporter.flush(self.clock()))
+        if self.injector is not None:
+            with contextlib.suppress(Exception):
+                await self.injector.close()
+            self.injector = None
+
+    # ------------------------------------------------------------ granting
+
+    @property
+    def granted(self) -> bool:
+        return self.session is not None and CONTROL in self.session.granted
+
+    async def grant(self) -> None:
+        """Hand control to the joiner (the host's own choice). Raises CommandError if this
+        machine cannot inject input."""
+        session = self._session()
+        if self._stopped:
+            raise CommandError("the session has ended")
+        try:
+            await self._open()
+        except InjectorUnavailable as exc:
+            raise CommandError(str(exc)) from None
+        if CONTROL in session.granted:
+            return
+        session.granted.add(CONTROL)
+        session.ctl.send({"t": "control", "granted": True})
+        session.emit("control", state="granted", peer=session.peer_name)
+
+    async def revoke(self, reason: str = "revoked by the host") -> None:
+        """Take control back at once: nothing more is injected, everything held is released."""
+        session = self._session()
+        was_granted = CONTROL in session.granted
+        session.granted.discard(CONTROL)
+        await self._release("revoked")
+        if was_granted:
+            session.ctl.send({"t": "control", "granted": False, "reason": reason})
+            session.emit("control", state="revoked", peer=session.peer_name)
+
+    async def _grant_command(self, cmd: dict[str, Any]) -> None:
+        _only_control(cmd, "grant")
+        await self.grant()
+
+    async def _revoke_command(self, cmd: dict[str, Any]) -> None:
+        _only_control(cmd, "revoke")
+        if not self.granted:
+            raise CommandError("control is not granted")
+        await self.revoke()
+
+    async def _on_request(self, msg: dict[str, Any]) -> None:
+        session = self._session()
+        if CONTROL in session.granted:  # the joiner missed our grant: say it again
+            session.ctl.send({"t": "control", "granted": True})
+            return
+        session.emit("control-request", peer=session.peer_name)
+        if self.ask is None:
+            return
+        if await self.ask(session.peer_name):
+            try:
+                await self.grant()
+                return
+            except CommandError as exc:
+                session.emit("error", kind="control", message=exc.message)
+                reason = exc.message
+        else:
+            reason = "declined by the host"
+        session.ctl.send({"t": "control", "granted": False, "reason": reason})
+        session.emit("control", state="declined", peer=session.peer_name)
+
+    async def _open(self) -> None:
+        if self.injector is not None:
+            return
+        monitor = self.monitor or _first_monitor()
+        injector = AsyncInjector(monitor)
+        await injector.open()
+        self.monitor, self.injector = monitor, injector
+
+    # ------------------------------------------------------------ input path
+
+    def _on_message(self, data: str | bytes) -> None:
+        """aiortc calls this on its event loop: no awaiting, no raising."""
+        now = self.clock()
+        self.received += 1
+        self._last_heard = now  # any word at all proves the peer is still there
+        allowed = self.granted and self.injector is not None and not self._stopped
+        try:
+            event = self.gate.receive(data, allowed, now)
+        except InputError as exc:
+            report = self.reporter.refused(exc, now)
+            if report is not None:
+                self._report([report])
+            return
+        if event is None or isinstance(event, Hold):
+            return
+        self._queue.append(event)
+        self._wake.set()
+
+    async def _pump(self) -> None:
+        """Inject in arrival order, dropping moves that newer moves made stale."""
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            batch, self._queue = coalesce_moves(self._queue), []
+            if not batch or self.injector is None:
+                continue
+            try:
+                await self.injector.apply_all(batch)
+            except Exception as exc:  # noqa: BLE001 - an X error must not end the session
+                log.warning("input injection failed", exc_info=True)
+                self._session().emit("error", kind="control", message=f"input injection failed: {exc}")
+
+    async def _tick(self) -> None:
+        while True:
+            await asyncio.sleep(TICK)
+            now = self.clock()
+            if len(self.gate.held) and now - self._last_heard > HOLD_TIMEOUT:
+                await self._release("peer-silent")
+            if self.reporter.waiting:
+                self._report(self.reporter.due(now))
+
+    def _release_soon(self, reason: str) -> None:
+        if self._releasing is not None and not self._stopped:
+            asyncio.ensure_future(self._release(reason))
+
+    async def _release(self, reason: str) -> None:
+        """Nothing queued is injected any more; every held key and button goes up."""
+        if self._releasing is None:
+            return
+        async with self._releasing:
+            self._queue.clear()
+            self.gate.release_all()
+            released = await self.injector.release_all() if self.injector is not None else []
+        if released and self.session is not None:
+            self.session.emit("input-released", peer=self.session.peer_name, reason=reason, released=released)
+
+    def _report(self, reports: list[RefusalReport]) -> None:
+        session = self.session
+        if session is None:
+            return
+        for report in reports:
+            session.emit("input-refused", peer=session.peer_name, reason=report.reason,
+                         count=report.count, message=report.message)
+            session.ctl.send({"t": "input-refused", "reason": report.reason, "count": report.count,
+                              "message": report.message})
+
+    def _session(self) -> Session:
+        if self.session is None:
+            raise CommandError("remote control has not started")
+        return self.session
+
+
+def _first_monitor() -> Monitor:
+    """The first real monitor mss sees (mss's monitors[0] is all of them together)."""
+    try:
+        import mss
+
+        with mss.mss() as screen:
+            return Monitor.from_mss(screen.monitors[1] if len(screen.monitors) > 1 else screen.monitors[0])
+    except Exception as exc:  # noqa: BLE001 - mss raises its own ScreenShotError and X errors
+        raise InjectorUnavailable(f"cannot find the monitor to control: {exc}") from None
+
+
+class JoinControl:
+    """The joiner's side: stdin commands and the TUI's raw events go out as wire events.
+
+    Input goes out only once the host has confirmed control with a "control" message (it sends
+    one as it starts, once it can inject): a host that cannot, or has no control feature at all,
+    then gets a clear error instead of silently dropped input. Commands wait for it up to
+    CONFIRM_TIMEOUT seconds."""
+
+    def __init__(self, move_interval: float = MOVE_INTERVAL, clock: Clock = time.monotonic) -> None:
+        self.clock = clock
+        self.throttle = MoveThrottle(move_interval)
+        self.held = HeldInputs()
+        self.session: Session | None = None
+        self.dc: RTCDataChannel | None = None
+        self.sent = 0
+        self._timer: asyncio.TimerHandle | None = None
+        self._keepalive: asyncio.Task[None] | None = None
+        self._confirmed = asyncio.Event()
+
+    def prepare(self, pc: RTCPeerConnection, role: str) -> None:
+        pass  # nothing to negotiate: the "input" channel belongs to every peer connection
+
+    async def start(self, session: Session) -> None:
+        self.session = session
+        self.dc = session.channel("input")
+        session.ctl.on("control", self._on_control)
+        session.ctl.on("input-refused", self._on_refused)
+        session.add_command("request", self._request_command)
+        for name in ("move", "click", "scroll", "text", "key"):
+            session.add_command(name, self._input_command)
+        self._keepalive = asyncio.ensure_future(self._keep_alive())
+
+    async def stop(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        if self._keepalive is not None:
+            self._keepalive.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._keepalive
+
+    @property
+    def granted(self) -> bool:
+        """Control granted and confirmed by the host: input may go out."""
+        return self.session is not None and CONTROL in self.session.granted and self._confirmed.is_set()
+
+    async def wait_granted(self, timeout: float = CONFIRM_TIMEOUT) -> None:
+        """Until the host confirms control; CommandError if it is not granted or does not come."""
+        if self.session is None or CONTROL not in self.session.granted:
+            raise CommandError('control is not granted; ask for it with {"request": "control"}')
+        try:
+            await asyncio.wait_for(self._confirmed.wait(), timeout)
+        except TimeoutError:
+            raise CommandError(f"the host did not confirm control within {timeout:g} s") from None
+
+    def request(self) -> None:
+        """Ask the host for control; the answer arrives as a "control" event."""
+        session = self._session()
+        session.ctl.send({"t": "control-request"})
+        session.emit("control", state="requested", peer=session.peer_name)
+
+    def send(self, event: InputEvent) -> None:
+        """Send one wire event now (moves: at most one per frame). Raises CommandError."""
+        if not self.granted:
+            raise CommandError('control is not granted; ask for it with {"request": "control"}')
+        dc = self.dc
+        if dc is None or dc.readyState != "open":
+            raise CommandError("the input channel is not open")
+        now = self.clock()
+        if isinstance(event, Move):
+            move = self.throttle.offer(event, now) if dc.bufferedAmount <= MOVE_BACKLOG else None
+            if move is None:
+                self.throttle.pending = event
+                self._schedule()
+                return
+            self._put(move)
+            return
+        try:
+            self.held.admit(event)
+        except InputError as exc:
+            raise CommandError(str(exc)) from None
+        pending = self.throttle.flush(now)  # keep order: the pointer first, then the click
+        if pending is not None:
+            self._put(pending)
+        self._put(event)
+
+    async def _input_command(self, cmd: dict[str, Any]) -> None:
+        if not self.granted:
+            await self.wait_granted()
+        try:
+            events = parse_command(cmd)
+        except InputError as exc:
+            raise CommandError(str(exc)) from None
+        sent: list[InputEvent] = []
+        try:
+            for event in events:
+                self.send(event)
+                sent.append(event)
+        except CommandError:
+            # Half a chord must not stay down: let go of what this command pressed.
+            for event in reversed(sent):
+                release = (Key(event.key, False) if isinstance(event, Key) and event.down
+                           else Button(event.button, False) if isinstance(event, Button) and event.down
+                           else None)
+                if release is not None:
+                    with contextlib.suppress(CommandError):
+                        self.send(release)
+            raise
+
+    def _request_command(self, cmd: dict[str, Any]) -> None:
+        _only_control(cmd, "request")
+        if self.granted:
+            raise CommandError("control is already granted")
+        self.request()
+
+    def _put(self, event: InputEvent) -> None:
+        assert self.dc is not None
+        self.dc.send(encode(event))
+        self.sent += 1
+
+    def _schedule(self) -> None:
+        if self._timer is not None:
+            return
+        deadline = self.throttle.deadline
+        delay = max(0.0, (deadline - self.clock()) if deadline is not None else self.throttle.interval)
+        self._timer = asyncio.get_running_loop().call_later(delay, self._due)
+
+    def _due(self) -> None:
+        self._timer = None
+        dc = self.dc
+        if not self.granted or dc is None or dc.readyState != "open":
+            self.throttle.pending = None
+            return
+        if dc.bufferedAmount > MOVE_BACKLOG:  # a slow link: send the latest position later
+            self._timer = asyncio.get_running_loop().call_later(self.throttle.interval, self._due)
+            return
+        move = self.throttle.flush(self.clock())
+        if move is not None:
+            self._put(move)
+
+    async def _keep_alive(self) -> None:
+        while True:
+            await asyncio.sleep(HOLD_INTERVAL)
+            if len(self.held) and self.granted and self.dc is not None and self.dc.readyState == "open":
+                self._put(Hold())
+
+    def _on_control(self, msg: dict[str, Any]) -> None:
+        session = self._session()
+        granted = msg.get("granted")
+        if not isinstance(granted, bool):
+            return
+        reason = msg.get("reason") if isinstance(msg.get("reason"), str) else None
+        if granted:
+            session.granted.add(CONTROL)
+            if not self._confirmed.is_set():  # the host may confirm twice (see the class docstring)
+                self._confirmed.set()
+                session.emit("control", state="granted", peer=session.peer_name)
+            return
+        was_granted = CONTROL in session.granted
+        session.granted.discard(CONTROL)
+        self._confirmed.clear()
+        self.held.release_all()  # the host let go of everything already
+        self.throttle.pending = None
+        fields = {"reason": reason} if reason else {}
+        session.emit("control", state="revoked" if was_granted else "declined",
+                     peer=session.peer_name, **fields)
+
+    def _on_refused(self, msg: dict[str, Any]) -> None:
+        count, reason = msg.get("count"), msg.get("reason")
+        message = msg.get("message") if isinstance(msg.get("message"), str) else reason
+        if isinstance(count, int) and isinstance(reason, str):
+            self._session().emit("error", kind="input-refused",
+                                 message=f"the host refused {count} input event(s) ({reason}): {message}")
+
+    def _session(self) -> Session:
+        if self.session is None:
+            raise CommandError("remote control has not started")
+        return self.session
+
+
+# ---------------------------------------------------------------- human lines for the CLI
+# Output.renderers takes event name -> fields -> line (rich markup) or None; the --json stream is
+# unaffected. The host's indicator is loud on purpose: someone else is driving this machine.
+
+Render = Callable[[dict[str, Any]], "str | None"]
+
+
+def _esc(text: object) -> str:
+    from rich.markup import escape
+
+    return escape(str(text))
+
+
+def host_renderers() -> dict[str, Render]:
+    def control(f: dict[str, Any]) -> str | None:
+        peer = _esc(f.get("peer", "the helper"))
+        return {
+            "granted": f"[bold white on red] {peer} HAS CONTROL of your mouse and keyboard [/] "
+                       "type /revoke to take it back, Ctrl-C to end the session",
+            "revoked": f"[bold green]You have control again[/]: {peer} can no longer use your mouse and keyboard.",
+            "declined": f"Declined {peer}'s request for control.",
+        }.get(f.get("state", ""))
+
+    return {
+        "control": control,
+        "control-request": lambda f: f"[bold]{_esc(f.get('peer'))}[/] asks to control your mouse and "
+                                     "keyboard: type /grant to allow (and /revoke at any time).",
+        "input-refused": lambda f: f"[yellow]Dropped {f.get('count')} input event(s) from "
+                                   f"{_esc(f.get('peer'))}[/] ({_esc(f.get('reason'))}): {_esc(f.get('message'))}",
+        "input-released": lambda f: f"Released {', '.join(map(_esc, f.get('released', [])))} ({_esc(f.get('reason'))}).",
+    }
+
+
+def join_renderers() -> dict[str, Render]:
+    def control(f: dict[str, Any]) -> str | None:
+        peer = _esc(f.get("peer", "the host"))
+        reason = f" ({_esc(f['reason'])})" if f.get("reason") else ""
+        return {
+            "granted": f"[bold green]You have control[/] of {peer}'s mouse and keyboard.",
+            "revoked": f"[yellow]{peer} took control back[/]{reason}.",
+            "declined": f"{peer} declined control{reason}.",
+            "requested": f"Asked {peer} for control...",
+        }.get(f.get("state", ""))
+
+    return {"control": control}
