@@ -5,6 +5,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.procs import rendezvous_server
 from tests.xvfb import xvfb
 
 # Fixtures of the input tests (an X server handle, a key-logging window), usable by any test.
@@ -25,3 +26,10 @@ def display_env(x_display: str, monkeypatch: pytest.MonkeyPatch) -> str:
     """DISPLAY set for this test (and the processes it starts)."""
     monkeypatch.setenv("DISPLAY", x_display)
     return x_display
+
+
+@pytest.fixture
+def server() -> Iterator[str]:
+    """A real `rassist server` on 127.0.0.1, port 0; yields its URL."""
+    with rendezvous_server() as url:
+        yield url

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from rassist.cli import snapshot
 from rassist.cli.server_command import server
 from rassist.cli.session_commands import host, join_command
 
@@ -18,6 +19,7 @@ app = typer.Typer(
 app.command()(server)
 app.command()(host)
 app.command("join")(join_command)
+snapshot.register(app)
 
 
 def main() -> None:

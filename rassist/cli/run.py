@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
+import traceback
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -43,3 +45,10 @@ async def _guarded(out: Output, main: Callable[[], Coroutine[Any, Any, int]],
         out.emit("error", kind=exc.kind, message=exc.message)
         out.emit("closed", reason=exc.kind)
         return exc.exit_code
+    except Exception as exc:  # a bug: say so plainly, keep the JSON stream well-formed
+        if os.environ.get("RASSIST_DEBUG"):
+            traceback.print_exc()
+        out.emit("error", kind="internal",
+                 message=f"internal error: {type(exc).__name__}: {exc} (set RASSIST_DEBUG=1 for a traceback)")
+        out.emit("closed", reason="internal")
+        return 1

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import typer
 
+import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rassist.cli import common
@@ -49,6 +51,9 @@ def host(
     once: bool = typer.Option(False, "--once", help="Stop after the first pairing attempt, "
                                                     "successful or not, instead of issuing a new code."),
     no_tui: bool = typer.Option(False, "--no-tui", help="Plain line mode even on a terminal."),
+    monitor: int | None = typer.Option(None, "--monitor", min=1, metavar="N",
+                                       help="Share monitor N (see --list-monitors). Default: the primary."),
+    list_monitors: bool = typer.Option(False, "--list-monitors", help="List the monitors and exit."),
     peer_timeout: float = common.PeerTimeoutOpt,
     relay_only: bool = common.RelayOnlyOpt,
 ) -> None:
@@ -59,11 +64,14 @@ def host(
     """
     out = Output(json_mode)
     live = _Live()
+    if list_monitors:
+        run(out, lambda: _list_monitors(out))
 
     async def main() -> int:
         from rassist.cli.console import Lines
         from rassist.cli.drive import Approval, drive
-        from rassist.media.control import HostControl, host_renderers
+        from rassist.features import host_features
+        from rassist.media.control import host_renderers
         from rassist.pairing import Host, HostOptions
 
         lines = Lines()
@@ -71,7 +79,7 @@ def host(
         out.renderers.update(host_renderers())
         opts = HostOptions(name=common.default_name(name), server=server, timeout=timeout,
                            code=code, code_length=code_length, once=once, peer_timeout=peer_timeout,
-                           relay_only=relay_only, features=[HostControl()])
+                           relay_only=relay_only, features=host_features(monitor))
         approve = Approval(out, lines, auto=yes or bool(allowed), allowed=allowed)
         live.session = await Host(opts, out.emit, approve).run()
         return await drive(live.session, out, lines)
@@ -90,6 +98,8 @@ def join_command(
     control: bool = typer.Option(False, "--control", help="Ask the host for control of mouse and keyboard."),
     files: bool = typer.Option(False, "--files", help="Ask the host for permission to exchange files."),
     no_tui: bool = typer.Option(False, "--no-tui", help="Plain line mode even on a terminal."),
+    record: Path | None = typer.Option(None, "--record", metavar="FILE",
+                                       help="Record the received screen to FILE (.mkv, .mp4 or .webm)."),
     peer_timeout: float = common.PeerTimeoutOpt,
     relay_only: bool = common.RelayOnlyOpt,
 ) -> None:
@@ -106,15 +116,36 @@ def join_command(
             raise UsageError("no code given: rassist join CODE (or set RASSIST_CODE)")
         from rassist.cli.console import Lines
         from rassist.cli.drive import drive
-        from rassist.media.control import JoinControl, join_renderers
+        from rassist.features import join_features
+        from rassist.media.control import join_renderers
         from rassist.pairing import JoinOptions, join
 
         lines = Lines()
         wants = ("view",) + (("control",) if control else ()) + (("files",) if files else ())
         out.renderers.update(join_renderers())
+        view = None
+        if not json_mode and sys.stderr.isatty():
+            from rassist.media.render import TerminalView
+
+            view = TerminalView(out.console)
         opts = JoinOptions(name=common.default_name(name), server=server, timeout=timeout, wants=wants,
-                           peer_timeout=peer_timeout, relay_only=relay_only, features=[JoinControl()])
-        live.session = await join(code, opts, out.emit)
-        return await drive(live.session, out, lines)
+                           peer_timeout=peer_timeout, relay_only=relay_only,
+                           features=join_features(record, view.on_frame if view else None))
+        try:
+            live.session = await join(code, opts, out.emit)
+            return await drive(live.session, out, lines)
+        finally:
+            if view is not None:
+                view.stop()
 
     run(out, main, live.interrupt)
+
+
+async def _list_monitors(out: Output) -> int:
+    from rassist.media.capture import list_monitors
+
+    out.renderers["monitor"] = lambda m: (f"{m['index']}: {m['width']}x{m['height']} at +{m['left']}+{m['top']}"
+                                          + (" (primary)" if m["primary"] else ""))
+    for m in list_monitors():
+        out.emit("monitor", **m.describe())
+    return 0

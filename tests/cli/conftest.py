@@ -1,14 +1,4 @@
-from collections.abc import Iterator
-
 import pytest
-
-from tests.procs import rendezvous_server
-
-
-@pytest.fixture
-def server() -> Iterator[str]:
-    with rendezvous_server() as url:
-        yield url
 
 
 @pytest.fixture(autouse=True)

@@ -1,0 +1,61 @@
+"""`rassist snapshot CODE -o screen.png`: join view-only, save one full-resolution frame, leave."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from rassist.cli import common
+from rassist.cli.output import Output
+from rassist.cli.run import run
+from rassist.errors import TimedOut, UsageError
+
+
+def snapshot(
+    code: str | None = typer.Argument(None, envvar="RASSIST_CODE", show_default=False,
+                                      help="The code the host gave you (or set RASSIST_CODE)."),
+    output: Path = typer.Option(..., "--output", "-o", help="Where to write the PNG."),
+    server: str | None = common.ServerOpt,
+    json_mode: bool = common.JsonOpt,
+    name: str | None = common.NameOpt,
+    timeout: float = common.TimeoutOpt,
+    peer_timeout: float = common.PeerTimeoutOpt,
+    relay_only: bool = common.RelayOnlyOpt,
+) -> None:
+    """Grab the host's screen as a PNG (full resolution) and exit 0: for runbooks and tickets."""
+    out = Output(json_mode)
+
+    async def main() -> int:
+        if not code:
+            raise UsageError("no code given: rassist snapshot CODE -o FILE.png (or set RASSIST_CODE)")
+        if output.suffix.lower() != ".png":
+            raise UsageError(f"{output}: the snapshot is a PNG; give a file name ending in .png")
+        import asyncio
+
+        from rassist.media.screen import ViewScreen
+        from rassist.pairing import JoinOptions, join
+
+        view = ViewScreen()
+        opts = JoinOptions(name=common.default_name(name), server=server, timeout=timeout, wants=("view",),
+                           peer_timeout=peer_timeout, relay_only=relay_only, features=[view])
+        session = await join(code, opts, out.emit)
+        await session.start()
+        ended = asyncio.ensure_future(session.run())
+        try:
+            # The first frame can take a moment at 1080p: wait a little longer than --timeout.
+            width, height = await view.snapshot(output, timeout=max(timeout, 15.0))
+        except asyncio.TimeoutError:
+            raise TimedOut("the host sent no picture in time") from None
+        finally:
+            await session.close("quit")
+            await asyncio.gather(ended, return_exceptions=True)
+        out.emit("snapshot", path=str(output), width=width, height=height)
+        out.emit("closed", reason="quit")
+        return 0
+
+    run(out, main)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(snapshot)

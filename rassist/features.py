@@ -1,0 +1,32 @@
+"""Which features a host or a joiner runs, built in one place for the CLI and the TUI."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from rassist.session import Feature
+
+
+def host_features(monitor: int | None) -> list[Feature]:
+    """Screen sharing of monitor N (None: the primary) and remote control of that same monitor."""
+    from rassist.media.capture import NoDisplayError, pick_monitor
+    from rassist.media.control import HostControl
+    from rassist.media.inject import Monitor
+    from rassist.media.screen import HostScreen
+
+    try:
+        shared = pick_monitor(monitor)
+        geometry: Monitor | None = Monitor(shared.left, shared.top, shared.width, shared.height)
+    except NoDisplayError:
+        geometry = None  # HostScreen reports it once connected; chat and files still work
+    return [HostScreen(monitor), HostControl(geometry)]
+
+
+def join_features(record: Path | None = None,
+                  on_frame: Callable[[Any], None] | None = None) -> list[Feature]:
+    from rassist.media.control import JoinControl
+    from rassist.media.screen import ViewScreen
+
+    return [ViewScreen(record=record, on_frame=on_frame), JoinControl()]

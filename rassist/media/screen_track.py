@@ -1,0 +1,225 @@
+"""The host's screen as an aiortc video track that sends frames only when the screen changes.
+
+The track returns encoded H.264 packets (see codec.py). When to encode is decided by
+`SendPolicy`, a small pure state machine:
+- a changed frame goes out as soon as the frame rate allows;
+- after a change the same picture is encoded again ("refinement") until the encoder has nothing
+  left to add: the first frame after a big change is capped by the bandwidth (VBV) and the
+  following ones sharpen it. This ends with a tiny frame, which matters: aiortc's receiver hands
+  a frame to its decoder only when the first packet of the next one arrives;
+- a keyframe request (PLI/FIR) is answered at once, even on an idle screen;
+- an idle screen still sends a tiny frame every REFRESH seconds, so a receiver that lost packets
+  notices (NACK, then PLI) and recovers.
+Capture, colour conversion and encoding run in threads; the event loop only waits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import av
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+
+from rassist.media.capture import Monitor, ScreenCapturer, ScreenUpdate
+from rassist.media.codec import AUD, TIME_BASE, BitrateController, ScreenEncoder
+
+REFRESH = 2.0  # seconds between keep-alive frames on an idle screen
+SETTLED_BYTES = 2000  # a re-encoded still picture this small means the encoder has converged
+MAX_REFINE = 45  # re-encodes of one still picture at most
+RTP_STEP = TIME_BASE.denominator // 30  # RTP timestamps only order frames here; keep them 30 fps-like
+
+
+@dataclass(frozen=True)
+class Action:
+    kind: str  # "frame" | "keyframe" | "refine" | "refresh"
+
+
+class SendPolicy:
+    """Decides what to encode next. Pure: the caller passes the clock and reports what it sent."""
+
+    def __init__(self) -> None:
+        self.keyframe_wanted = False
+        self.last_send = float("-inf")
+        self.refining = 0  # re-encodes left before giving up on convergence; 0 = not refining
+        self.small_in_row = 0
+        self.sent_seq = 0
+
+    def next_action(self, latest_seq: int, now: float, fps: float) -> Action | float:
+        """An Action to do now, or how many seconds to wait before asking again."""
+        if latest_seq == 0:
+            return REFRESH  # nothing captured yet
+        if self.keyframe_wanted:
+            return Action("keyframe")  # at once: a viewer is frozen or grey until it comes
+        due = self.last_send + 1.0 / fps
+        if latest_seq != self.sent_seq or self.refining:
+            if now < due:
+                return due - now
+            return Action("frame" if latest_seq != self.sent_seq else "refine")
+        refresh_due = self.last_send + REFRESH
+        if now < refresh_due:
+            return refresh_due - now
+        return Action("refresh")
+
+    def sent(self, action: Action, seq: int, nbytes: int, now: float) -> None:
+        self.last_send = now
+        self.sent_seq = seq
+        if action.kind == "keyframe":
+            self.keyframe_wanted = False
+        if action.kind in ("frame", "keyframe"):
+            self.refining = MAX_REFINE
+            self.small_in_row = 0
+        elif action.kind == "refine":
+            # One small frame may just mean the VBV buffer is empty; two in a row mean the
+            # encoder has nothing left to add to this picture.
+            self.small_in_row = self.small_in_row + 1 if nbytes <= SETTLED_BYTES else 0
+            self.refining = 0 if self.small_in_row >= 2 else self.refining - 1
+
+
+class ScreenTrack(MediaStreamTrack):
+    kind = "video"
+
+    def __init__(self, monitor: Monitor, controller: BitrateController | None = None, crf: int = 20,
+                 with_cursor: bool = True, on_error: Callable[[BaseException], None] | None = None) -> None:
+        super().__init__()
+        self.monitor = monitor
+        self.controller = controller or BitrateController()
+        self.encoder = ScreenEncoder(self.controller.settings(), crf=crf)
+        self.capturer = ScreenCapturer(monitor, self._captured, max_fps=self.controller.max_fps,
+                                       with_cursor=with_cursor)
+        self.on_error = on_error
+        self.policy = SendPolicy()
+        self.frames_sent = 0
+        self.bytes_sent = 0
+        self.encode_seconds = 0.0  # wall time of conversion + encoding, worker thread
+        self.convert_seconds = 0.0  # of which colour conversion
+        self.log: Callable[[str], None] | None = None  # debugging: one line per encoded frame
+        self._pending: list[ScreenUpdate] = []
+        self._latest_seq = 0
+        self._wake = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._encoder_thread = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="rassist-encode")
+        self._started = False
+        self._released = asyncio.Event()
+        self._released.set()
+        self._t0 = time.monotonic()
+        self._last_pts = -1
+        self._rtp_pts = 0
+        self._filler_due = False
+
+    def hold(self) -> None:
+        """Capture nothing until release(): the session may not have granted viewing yet."""
+        self._released.clear()
+
+    def release(self) -> None:
+        self._released.set()
+
+    # Called on the event loop (SenderFeedback) when the receiver asks for a keyframe.
+    def request_keyframe(self) -> None:
+        self.policy.keyframe_wanted = True
+        self._wake.set()
+
+    def _captured(self, update: ScreenUpdate) -> None:  # capture thread
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(self._new_update, update)
+
+    def _new_update(self, update: ScreenUpdate) -> None:
+        if update.full:
+            self._pending.clear()
+        self._pending.append(update)
+        self._latest_seq = update.seq
+        self._wake.set()
+
+    async def _start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._started = True
+        # mss and python-xlib connect to X here: keep that off the event loop too.
+        await self._loop.run_in_executor(None, self.capturer.start)
+
+    def _packet(self, data: bytes) -> av.Packet:
+        packet = av.Packet(data)
+        packet.pts = self._rtp_pts
+        packet.time_base = TIME_BASE
+        return packet
+
+    async def recv(self) -> av.Packet:  # type: ignore[override]
+        if self.readyState != "live":
+            raise MediaStreamError
+        if self._filler_due:
+            self._filler_due = False
+            return self._packet(AUD)
+        if not self._started:
+            await self._released.wait()
+            if self.readyState != "live":
+                raise MediaStreamError
+            await self._start()
+        while True:
+            if self.capturer.error is not None:
+                self._fail(self.capturer.error)
+            settings = self.controller.settings()
+            self.capturer.max_fps = settings.fps
+            step = self.policy.next_action(self._latest_seq, time.monotonic(), settings.fps)
+            if not isinstance(step, Action):
+                self._wake.clear()
+                try:
+                    await asyncio.wait_for(self._wake.wait(), timeout=min(step, 0.25))
+                except asyncio.TimeoutError:
+                    pass
+                if self.readyState != "live":
+                    raise MediaStreamError
+                continue
+            self.encoder.configure(settings)
+            seq = self._latest_seq
+            updates, self._pending = self._pending, []
+            began = time.monotonic()  # the frame interval runs from here, not from the end
+            data = await self._encode(updates, step.kind == "keyframe")
+            now = time.monotonic()
+            self.policy.sent(step, seq, len(data), began)
+            if self.log is not None:
+                self.log(f"{now - self._t0:.3f} {step.kind} seq={seq} updates={len(updates)} {len(data)}B")
+            if not data:
+                continue
+            self.frames_sent += 1
+            self.bytes_sent += len(data)
+            self.controller.on_sent(len(data), now)
+            packet = self._packet(data)
+            self._rtp_pts += RTP_STEP
+            self._filler_due = True
+            return packet
+
+    def _encode_updates(self, updates: list[ScreenUpdate], pts: int, keyframe: bool) -> bytes:
+        start = time.perf_counter()
+        for u in updates:
+            self.encoder.apply(u.x, u.y, u.pixels, full=u.full)
+        self.convert_seconds += time.perf_counter() - start
+        return self.encoder.encode(pts, keyframe)
+
+    async def _encode(self, updates: list[ScreenUpdate], keyframe: bool) -> bytes:
+        pts = max(self._last_pts + 1, int((time.monotonic() - self._t0) * TIME_BASE.denominator))
+        self._last_pts = pts
+        loop = asyncio.get_running_loop()
+        start = time.perf_counter()
+        try:
+            data = await loop.run_in_executor(self._encoder_thread, self._encode_updates, updates, pts, keyframe)
+        except RuntimeError:  # executor shut down by stop()
+            raise MediaStreamError from None
+        self.encode_seconds += time.perf_counter() - start
+        return data
+
+    def _fail(self, exc: BaseException) -> None:
+        if self.on_error is not None:
+            self.on_error(exc)
+        self.stop()
+        raise MediaStreamError(str(exc))
+
+    def stop(self) -> None:
+        if self.readyState == "live":
+            super().stop()
+        self._wake.set()
+        self._released.set()
+        self.capturer.stop(wait=False)  # the thread notices within 0.1 s; do not block the loop
+        self._encoder_thread.shutdown(wait=False)

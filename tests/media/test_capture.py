@@ -1,0 +1,91 @@
+"""Monitor listing, the no-display error, and the capture thread against a real Xvfb screen."""
+
+from __future__ import annotations
+
+import queue
+
+import numpy as np
+import pytest
+
+from rassist.errors import UsageError
+from rassist.media.capture import (NoDisplayError, ScreenCapturer, ScreenUpdate, changed_box,
+                                   list_monitors, pick_monitor)
+from tests.media.conftest import Painter, text_screen
+
+
+def test_changed_box_finds_the_smallest_rectangle() -> None:
+    old = np.zeros((40, 60, 4), np.uint8)
+    new = old.copy()
+    assert changed_box(old, new) is None
+    new[5, 7, 1] = 9
+    new[20, 30, 0] = 1
+    assert changed_box(old, new) == (7, 5, 24, 16)
+
+
+def test_no_display_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DISPLAY", raising=False)
+    with pytest.raises(NoDisplayError) as info:
+        list_monitors()
+    assert info.value.message.startswith("no display to capture: ")
+    assert info.value.kind == "no-display"
+
+
+def test_unreachable_display_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DISPLAY", ":999")  # the test range keeps no server there
+    with pytest.raises(NoDisplayError, match="no display to capture: "):
+        pick_monitor()
+
+
+def test_monitors_of_the_virtual_screen(display_env: str) -> None:
+    monitors = list_monitors()
+    assert [(m.index, m.width, m.height) for m in monitors] == [(1, 1920, 1080)]
+    assert pick_monitor().primary
+    assert pick_monitor(1) == monitors[0]
+    with pytest.raises(UsageError, match="no monitor 3"):
+        pick_monitor(3)
+
+
+def _next(updates: "queue.Queue[ScreenUpdate]") -> ScreenUpdate:
+    return updates.get(timeout=10)
+
+
+def test_capturer_sends_the_screen_then_only_what_changed(painter: Painter) -> None:
+    picture = text_screen(seed=4)
+    painter.put(picture)
+    updates: queue.Queue[ScreenUpdate] = queue.Queue()
+    capturer = ScreenCapturer(pick_monitor(), updates.put, with_cursor=False)
+    capturer.start()
+    try:
+        first = _next(updates)
+        assert first.full and (first.width, first.height) == (1920, 1080)
+        assert np.array_equal(first.pixels[..., 2::-1], picture)
+
+        patch = np.full((50, 80, 3), (200, 40, 90), np.uint8)
+        painter.put(patch, 300, 200)
+        update = _next(updates)
+        while not (update.x <= 300 and update.y <= 200 and update.x + update.width >= 380
+                   and update.y + update.height >= 250):
+            update = _next(updates)  # a grab may have caught the drawing half done
+        assert not update.full
+        assert update.width * update.height < 1920 * 1080 // 4  # a rectangle, not the screen
+        x, y = 300 - update.x, 200 - update.y
+        assert np.array_equal(update.pixels[y:y + 50, x:x + 80, 2::-1], patch)
+        assert capturer.mode == "damage"  # Xvfb has the DAMAGE extension
+    finally:
+        capturer.stop()
+
+
+def test_capturer_polls_without_damage(painter: Painter) -> None:
+    painter.put(text_screen(seed=5))
+    updates: queue.Queue[ScreenUpdate] = queue.Queue()
+    capturer = ScreenCapturer(pick_monitor(), updates.put, with_cursor=False, use_damage=False)
+    capturer.start()
+    try:
+        assert _next(updates).full
+        patch = np.full((30, 40, 3), 255, np.uint8)
+        painter.put(patch, 1000, 900)
+        update = _next(updates)
+        assert capturer.mode == "poll"
+        assert (update.x, update.y, update.width, update.height) == (1000, 900, 40, 30)
+    finally:
+        capturer.stop()
