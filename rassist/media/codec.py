@@ -71,7 +71,7 @@ class BitrateController:
     """
 
     def __init__(self, start: int = 8_000_000, floor: int = 300_000, remb_floor: int = 2_000_000,
-                 ceiling: int = 40_000_000, max_fps: float = 30.0) -> None:
+                 ceiling: int = 40_000_000, max_fps: float = 40.0) -> None:
         self.floor = floor
         self.remb_floor = remb_floor
         self.ceiling = ceiling
