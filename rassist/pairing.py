@@ -72,6 +72,24 @@ class _Relay:
         return rest
 
 
+async def _open(peer: Peer, relay: _Relay, pairing: sm.Pairing, timeout: float) -> None:
+    """Wait for the peer connection, but listen to the relay meanwhile: if the other side found
+    our last message tampered with, its sealed abort arrives there and must fail us too."""
+    opened = asyncio.ensure_future(peer.wait_open(timeout))
+    watch = asyncio.ensure_future(relay.client.receive())
+    try:
+        await asyncio.wait({opened, watch}, return_when=asyncio.FIRST_COMPLETED)
+        if opened.done():
+            return opened.result()
+        if watch.exception() is not None:
+            return await opened  # the peer or the server may hang up once signalling is done
+        await relay.act(pairing.receive(watch.result()))
+        raise AuthError("the peer sent a signalling message after pairing finished")
+    finally:
+        opened.cancel()
+        watch.cancel()
+
+
 async def _connect(urls: list[str], timeout: float) -> RendezvousClient:
     error: Unreachable | None = None
     for url in urls:
@@ -156,7 +174,7 @@ class Host:
                 if isinstance(action, sm.PeerHello):
                     hello = action
         self.emit("request", peer=hello.name, wants=list(hello.wants))
-        granted = await self._decide(relay, hello)
+        granted = await self._decide(relay, pairing, hello)
         if granted is None:
             await relay.act(pairing.decide(None))
             raise DeclinedError(f"declined {hello.name}")
@@ -164,19 +182,21 @@ class Host:
         for action in await relay.act(pairing.receive(await relay.recv(waiting_for="the joiner"))):
             if isinstance(action, sm.Sdp):
                 await peer.accept(action.sdp)
-        await peer.wait_open(self.opts.timeout)
+        await _open(peer, relay, pairing, self.opts.timeout)
         return Session("host", peer, hello.name, set(granted), self.emit, self.opts.features,
                        self.opts.peer_timeout)
 
-    async def _decide(self, relay: _Relay, hello: sm.PeerHello) -> tuple[str, ...] | None:
-        """Ask the approver, but stop asking if the joiner leaves meanwhile."""
+    async def _decide(self, relay: _Relay, pairing: sm.Pairing, hello: sm.PeerHello) -> tuple[str, ...] | None:
+        """Ask the approver, but stop asking if the joiner leaves or aborts meanwhile."""
         decision = asyncio.ensure_future(self.approve(hello))
-        watch = asyncio.ensure_future(relay.client.recv())
+        watch = asyncio.ensure_future(relay.client.receive())
         try:
             await asyncio.wait({decision, watch}, return_when=asyncio.FIRST_COMPLETED)
             if decision.done():
                 return decision.result()
-            raise PeerGone()
+            # The joiner has nothing to say until we decide: this is an abort or a violation.
+            await relay.act(pairing.receive(watch.result()))
+            raise AuthError("the joiner broke off the pairing")
         finally:
             decision.cancel()
             watch.cancel()
@@ -236,7 +256,7 @@ async def join(code_text: str, opts: JoinOptions, emit: Emit) -> Session:
                     peer = Peer(ice, opts.relay_only)
                     _prepare(peer, opts.features, "join")
                     await relay.act(pairing.answer(await peer.answer(action.sdp)))
-        await peer.wait_open(opts.timeout)
+        await _open(peer, relay, pairing, opts.timeout)
     except PeerGone:
         raise ConnectionLost("the host left before pairing finished") from None
     finally:

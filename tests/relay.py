@@ -15,8 +15,10 @@ from websockets.asyncio.client import connect
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
-# (direction "up"/"down", frame) -> frames to forward instead (may be empty, or several)
-Tamper = Callable[[str, str], list[str]]
+# (who, direction, frame) -> frames to forward instead (may be empty, or several).
+# who: 0 for the first client to connect (the host, in the tests), 1 for the next (the joiner);
+# direction: "up" (client to server) or "down" (server to client).
+Tamper = Callable[[int, str, str], list[str]]
 
 
 class Relay:
@@ -25,14 +27,17 @@ class Relay:
         self.tamper = tamper
         self.frames: list[tuple[str, str]] = []
         self.url = ""
+        self._clients = 0
 
     async def _handle(self, client: ServerConnection) -> None:
+        who = self._clients
+        self._clients += 1
         async with connect(self.upstream) as server:
             async def pump(src, dst, direction: str) -> None:
                 try:
                     async for frame in src:
                         self.frames.append((direction, frame))
-                        for out in (self.tamper(direction, frame) if self.tamper else [frame]):
+                        for out in (self.tamper(who, direction, frame) if self.tamper else [frame]):
                             await dst.send(out)
                 except ConnectionClosed:
                     pass
@@ -76,37 +81,32 @@ def relay(upstream: str, tamper: Tamper | None = None) -> Iterator[Relay]:
         thread.join(10)
 
 
-def flip_sealed(nth: int, direction: str = "down") -> Tamper:
-    """Flip one byte in the `nth` relayed body going `direction` (counting from 1)."""
+def _bodies(who: int, direction: str, nth: int, change: Callable[[dict, dict], list[dict]]) -> Tamper:
+    """Apply `change(message, kept)` to the `nth` body (from 1) that client `who` sends or gets."""
     seen = 0
+    kept: dict = {}
 
-    def tamper(d: str, frame: str) -> list[str]:
+    def tamper(w: int, d: str, frame: str) -> list[str]:
         nonlocal seen
         msg = json.loads(frame)
-        if d == direction and msg.get("op") in ("message", "send") and "body" in msg:
-            seen += 1
-            if seen == nth:
-                raw = bytearray(base64.b64decode(msg["body"]))
-                raw[-1] ^= 0x01
-                msg["body"] = base64.b64encode(bytes(raw)).decode()
-                return [json.dumps(msg)]
-        return [frame]
+        if (w, d) != (who, direction) or "body" not in msg:
+            return [frame]
+        seen += 1
+        if seen == nth - 1:
+            kept.update(msg)
+        return [json.dumps(m) for m in change(msg, kept)] if seen == nth else [frame]
     return tamper
 
 
-def replay(nth: int, direction: str = "down") -> Tamper:
-    """Send the `nth` body going `direction` twice: the copy replaces the next message."""
-    seen = 0
-    kept: str | None = None
+def flip_sealed(nth: int, direction: str, who: int) -> Tamper:
+    """Flip the last byte of that body."""
+    def flip(msg: dict, kept: dict) -> list[dict]:
+        raw = bytearray(base64.b64decode(msg["body"]))
+        raw[-1] ^= 0x01
+        return [{**msg, "body": base64.b64encode(bytes(raw)).decode()}]
+    return _bodies(who, direction, nth, flip)
 
-    def tamper(d: str, frame: str) -> list[str]:
-        nonlocal seen, kept
-        msg = json.loads(frame)
-        if d == direction and msg.get("op") in ("message", "send"):
-            seen += 1
-            if seen == nth:
-                kept = frame
-            elif seen == nth + 1 and kept is not None:
-                return [kept]
-        return [frame]
-    return tamper
+
+def replay(nth: int, direction: str, who: int) -> Tamper:
+    """Replace that body with a copy of the one before it."""
+    return _bodies(who, direction, nth, lambda msg, kept: [kept])

@@ -125,10 +125,15 @@ def test_preset_code_from_the_environment(server):
     assert join.wait_exit() == 0 and host.wait_exit() == 0
 
 
-@pytest.mark.parametrize("tamper", [flip_sealed(6, "down"), flip_sealed(3, "up"), replay(5, "down")],
-                         ids=["flipped-offer", "flipped-answer", "replayed-decision"])
+HOST, JOINER = 0, 1  # the relay numbers clients in the order they connect
+
+
+# The joiner gets: host SPAKE2, host hello, decision, offer; it sends: SPAKE2, hello, answer.
+@pytest.mark.parametrize("tamper", [lambda: flip_sealed(4, "down", JOINER), lambda: flip_sealed(3, "up", JOINER),
+                                    lambda: replay(3, "down", JOINER), lambda: flip_sealed(2, "up", JOINER)],
+                         ids=["flipped-offer", "flipped-answer", "replayed-decision", "flipped-hello"])
 def test_tampering_relay_aborts_both_sides(server, tamper):
-    with relay(server, tamper) as mitm:
+    with relay(server, tamper()) as mitm:
         host, code = start_host(mitm.url, "--yes", "--once")
         join = start_join(mitm.url, code)
         assert join.wait_exit() == AuthError.exit_code
