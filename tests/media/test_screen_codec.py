@@ -28,7 +28,7 @@ def test_low_remb_while_idle_is_ignored() -> None:
     c = BitrateController(start=8_000_000)
     c.on_remb(400_000, 0.0)  # first report after an idle stretch: just our own small rate
     assert c.target == 8_000_000
-    assert c.settings() == RateSettings(8_000_000, 30.0)
+    assert c.settings() == RateSettings(8_000_000, c.max_fps)
 
 
 def test_encoder_updates_rectangles_and_decodes() -> None:
