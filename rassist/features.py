@@ -9,8 +9,10 @@ from typing import Any
 from rassist.session import Feature
 
 
-def host_features(monitor: int | None) -> list[Feature]:
-    """Screen sharing of monitor N (None: the primary) and remote control of that same monitor."""
+def host_features(monitor: int | None, ask: Callable[..., Any] | None = None) -> list[Feature]:
+    """Screen sharing of monitor N (None: the primary) and remote control of that same monitor.
+    `ask` decides a joiner's later request for control (the TUI's dialog); without it the request
+    is a `control-request` event, answered by {"grant": "control"}."""
     from rassist.media.capture import NoDisplayError, pick_monitor
     from rassist.media.control import HostControl
     from rassist.media.inject import Monitor
@@ -21,7 +23,7 @@ def host_features(monitor: int | None) -> list[Feature]:
         geometry: Monitor | None = Monitor(shared.left, shared.top, shared.width, shared.height)
     except NoDisplayError:
         geometry = None  # HostScreen reports it once connected; chat and files still work
-    return [HostScreen(monitor), HostControl(geometry)]
+    return [HostScreen(monitor), HostControl(geometry, ask=ask)]
 
 
 def join_features(record: Path | None = None,

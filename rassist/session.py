@@ -66,6 +66,10 @@ class Session:
     def add_command(self, key: str, handler: CommandHandler) -> None:
         self._commands[key] = handler
 
+    def has_command(self, key: str) -> bool:
+        """Whether a feature handles this command (the TUI shows only what is wired)."""
+        return key in self._commands
+
     async def start(self) -> None:
         for feature in self.features:
             await feature.start(self)
@@ -80,6 +84,7 @@ class Session:
             return await asyncio.shield(self._ended)
         finally:
             beat.cancel()
+            self._closing = True  # tearing down ourselves: the peer connection closing is no loss
             for feature in reversed(self.features):
                 with contextlib.suppress(Exception):
                     await feature.stop()

@@ -24,8 +24,11 @@ class _Live:
     """The session once there is one, so Ctrl-C can close it politely."""
 
     session: "Session | None" = None
+    hooks = None  # rassist.tui.hooks.TuiHooks while a TUI is open
 
     def interrupt(self) -> bool:
+        if self.hooks is not None:
+            return self.hooks.interrupt()
         if self.session is None:
             return False
         import asyncio
@@ -74,12 +77,21 @@ def host(
         from rassist.media.control import host_renderers
         from rassist.pairing import Host, HostOptions
 
-        lines = Lines()
         allowed = common.parse_permissions(allow)
-        out.renderers.update(host_renderers())
         opts = HostOptions(name=common.default_name(name), server=server, timeout=timeout,
                            code=code, code_length=code_length, once=once, peer_timeout=peer_timeout,
                            relay_only=relay_only, features=host_features(monitor))
+        if _tui_wanted(json_mode, no_tui):
+            from rassist.tui import run_host_tui
+            from rassist.tui.hooks import TuiHooks
+            from rassist.tui.stats import LinkStats
+
+            live.hooks = TuiHooks()
+            # A later request for control becomes a dialog in the TUI.
+            opts.features = [*host_features(monitor, ask=live.hooks.ask_control), LinkStats()]
+            return await run_host_tui(opts, live.hooks, auto=yes or bool(allowed), allowed=allowed)
+        lines = Lines()  # only now: its stdin thread would steal the TUI's keys
+        out.renderers.update(host_renderers())
         approve = Approval(out, lines, auto=yes or bool(allowed), allowed=allowed)
         live.session = await Host(opts, out.emit, approve).run()
         return await drive(live.session, out, lines)
@@ -120,8 +132,18 @@ def join_command(
         from rassist.media.control import join_renderers
         from rassist.pairing import JoinOptions, join
 
-        lines = Lines()
         wants = ("view",) + (("control",) if control else ()) + (("files",) if files else ())
+        if _tui_wanted(json_mode, no_tui):
+            from rassist.tui import run_join_tui
+            from rassist.tui.hooks import TuiHooks
+            from rassist.tui.stats import LinkStats
+
+            live.hooks = TuiHooks()
+            features = [*join_features(record, live.hooks.on_frame), LinkStats(fps=live.hooks.fps)]
+            opts = JoinOptions(name=common.default_name(name), server=server, timeout=timeout, wants=wants,
+                               peer_timeout=peer_timeout, relay_only=relay_only, features=features)
+            return await run_join_tui(code, opts, live.hooks)
+        lines = Lines()
         out.renderers.update(join_renderers())
         view = None
         if not json_mode and sys.stderr.isatty():
@@ -139,6 +161,11 @@ def join_command(
                 view.stop()
 
     run(out, main, live.interrupt)
+
+
+def _tui_wanted(json_mode: bool, no_tui: bool) -> bool:
+    """The TUI opens on a terminal unless --json or --no-tui says otherwise."""
+    return not json_mode and not no_tui and sys.stdout.isatty() and sys.stdin.isatty()
 
 
 async def _list_monitors(out: Output) -> int:

@@ -1,0 +1,159 @@
+"""The host's TUI: the code and who is connected on the left, with the approval dialog and the
+control switch; chat, events and transfers on the right."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from rich.markup import escape
+from textual.app import ComposeResult, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal
+from textual.widgets import Footer
+
+from rassist.tui.app import Connect, SessionApp, supports
+from rassist.tui.dialogs import ApproveDialog, ConfirmDialog
+from rassist.tui.text import permissions
+from rassist.tui.widgets.host_panel import HostPanel
+from rassist.tui.widgets.status import StatusBar
+
+if TYPE_CHECKING:
+    from rassist.pairing import HostOptions
+    from rassist.protocol.pairing import PeerHello
+    from rassist.tui.hooks import TuiHooks
+
+
+class HostApp(SessionApp):
+    TITLE = "rassist host"
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("f2", "toggle_control", "Grant/revoke control")]
+
+    def __init__(self, opts: HostOptions, hooks: TuiHooks | None = None, auto: bool = False,
+                 allowed: set[str] | None = None, clock: Callable[[], float] = time.time,
+                 connect: Connect | None = None) -> None:
+        if connect is None:
+            async def connect(emit):  # type: ignore[no-untyped-def]
+                from rassist.pairing import Host
+
+                return await Host(opts, emit, self.approve).run()
+        super().__init__(connect, hooks, clock)
+        self.opts = opts
+        self.auto = auto
+        self.allowed = (allowed or set()) | {"view"}
+        self._asking_control = False
+        self.screen_state: str | None = None
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="main"):
+            yield HostPanel(id="host-panel")
+            yield from self.compose_side()
+        yield StatusBar()
+        yield Footer()
+
+    @property
+    def panel(self) -> HostPanel:
+        return self.query_one(HostPanel)
+
+    def mounted(self) -> None:
+        self.status_bar.set(state="starting")
+
+    # ---------------------------------------------------------------- approval (pairing's Approver)
+
+    async def approve(self, hello: PeerHello) -> tuple[str, ...] | None:
+        if self.auto:
+            return tuple(p for p in hello.wants if p in self.allowed)
+        self.panel.show(pending=f"{hello.name} asks for {permissions(list(hello.wants))}")
+        try:
+            return await self.ask(ApproveDialog(hello.name, tuple(hello.wants)))
+        finally:
+            self.panel.show(pending=None)
+
+    async def ask_control(self, peer: str) -> bool:
+        """HostControl's `ask` (through TuiHooks): a later request for control."""
+        self._asking_control = True
+        self.panel.show(pending=f"{peer} asks for control")
+        try:
+            return bool(await self.ask(ConfirmDialog(
+                "Control requested", f"[b]{escape(peer)}[/] asks to use your mouse and keyboard. Allow?",
+                "Grant", "Deny")))
+        finally:
+            self._asking_control = False
+            self.panel.show(pending=None)
+
+    # ---------------------------------------------------------------- control
+
+    def action_toggle_control(self) -> None:
+        if self.session is None or self.ended:
+            self.notify("Nobody is connected.", severity="warning")
+        elif not supports(self.session, "grant"):
+            self.notify("Remote control is not available in this session.", severity="warning")
+        elif self.control == "granted":
+            self.command({"revoke": "control"})
+        else:
+            self.command({"grant": "control"})
+
+    def on_host_panel_toggle_control(self, message: HostPanel.ToggleControl) -> None:
+        self.action_toggle_control()
+
+    # ---------------------------------------------------------------- events
+
+    def event_code(self, f: dict[str, Any], at: float) -> None:
+        self.panel.show(code=f.get("code"), peer=None, state="Waiting for someone to join…")
+        self.status_bar.set(state="waiting", peer=None)
+
+    def event_request(self, f: dict[str, Any], at: float) -> None:
+        self.panel.show(state=f"{f.get('peer')} is pairing…")
+
+    def event_connected(self, f: dict[str, Any], at: float) -> None:
+        super().event_connected(f, at)
+        self.control = "granted" if "control" in self.granted else "not granted"
+        self.panel.show(peer=f.get("peer"), granted=self.granted, route=f.get("route"), state="Connected",
+                        control=self.control, control_available=supports(self.session, "grant"),
+                        screen=self.screen_state or ("not shared" if "view" in self.granted
+                                                     else "not shared (view not granted)"))
+
+    def event_control(self, f: dict[str, Any], at: float) -> None:
+        super().event_control(f, at)
+        self.panel.show(control=self.control, granted=self.granted)
+
+    def event_control_request(self, f: dict[str, Any], at: float) -> None:
+        if self._asking_control:
+            return  # HostControl is already asking through the hooks
+        peer = str(f.get("peer", "the joiner"))
+        self.panel.show(pending=f"{peer} asks for control")
+
+        def answered(grant: bool | None) -> None:
+            self.panel.show(pending=None)
+            if grant:
+                self.command({"grant": "control"})
+            else:
+                # Without the hooks HostControl has no refusal command: the joiner keeps waiting.
+                self.event_log.add(self.clock(), f"Control not granted to {escape(peer)}")
+
+        self.push_screen(ConfirmDialog("Control requested",
+                                       f"[b]{escape(peer)}[/] asks to use your mouse and keyboard. Allow?",
+                                       "Grant", "Deny"), callback=answered)
+
+    # Screen events may come before "connected" (features start first): remember, then show.
+    def event_screen(self, f: dict[str, Any], at: float) -> None:
+        if f.get("state") == "sharing":
+            self.screen_state = f"shared (monitor {f.get('monitor')}, {f.get('width')}x{f.get('height')})"
+            self.panel.show(screen=self.screen_state)
+
+    def event_error(self, f: dict[str, Any], at: float) -> None:
+        super().event_error(f, at)
+        if f.get("kind") == "no-display":
+            self.screen_state = f"not shared: {f.get('message', '')}"
+            self.panel.show(screen=self.screen_state)
+
+    def session_over(self) -> None:
+        self.panel.show(state="Session over. Press Ctrl+Q to quit.", control="not granted",
+                        control_available=False)
+
+    def more_commands(self) -> Iterable[SystemCommand]:
+        if self.control == "granted":
+            yield SystemCommand("Revoke control", "Take mouse and keyboard back now (F2)", self.action_toggle_control)
+        else:
+            yield SystemCommand("Grant control", "Let the joiner use mouse and keyboard (F2)",
+                                self.action_toggle_control)

@@ -1,0 +1,103 @@
+"""Session events as short human lines (Rich markup), and the numbers the panes show.
+
+Pure: an event name and its fields in, a line out. Fields come from the peer's features and the
+network, so every value is escaped and every field is optional."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rich.markup import escape
+
+CLOSED_REASONS = {"quit": "you left", "peer-left": "the other side left", "interrupted": "interrupted"}
+
+
+def size(n: Any) -> str:
+    if not isinstance(n, (int, float)) or n < 0:
+        return "?"
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1000 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000
+    return "?"
+
+
+def rate(kbps: Any) -> str:
+    if not isinstance(kbps, (int, float)):
+        return "– kb/s"
+    return f"{kbps / 1000:.1f} Mb/s" if kbps >= 1000 else f"{kbps:.0f} kb/s"
+
+
+def route_kind(route: Any) -> str:
+    """"host" (direct on the LAN), "srflx" (direct through NAT), "relay" (through TURN)."""
+    if not isinstance(route, dict):
+        return "?"
+    kinds = {str(route.get("local", "?")), str(route.get("remote", "?"))}
+    for kind in ("relay", "prflx", "srflx", "host"):
+        if kind in kinds:
+            return kind
+    return "?"
+
+
+def describe_route(route: Any) -> str:
+    if not isinstance(route, dict):
+        return "unknown route"
+    text = f"ICE pair {route.get('local', '?')} → {route.get('remote', '?')}"
+    if "remote_address" in route:
+        text += f" ({route.get('protocol', 'udp')} {route.get('local_address', '?')} → {route['remote_address']})"
+    return escape(text)
+
+
+def permissions(granted: Any) -> str:
+    return ", ".join(str(p) for p in granted) if isinstance(granted, list) and granted else "chat only"
+
+
+def describe(event: str, f: dict[str, Any]) -> str | None:
+    """The event log's line for an event; None for events the log leaves to other panes."""
+    peer = escape(str(f.get("peer", "the peer")))
+    match event:
+        case "code":
+            return f"Code [b]{escape(str(f.get('code')))}[/b] issued"
+        case "waiting":
+            return {"joiner": "Waiting for someone to join", "approval": "Waiting for the host to approve"}.get(
+                str(f.get("for")), f"Waiting for {escape(str(f.get('for')))}")
+        case "request":
+            return f"{peer} asks for: {escape(permissions(f.get('wants')))}"
+        case "connected":
+            return (f"[green]Connected[/] to {peer} ({escape(str(f.get('role', '?')))}); "
+                    f"allowed: {escape(permissions(f.get('granted')))}; {describe_route(f.get('route'))}")
+        case "connection":
+            return f"Connection state: {escape(str(f.get('state')))}"
+        case "error":
+            return f"[red]Error[/] ({escape(str(f.get('kind', 'error')))}): {escape(str(f.get('message', '')))}"
+        case "closed":
+            reason = str(f.get("reason", ""))
+            return f"Session closed: {escape(CLOSED_REASONS.get(reason, reason))}"
+        case "control":
+            extra = f" ({escape(str(f['reason']))})" if isinstance(f.get("reason"), str) else ""
+            return f"Control {escape(str(f.get('state')))}{extra}"
+        case "control-request":
+            return f"{peer} asks for control"
+        case "screen":
+            dims = f" {f.get('width')}x{f.get('height')}" if f.get("width") else ""
+            return f"Screen: {escape(str(f.get('state')))}{escape(dims)}"
+        case "file-offer":
+            return f"{peer} offers {escape(str(f.get('name', '?')))} ({size(f.get('size'))})"
+        case "file-offered":
+            return f"Offered {escape(str(f.get('name', '?')))} ({size(f.get('size'))}) to {peer}"
+        case "file-accepted" | "file-declined":
+            verb = event.split("-")[1]
+            reason = f": {escape(str(f['reason']))}" if isinstance(f.get("reason"), str) else ""
+            return f"Transfer {escape(str(f.get('id', '?')))} {verb}{reason}"
+        case "file-done":
+            where = f" → {escape(str(f['saved_to']))}" if isinstance(f.get("saved_to"), str) else ""
+            verb = "received" if f.get("direction") == "receive" else "sent"
+            return f"File {verb}: {escape(str(f.get('path', f.get('id', '?'))))}{where}"
+        case "transfer-done":
+            return (f"Transfer {escape(str(f.get('id', '?')))} done: {size(f.get('bytes'))} "
+                    f"over {escape(str(f.get('lane', '?')))}")
+        case "chat" | "stats" | "file-progress" | "file-lane" | "text":
+            return None
+        case _:
+            return f"[dim]{escape(event)}: {escape(json.dumps(f, ensure_ascii=False, default=str)[:300])}[/]"
