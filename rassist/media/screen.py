@@ -20,13 +20,13 @@ from aiortc import RTCPeerConnection
 from aiortc.mediastreams import MediaStreamTrack
 
 from rassist.errors import CommandError, RassistError
-from rassist.media.capture import Monitor, NoDisplayError, pick_monitor
-from rassist.media.codec import BitrateController, SenderFeedback, prefer_h264
 from rassist.media.record import Recorder, check_path
-from rassist.media.screen_track import ScreenTrack
 from rassist.media.viewer import ScreenViewer
 
 if TYPE_CHECKING:
+    from rassist.media.capture import Monitor
+    from rassist.media.codec import SenderFeedback
+    from rassist.media.screen_track import ScreenTrack
     from rassist.session import Session
 
 
@@ -51,6 +51,11 @@ class HostScreen:
     def prepare(self, pc: RTCPeerConnection, role: str) -> None:
         if role != "host":
             return
+        # Capture and encoding (numpy, mss, x264 set-up) load here, on the host only.
+        from rassist.media.capture import NoDisplayError, pick_monitor
+        from rassist.media.codec import BitrateController, SenderFeedback, prefer_h264
+        from rassist.media.screen_track import ScreenTrack
+
         try:
             self.monitor = pick_monitor(self.monitor_index)
         except NoDisplayError as exc:
@@ -68,7 +73,7 @@ class HostScreen:
     async def start(self, session: Session) -> None:
         self._session = session
         if self.error is not None or self.track is None or self.monitor is None:
-            error = self.error or NoDisplayError("screen sharing was not set up")
+            error = self.error or RassistError("no display to capture: screen sharing was not set up")
             session.ctl.send({"t": "screen", "available": False, "message": error.message})
             session.emit("error", kind=error.kind, message=error.message)
             return
