@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from rassist.errors import AuthError, ConnectionLost, DeclinedError, TimedOut, Unreachable, UsageError
 from rassist.protocol import pairing as sm
@@ -17,6 +18,7 @@ from rassist.rendezvous.client import PeerGone, RendezvousClient
 from rassist.session import Emit, Feature, Session
 from rassist.transport.peer import Peer
 
+T = TypeVar("T")
 Approver = Callable[[sm.PeerHello], Awaitable[tuple[str, ...] | None]]
 
 
@@ -72,21 +74,24 @@ class _Relay:
         return rest
 
 
-async def _open(peer: Peer, relay: _Relay, pairing: sm.Pairing, timeout: float) -> None:
-    """Wait for the peer connection, but listen to the relay meanwhile: if the other side found
-    our last message tampered with, its sealed abort arrives there and must fail us too."""
-    opened = asyncio.ensure_future(peer.wait_open(timeout))
+async def _listening(relay: _Relay, pairing: sm.Pairing, work: Awaitable[T], hangup_ends_it: bool) -> T:
+    """Await `work` while listening to the relay. The peer has nothing to say meanwhile, so a
+    sealed message is its abort (it found ours tampered with) or a violation: both fail us too.
+    A hang-up of the relay ends the wait only if `hangup_ends_it`."""
+    task = asyncio.ensure_future(work)
     watch = asyncio.ensure_future(relay.client.receive())
     try:
-        await asyncio.wait({opened, watch}, return_when=asyncio.FIRST_COMPLETED)
-        if opened.done():
-            return opened.result()
-        if watch.exception() is not None:
-            return await opened  # the peer or the server may hang up once signalling is done
-        await relay.act(pairing.receive(watch.result()))
-        raise AuthError("the peer sent a signalling message after pairing finished")
+        await asyncio.wait({task, watch}, return_when=asyncio.FIRST_COMPLETED)
+        if task.done():
+            return task.result()
+        if watch.exception() is None:
+            await relay.act(pairing.receive(watch.result()))
+            raise AuthError("the peer sent a signalling message out of turn")
+        if hangup_ends_it:
+            raise watch.exception()
+        return await task
     finally:
-        opened.cancel()
+        task.cancel()
         watch.cancel()
 
 
@@ -174,7 +179,8 @@ class Host:
                 if isinstance(action, sm.PeerHello):
                     hello = action
         self.emit("request", peer=hello.name, wants=list(hello.wants))
-        granted = await self._decide(relay, pairing, hello)
+        # Stop asking if the joiner leaves or aborts while the host makes up its mind.
+        granted = await _listening(relay, pairing, self.approve(hello), hangup_ends_it=True)
         if granted is None:
             await relay.act(pairing.decide(None))
             raise DeclinedError(f"declined {hello.name}")
@@ -182,24 +188,10 @@ class Host:
         for action in await relay.act(pairing.receive(await relay.recv(waiting_for="the joiner"))):
             if isinstance(action, sm.Sdp):
                 await peer.accept(action.sdp)
-        await _open(peer, relay, pairing, self.opts.timeout)
+        # The peer or the server may hang up once signalling is done: only ICE matters now.
+        await _listening(relay, pairing, peer.wait_open(self.opts.timeout), hangup_ends_it=False)
         return Session("host", peer, hello.name, set(granted), self.emit, self.opts.features,
                        self.opts.peer_timeout)
-
-    async def _decide(self, relay: _Relay, pairing: sm.Pairing, hello: sm.PeerHello) -> tuple[str, ...] | None:
-        """Ask the approver, but stop asking if the joiner leaves or aborts meanwhile."""
-        decision = asyncio.ensure_future(self.approve(hello))
-        watch = asyncio.ensure_future(relay.client.receive())
-        try:
-            await asyncio.wait({decision, watch}, return_when=asyncio.FIRST_COMPLETED)
-            if decision.done():
-                return decision.result()
-            # The joiner has nothing to say until we decide: this is an abort or a violation.
-            await relay.act(pairing.receive(watch.result()))
-            raise AuthError("the joiner broke off the pairing")
-        finally:
-            decision.cancel()
-            watch.cancel()
 
     async def _rendezvous(self) -> RendezvousClient:
         if self.opts.server:
@@ -256,7 +248,7 @@ async def join(code_text: str, opts: JoinOptions, emit: Emit) -> Session:
                     peer = Peer(ice, opts.relay_only)
                     _prepare(peer, opts.features, "join")
                     await relay.act(pairing.answer(await peer.answer(action.sdp)))
-        await _open(peer, relay, pairing, opts.timeout)
+        await _listening(relay, pairing, peer.wait_open(opts.timeout), hangup_ends_it=False)
     except PeerGone:
         raise ConnectionLost("the host left before pairing finished") from None
     finally:
