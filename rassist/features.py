@@ -9,8 +9,17 @@ from typing import Any
 from rassist.session import Feature
 
 
-def host_features(monitor: int | None, ask: Callable[..., Any] | None = None) -> list[Feature]:
-    """Screen sharing of monitor N (None: the primary) and remote control of that same monitor.
+def files_feature(download_dir: Path | None, fast_lane: bool) -> Feature:
+    """Offering and receiving files inside a session. The fast lane (a direct TLS connection)
+    shows our interface addresses to the peer, so --relay-only callers pass fast_lane=False."""
+    from rassist.transfer.feature import FilesFeature
+
+    return FilesFeature(download_dir, fast_lane=fast_lane)
+
+
+def host_features(monitor: int | None, ask: Callable[..., Any] | None = None,
+                  download_dir: Path | None = None, fast_lane: bool = True) -> list[Feature]:
+    """Screen sharing of monitor N (None: the primary), remote control of that same monitor, files.
     `ask` decides a joiner's later request for control (the TUI's dialog); without it the request
     is a `control-request` event, answered by {"grant": "control"}."""
     from rassist.media.capture import NoDisplayError, pick_monitor
@@ -23,12 +32,12 @@ def host_features(monitor: int | None, ask: Callable[..., Any] | None = None) ->
         geometry: Monitor | None = Monitor(shared.left, shared.top, shared.width, shared.height)
     except NoDisplayError:
         geometry = None  # HostScreen reports it once connected; chat and files still work
-    return [HostScreen(monitor), HostControl(geometry, ask=ask)]
+    return [HostScreen(monitor), HostControl(geometry, ask=ask), files_feature(download_dir, fast_lane)]
 
 
-def join_features(record: Path | None = None,
-                  on_frame: Callable[[Any], None] | None = None) -> list[Feature]:
+def join_features(record: Path | None = None, on_frame: Callable[[Any], None] | None = None,
+                  download_dir: Path | None = None, fast_lane: bool = True) -> list[Feature]:
     from rassist.media.control import JoinControl
     from rassist.media.screen import ViewScreen
 
-    return [ViewScreen(record=record, on_frame=on_frame), JoinControl()]
+    return [ViewScreen(record=record, on_frame=on_frame), JoinControl(), files_feature(download_dir, fast_lane)]

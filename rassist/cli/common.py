@@ -42,3 +42,8 @@ PeerTimeoutOpt = typer.Option(8.0, "--peer-timeout", min=1.0, hidden=True,
 RelayOnlyOpt = typer.Option(False, "--relay-only",
                             help="Never reveal your addresses to the peer: all traffic goes through "
                                  "the TURN relay of the rendezvous server.")
+DownloadDirOpt = typer.Option(None, "--download-dir", "-o", metavar="DIR", file_okay=False,
+                              help="Where files you accept are saved. Default: the current directory.")
+NoFastLaneOpt = typer.Option(False, "--no-fast-lane", envvar="RASSIST_NO_FAST_LANE",
+                             help="Never open a direct TCP connection for file data: use the "
+                                  "WebRTC data channel only (slower).")

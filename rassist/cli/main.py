@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from rassist.cli import snapshot
+from rassist.cli import snapshot, transfer
 from rassist.cli.server_command import server
 from rassist.cli.session_commands import host, join_command
 
@@ -20,6 +20,7 @@ app.command()(server)
 app.command()(host)
 app.command("join")(join_command)
 snapshot.register(app)
+transfer.register(app)
 
 
 def main() -> None:

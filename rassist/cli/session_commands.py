@@ -57,6 +57,8 @@ def host(
     monitor: int | None = typer.Option(None, "--monitor", min=1, metavar="N",
                                        help="Share monitor N (see --list-monitors). Default: the primary."),
     list_monitors: bool = typer.Option(False, "--list-monitors", help="List the monitors and exit."),
+    download_dir: Path | None = common.DownloadDirOpt,
+    no_fast_lane: bool = common.NoFastLaneOpt,
     peer_timeout: float = common.PeerTimeoutOpt,
     relay_only: bool = common.RelayOnlyOpt,
 ) -> None:
@@ -74,13 +76,15 @@ def host(
         from rassist.cli.console import Lines
         from rassist.cli.drive import Approval, drive
         from rassist.features import host_features
+        from rassist.cli.transfer import files_renderers
         from rassist.media.control import host_renderers
         from rassist.pairing import Host, HostOptions
 
         allowed = common.parse_permissions(allow)
+        files = {"download_dir": download_dir, "fast_lane": not (no_fast_lane or relay_only)}
         opts = HostOptions(name=common.default_name(name), server=server, timeout=timeout,
                            code=code, code_length=code_length, once=once, peer_timeout=peer_timeout,
-                           relay_only=relay_only, features=host_features(monitor))
+                           relay_only=relay_only, features=host_features(monitor, **files))
         if _tui_wanted(json_mode, no_tui):
             from rassist.tui import run_host_tui
             from rassist.tui.hooks import TuiHooks
@@ -88,10 +92,10 @@ def host(
 
             live.hooks = TuiHooks()
             # A later request for control becomes a dialog in the TUI.
-            opts.features = [*host_features(monitor, ask=live.hooks.ask_control), LinkStats()]
+            opts.features = [*host_features(monitor, ask=live.hooks.ask_control, **files), LinkStats()]
             return await run_host_tui(opts, live.hooks, auto=yes or bool(allowed), allowed=allowed)
         lines = Lines()  # only now: its stdin thread would steal the TUI's keys
-        out.renderers.update(host_renderers())
+        out.renderers.update(host_renderers() | files_renderers())
         approve = Approval(out, lines, auto=yes or bool(allowed), allowed=allowed)
         live.session = await Host(opts, out.emit, approve).run()
         return await drive(live.session, out, lines)
@@ -112,6 +116,8 @@ def join_command(
     no_tui: bool = typer.Option(False, "--no-tui", help="Plain line mode even on a terminal."),
     record: Path | None = typer.Option(None, "--record", metavar="FILE",
                                        help="Record the received screen to FILE (.mkv, .mp4 or .webm)."),
+    download_dir: Path | None = common.DownloadDirOpt,
+    no_fast_lane: bool = common.NoFastLaneOpt,
     peer_timeout: float = common.PeerTimeoutOpt,
     relay_only: bool = common.RelayOnlyOpt,
 ) -> None:
@@ -129,22 +135,24 @@ def join_command(
         from rassist.cli.console import Lines
         from rassist.cli.drive import drive
         from rassist.features import join_features
+        from rassist.cli.transfer import files_renderers
         from rassist.media.control import join_renderers
         from rassist.pairing import JoinOptions, join
 
         wants = ("view",) + (("control",) if control else ()) + (("files",) if files else ())
+        fileopts = {"download_dir": download_dir, "fast_lane": not (no_fast_lane or relay_only)}
         if _tui_wanted(json_mode, no_tui):
             from rassist.tui import run_join_tui
             from rassist.tui.hooks import TuiHooks
             from rassist.tui.stats import LinkStats
 
             live.hooks = TuiHooks()
-            features = [*join_features(record, live.hooks.on_frame), LinkStats(fps=live.hooks.fps)]
+            features = [*join_features(record, live.hooks.on_frame, **fileopts), LinkStats(fps=live.hooks.fps)]
             opts = JoinOptions(name=common.default_name(name), server=server, timeout=timeout, wants=wants,
                                peer_timeout=peer_timeout, relay_only=relay_only, features=features)
             return await run_join_tui(code, opts, live.hooks)
         lines = Lines()
-        out.renderers.update(join_renderers())
+        out.renderers.update(join_renderers() | files_renderers())
         view = None
         if not json_mode and sys.stderr.isatty():
             from rassist.media.render import TerminalView
@@ -152,7 +160,7 @@ def join_command(
             view = TerminalView(out.console)
         opts = JoinOptions(name=common.default_name(name), server=server, timeout=timeout, wants=wants,
                            peer_timeout=peer_timeout, relay_only=relay_only,
-                           features=join_features(record, view.on_frame if view else None))
+                           features=join_features(record, view.on_frame if view else None, **fileopts))
         try:
             live.session = await join(code, opts, out.emit)
             return await drive(live.session, out, lines)

@@ -1,0 +1,456 @@
+"""`rassist send PATH...` and `rassist receive CODE`: move files on their own.
+
+The sender pairs like `rassist host` (it allocates the code), the receiver like `rassist join`;
+then the sender offers, the receiver sees names, count and total size and accepts (or
+--yes), and both show progress. Run the same two commands again after an interruption and
+the transfer resumes: only the missing part travels.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import typer
+from rich.filesize import decimal
+from rich.markup import escape
+
+from rassist.cli import common
+from rassist.cli.output import Output
+from rassist.cli.run import INTERRUPTED, run
+from rassist.errors import ConnectionLost, DeclinedError, RassistError, UsageError
+from rassist.protocol.codes import MAX_WORDS, MIN_WORDS
+
+if TYPE_CHECKING:
+    from rassist.protocol.transfer import Offer
+    from rassist.session import Session
+
+GRACE = 3.0  # the receiver waits this long for the sender's goodbye after the last file
+SHOWN_FILES = 20  # human mode lists this many finished files, then only the summary
+_RATE = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*([kKmMgG]?)[bB]?\s*$")
+
+
+def parse_rate(text: str | None) -> float | None:
+    """"10M" -> 10_000_000 bytes/s; None or "0" -> unlimited."""
+    if not text:
+        return None
+    match = _RATE.match(text)
+    if not match:
+        raise UsageError(f"--limit-rate {text!r}: use a number of bytes per second such as 500k or 20M")
+    value = float(match.group(1)) * {"": 1, "k": 1e3, "m": 1e6, "g": 1e9}[match.group(2).lower()]
+    return value or None
+
+
+def _printable(text: str) -> str:
+    return "".join(ch if ch.isprintable() or ch in "\n\t" else "\ufffd" for ch in text)
+
+
+class TransferView:
+    """Human mode: rich progress bars on stderr (overall and current file), finished files,
+    a summary. JSON mode: every event as is."""
+
+    def __init__(self, out: Output, verb: str) -> None:
+        self.out = out
+        self.verb = verb
+        self._progress: Any = None
+        self._overall: Any = None
+        self._file: Any = None
+        self._file_path = ""
+        self._shown = 0
+        self._done = 0
+        if not out.json_mode:
+            out.renderers.update({
+                "code": self._code, "connected": self._connected, "file-offer": lambda f: None,
+                "file-offered": self._offered, "file-accepted": lambda f: None,
+                "file-lane": self._lane, "file-progress": self._on_progress,
+                "file-done": self._on_done, "file-skipped": self._skipped,
+                "file-declined": lambda f: None, "transfer-done": self._finished,
+                "text": self._text, "waiting": self._waiting,
+            })
+
+    def _code(self, f: dict[str, Any]) -> str:
+        code = escape(f["code"])
+        return (f"Your code: [bold green]{code}[/]\n"
+                f"On the other machine run: [bold]rassist receive {code}[/]")
+
+    def _waiting(self, f: dict[str, Any]) -> str | None:
+        return {"joiner": "Waiting for the receiver...",
+                "approval": "Waiting for the sender..."}.get(f.get("for", ""))
+
+    def _connected(self, f: dict[str, Any]) -> str:
+        route = f.get("route", {})
+        where = f" ({escape(route['remote_address'])})" if "remote_address" in route else ""
+        return f"[green]Connected[/] to [bold]{escape(f['peer'])}[/]{where}."
+
+    def _offered(self, f: dict[str, Any]) -> str:
+        return (f"Offering {escape(f['name'])}: {_summary(f)}. "
+                "Waiting for the receiver to accept...")
+
+    def _lane(self, f: dict[str, Any]) -> str:
+        lane = "direct TLS connection" if f.get("lane") == "tcp" else "WebRTC data channel (slower)"
+        return f"[dim]Data goes over the {lane}.[/]"
+
+    def _skipped(self, f: dict[str, Any]) -> str:
+        return f"[yellow]Skipped[/] {escape(str(f.get('path')))}: {escape(str(f.get('reason')))}"
+
+    def _text(self, f: dict[str, Any]) -> None:
+        sys.stdout.write(_printable(str(f.get("text", ""))))
+        if not str(f.get("text", "")).endswith("\n"):
+            sys.stdout.write("\n")
+        sys.stdout.flush()
+
+    def _ensure_bars(self) -> None:
+        if self._progress is not None:
+            return
+        from rich.progress import (
+            BarColumn,
+            DownloadColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+            TransferSpeedColumn,
+        )
+
+        self._progress = Progress(
+            TextColumn("{task.description}", markup=False), BarColumn(), DownloadColumn(),
+            TransferSpeedColumn(), TimeRemainingColumn(), console=self.out.console,
+            transient=True)
+        self._progress.start()
+
+    def _on_progress(self, f: dict[str, Any]) -> None:
+        self._ensure_bars()
+        total, done = f.get("total_size"), f.get("total_bytes")
+        if self._overall is None and isinstance(total, int):
+            self._overall = self._progress.add_task(f"{self.verb} {f.get('name', '')}"[:40],
+                                                    total=total)
+        if self._overall is not None and isinstance(done, int):
+            self._progress.update(self._overall, completed=done)
+        path = str(f.get("path", ""))
+        if path != self._file_path:
+            if self._file is not None:
+                self._progress.remove_task(self._file)
+            self._file_path = path
+            self._file = self._progress.add_task(("  " + path)[-40:], total=f.get("size"))
+        self._progress.update(self._file, completed=f.get("bytes", 0))
+
+    def _on_done(self, f: dict[str, Any]) -> str | None:
+        self._done += 1
+        if self._shown >= SHOWN_FILES:
+            return None
+        self._shown += 1
+        where = f" → {escape(str(f['saved_to']))}" if f.get("saved_to") else ""
+        note = " (already there)" if f.get("moved") == 0 and f.get("size") else ""
+        if isinstance(f.get("resumed_from"), int) and 0 < f["resumed_from"] < f.get("size", 0):
+            note = f" (resumed at {decimal(f['resumed_from'])})"
+        return (f"[green]✓[/] {escape(str(f.get('path')))} {decimal(int(f.get('size', 0)))}{where}"
+                f"{note} [dim]sha256 {str(f.get('sha256'))[:16]}…[/]")
+
+    def stop(self) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
+
+    def _finished(self, f: dict[str, Any]) -> str:
+        self.stop()
+        if f.get("text"):
+            return "Text delivered." if f.get("direction") == "send" else ""
+        more = self._done - self._shown
+        lines = [f"… and {more} more file(s)"] if more > 0 else []
+        seconds = max(float(f.get("seconds", 0)), 1e-9)
+        resumed = int(f.get("bytes", 0)) - int(f.get("moved", 0))
+        lines.append(
+            f"[bold green]Done[/]: {f.get('files')} file(s), {decimal(int(f.get('bytes', 0)))} in "
+            f"{seconds:.1f} s ({decimal(int(f.get('moved', 0) / seconds))}/s over "
+            f"{'TLS' if f.get('lane') == 'tcp' else 'the data channel'})"
+            + (f"; {decimal(resumed)} were already there" if resumed > 0 else "") + ".")
+        return "\n".join(lines)
+
+
+def files_renderers() -> dict[str, Any]:
+    """Plain line mode of host/join: one line per offer, finished file and transfer; no bars
+    (the chat shares the terminal). Add to Output.renderers."""
+
+    def offer(f: dict[str, Any]) -> str:
+        tid = escape(str(f.get("id")))
+        if f.get("text"):
+            what = f"a text snippet ({decimal(int(f.get('size', 0)))})"
+        else:
+            what = f"[bold]{escape(str(f.get('name')))}[/] ({_summary(f)})"
+        return (f"[bold]{escape(str(f.get('peer')))}[/] offers {what}: "
+                f"[bold]/accept {tid}[/] or [bold]/decline {tid}[/]")
+
+    def done(f: dict[str, Any]) -> str:
+        where = f" → {escape(str(f['saved_to']))}" if f.get("saved_to") else ""
+        verb = "Received" if f.get("direction") == "receive" else "Sent"
+        return f"{verb} {escape(str(f.get('path')))} ({decimal(int(f.get('size', 0)))}){where}"
+
+    def finished(f: dict[str, Any]) -> str | None:
+        if f.get("text"):
+            return None
+        seconds = max(float(f.get("seconds", 0)), 1e-9)
+        return (f"Transfer {escape(str(f.get('id')))} done: {f.get('files')} file(s), "
+                f"{decimal(int(f.get('bytes', 0)))}, {decimal(int(f.get('moved', 0) / seconds))}/s.")
+
+    return {
+        "file-offer": offer,
+        "file-offered": lambda f: (f"Offered {escape(str(f.get('name')))} ({_summary(f)}); "
+                                   f"waiting for {escape(str(f.get('peer')))} to accept."),
+        "file-accepted": lambda f: None,
+        "file-declined": lambda f: f"Declined {escape(str(f.get('id')))}.",
+        "file-lane": lambda f: None,
+        "file-progress": lambda f: None,
+        "file-done": done,
+        "file-skipped": lambda f: (f"[yellow]Skipped[/] {escape(str(f.get('path')))}: "
+                                   f"{escape(str(f.get('reason')))}"),
+        "transfer-done": finished,
+        "text": lambda f: (f"[bold]{escape(str(f.get('peer')))}[/] sent text:\n"
+                           f"{escape(_printable(str(f.get('text', ''))))}"),
+    }
+
+
+def _summary(f: dict[str, Any]) -> str:
+    parts = [f"{f.get('files', 0)} file(s)"]
+    if f.get("dirs"):
+        parts.append(f"{f['dirs']} folder(s)")
+    parts.append(decimal(int(f.get("size", 0))))
+    return ", ".join(parts)
+
+
+class _Live:
+    session: Session | None = None
+
+    def interrupt(self) -> bool:
+        if self.session is None:
+            return False
+        asyncio.ensure_future(self.session.close("interrupted"))
+        return True
+
+
+def send(
+    paths: list[Path] = typer.Argument(None, show_default=False,
+                                       help="Files and directories to send."),
+    text: str | None = typer.Option(None, "--text", help="Send this text instead of files; "
+                                                         "the receiver prints it."),
+    server: str | None = common.ServerOpt,
+    json_mode: bool = common.JsonOpt,
+    name: str | None = common.NameOpt,
+    timeout: float = common.TimeoutOpt,
+    code: str | None = typer.Option(None, "--code",
+                                    help="Use this code (NUMBER-word-word) instead of a fresh one."),
+    code_length: int = typer.Option(2, "--code-length", min=MIN_WORDS, max=MAX_WORDS,
+                                    help="Words in a generated code; more words, harder to guess."),
+    no_fast_lane: bool = common.NoFastLaneOpt,
+    limit_rate: str | None = typer.Option(None, "--limit-rate", metavar="RATE",
+                                          help="At most this many bytes per second, e.g. 20M."),
+    peer_timeout: float = common.PeerTimeoutOpt,
+    relay_only: bool = common.RelayOnlyOpt,
+) -> None:
+    """Send files, directories or a text snippet: prints a code for `rassist receive CODE`.
+
+    Every file is checked with SHA-256 on arrival. If the transfer is interrupted, run the
+    same send and receive again: it continues where it stopped.
+    """
+    out = Output(json_mode)
+    live = _Live()
+    view = TransferView(out, "sending")
+
+    async def main() -> int:
+        from rassist.pairing import Host, HostOptions
+        from rassist.protocol.transfer import MAX_TEXT
+        from rassist.transfer.feature import FilesFeature
+        from rassist.transfer.scan import scan_paths
+
+        if bool(paths) == (text is not None):
+            raise UsageError("give paths to send, or --text \"...\" (not both)")
+        rate = parse_rate(limit_rate)
+        if text is not None and len(text) > MAX_TEXT:
+            raise UsageError(f"--text is limited to {MAX_TEXT} characters; send a file instead")
+        scan = await asyncio.to_thread(scan_paths, list(paths)) if paths else None
+        feature = FilesFeature(fast_lane=not (no_fast_lane or relay_only), limit_rate=rate)
+
+        async def approve(hello: Any) -> tuple[str, ...] | None:
+            return ("files",) if "files" in hello.wants else None
+
+        opts = HostOptions(name=common.default_name(name), server=server, timeout=timeout,
+                           code=code, code_length=code_length, peer_timeout=peer_timeout,
+                           relay_only=relay_only, features=[feature])
+        live.session = session = await Host(opts, out.emit, approve).run()
+        await session.start()
+        if scan is not None:
+            for path, reason in scan.skipped:
+                out.emit("file-skipped", path=path, reason=reason)
+            job = asyncio.ensure_future(feature.offer_scan(scan))
+        else:
+            job = asyncio.ensure_future(feature.offer_text(text or ""))
+        return await _finish(out, view, session, job)
+
+    try:
+        run(out, main, live.interrupt)
+    finally:
+        view.stop()
+
+
+def receive(
+    code: str | None = typer.Argument(None, envvar="RASSIST_CODE", show_default=False,
+                                      help="The code the sender printed (or set RASSIST_CODE)."),
+    output: Path = typer.Option(Path("."), "--output", "-o", metavar="DIR",
+                                help="Where to put what arrives (created if missing)."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Accept the offer without asking."),
+    overwrite: bool = typer.Option(False, "--overwrite",
+                                   help="Replace existing files of the same name (default: keep "
+                                        "them and save the new ones as \"name (1)\")."),
+    server: str | None = common.ServerOpt,
+    json_mode: bool = common.JsonOpt,
+    name: str | None = common.NameOpt,
+    timeout: float = common.TimeoutOpt,
+    no_fast_lane: bool = common.NoFastLaneOpt,
+    peer_timeout: float = common.PeerTimeoutOpt,
+    relay_only: bool = common.RelayOnlyOpt,
+) -> None:
+    """Receive what `rassist send` offers: see names, count and size, accept, watch it arrive.
+
+    With --json and without --yes, answer the file-offer event on stdin with
+    {"accept": ID} or {"decline": ID}.
+    """
+    out = Output(json_mode)
+    live = _Live()
+    view = TransferView(out, "receiving")
+
+    async def main() -> int:
+        if not code:
+            raise UsageError("no code given: rassist receive CODE (or set RASSIST_CODE)")
+        from rassist.cli.console import Lines
+        from rassist.pairing import JoinOptions, join
+        from rassist.transfer.feature import FilesFeature
+
+        lines = Lines() if not yes else None
+        finished: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+
+        def on_finished(offer_id: str, direction: str, result: Any) -> None:
+            if not finished.done():
+                finished.set_result(result)
+
+        ask = None if yes or json_mode or lines is None else _prompt(out, lines)
+        feature = FilesFeature(download_dir=output, auto_accept=yes, overwrite=overwrite,
+                               fast_lane=not (no_fast_lane or relay_only), ask=ask,
+                               on_finished=on_finished)
+        opts = JoinOptions(name=common.default_name(name), server=server, timeout=timeout,
+                           wants=("files",), peer_timeout=peer_timeout, relay_only=relay_only,
+                           features=[feature])
+        live.session = session = await join(code, opts, out.emit)
+        await session.start()
+        commands = None
+        if json_mode and lines is not None:
+            async def answer_from_stdin() -> None:
+                await _commands(session, out, lines)
+                # End of input: nobody is left to answer, so the answer is no.
+                feature.ask = _refuse
+                for offer_id in feature.pending():
+                    with contextlib.suppress(RassistError):
+                        await feature.decline(offer_id, "no answer (end of input)")
+
+            commands = asyncio.ensure_future(answer_from_stdin())
+        try:
+            return await _finish(out, view, session, finished, grace=GRACE)
+        finally:
+            if commands is not None:
+                commands.cancel()
+
+    try:
+        run(out, main, live.interrupt)
+    finally:
+        view.stop()
+
+
+async def _refuse(offer: Offer, peer: str) -> bool:
+    return False
+
+
+def _prompt(out: Output, lines: Any) -> Any:
+    async def ask(offer: Offer, peer: str) -> bool:
+        from rassist.transfer.offers import describe
+
+        f = describe(offer)
+        if offer.is_text:
+            question = f"[bold]{escape(peer)}[/] sends a text snippet ({decimal(offer.total)})."
+        else:
+            question = (f"[bold]{escape(peer)}[/] offers [bold]{escape(f['name'])}[/]: "
+                        f"{_summary(f)}.")
+        out.console.print(question + " Accept? [bold]y[/]/[bold]N[/]: ", end="")
+        answer = (await lines.next() or "").strip().lower()
+        return answer in ("y", "yes")
+
+    return ask
+
+
+async def _commands(session: Session, out: Output, lines: Any) -> None:
+    from rassist.cli.drive import parse_line
+
+    while (line := await lines.next()) is not None:
+        try:
+            cmd = parse_line(line, True)
+        except ValueError as exc:
+            out.emit("error", kind="command", message=f"malformed command: {exc}")
+            continue
+        if cmd is not None:
+            await session.handle_command(cmd)
+
+
+async def _finish(out: Output, view: TransferView, session: Session, job: asyncio.Future[Any],
+                  grace: float = 0.0) -> int:
+    """Wait for the transfer, close the session, and turn the outcome into an exit code."""
+    try:
+        outcome = await _outcome(session, job, grace)
+    except asyncio.CancelledError:
+        view.stop()
+        out.say("Interrupted. Run the same send and receive again to resume: "
+                "only the missing part will travel.")
+        out.emit("closed", reason="interrupted")
+        return INTERRUPTED
+    except RassistError as exc:  # the session ended under the transfer
+        view.stop()
+        out.emit("error", kind=exc.kind, message=exc.message)
+        out.say("Run the same send and receive again to resume: only the missing part will travel.")
+        out.emit("closed", reason=exc.kind)
+        return exc.exit_code
+    if isinstance(outcome, BaseException):  # the feature has reported it as an error event
+        view.stop()
+        if not isinstance(outcome, (DeclinedError, UsageError)):
+            out.say("Run the same send and receive again to resume: only the missing part "
+                    "will travel.")
+        out.emit("closed", reason=getattr(outcome, "kind", "error"))
+        return getattr(outcome, "exit_code", 1)
+    out.emit("closed", reason="done")
+    return 0
+
+
+async def _outcome(session: Session, job: asyncio.Future[Any], grace: float) -> Any:
+    """The job's result or exception. Raises if the session ends before the job does.
+    With `grace` (the receiver), waits that long for the sender's goodbye after the job."""
+    ended = asyncio.ensure_future(session.run())
+    try:
+        await asyncio.wait({job, ended}, return_when=asyncio.FIRST_COMPLETED)
+        if not job.done():
+            reason = ended.result()  # raises ConnectionLost
+            if reason == "interrupted":
+                raise asyncio.CancelledError
+            raise ConnectionLost(f"{session.peer_name} left before the transfer finished")
+        if grace:
+            with contextlib.suppress(asyncio.TimeoutError, Exception):
+                await asyncio.wait_for(asyncio.shield(ended), grace)
+        return job.exception() or job.result()
+    finally:
+        if not job.done():
+            job.cancel()
+        await session.close("done")
+        with contextlib.suppress(BaseException):
+            await ended
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(send)
+    app.command()(receive)

@@ -1,0 +1,113 @@
+#!/usr/bin/env python3
+"""Throughput of `rassist send` / `rassist receive` on loopback, and peak RSS of each side.
+
+Real processes and a local rendezvous server. For each lane (the TLS fast lane, and the
+data-channel fallback with --no-fast-lane) it sends one file of random bytes --runs times
+and prints the median throughput twice: over the whole run (receiver start to exit: pairing,
+ICE, offer, transfer, verification) and over the transfer alone (the receiver's
+transfer-done "seconds"), plus the median peak RSS (VmHWM, from wait4) of sender and receiver.
+Run it with two sizes to see that memory does not grow with the file:
+    scripts/bench_transfer.py --size-mb 256
+    scripts/bench_transfer.py --size-mb 64 --lanes fast
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.procs import Proc, rendezvous_server  # noqa: E402
+from tests.transfer.cmd import rassist  # noqa: E402
+
+
+def make_file(path: Path, size: int) -> None:
+    block = os.urandom(1 << 20)
+    with open(path, "wb") as f:
+        left = size
+        while left:
+            n = min(left, len(block))
+            f.write(block[:n])
+            left -= n
+            block = block[1:] + block[:1]  # not one repeated MB: no help from any compression
+
+
+def wait_rss(proc: Proc, timeout: float) -> tuple[int, int]:
+    """Exit code and peak RSS in KiB of one finished process."""
+    deadline = time.monotonic() + timeout
+    while True:
+        pid, status, usage = os.wait4(proc.proc.pid, os.WNOHANG)
+        if pid:
+            proc.proc.returncode = os.waitstatus_to_exitcode(status)
+            return proc.proc.returncode, usage.ru_maxrss
+        if time.monotonic() > deadline:
+            proc.kill()
+            raise RuntimeError(f"{proc.args[3:5]} did not finish in {timeout} s")
+        time.sleep(0.02)
+
+
+def one_run(url: str, source: Path, target: Path, lane_args: list[str], timeout: float
+            ) -> dict[str, float]:
+    shutil.rmtree(target, ignore_errors=True)
+    target.mkdir()
+    sender = rassist(["send", str(source), "--json", "--server", url, *lane_args])
+    code = sender.wait_event("code")["code"]
+    sender.wait_event("waiting")
+    start = time.perf_counter()
+    receiver = rassist(["receive", code, "--json", "--yes", "-o", str(target), "--server", url,
+                        *lane_args])
+    rc_recv, rss_recv = wait_rss(receiver, timeout)
+    wall = time.perf_counter() - start
+    rc_send, rss_send = wait_rss(sender, timeout)
+    if rc_recv or rc_send:
+        raise RuntimeError(f"exit codes {rc_send}/{rc_recv}: {receiver.drain()[-3:]}")
+    done = next(e for e in receiver.drain() if e.get("event") == "transfer-done")
+    received = target / source.name
+    if received.stat().st_size != source.stat().st_size:
+        raise RuntimeError("the received file has the wrong size")
+    return {"wall": wall, "transfer": done["seconds"], "lane": done["lane"],
+            "rss_send": rss_send / 1024, "rss_recv": rss_recv / 1024}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--size-mb", type=int, default=256)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--lanes", default="fast,fallback", help="fast, fallback or both")
+    parser.add_argument("--dir", default=None, help="where to put the files (default: a temp dir)")
+    args = parser.parse_args()
+    size = args.size_mb << 20
+    with tempfile.TemporaryDirectory(dir=args.dir, prefix="rassist-bench-") as tmp:
+        source = Path(tmp) / "payload.bin"
+        make_file(source, size)
+        env_registry = Path(tmp) / "registry"
+        os.environ["RASSIST_REGISTRY"] = str(env_registry)
+        print(f"file: {args.size_mb} MiB, runs: {args.runs}, cpus: {os.cpu_count()}, "
+              f"load: {os.getloadavg()[0]:.2f}")
+        with rendezvous_server() as url:
+            for lane in args.lanes.split(","):
+                lane_args = ["--no-fast-lane"] if lane == "fallback" else []
+                timeout = 60 + size / (1 << 20) * (1.0 if lane == "fallback" else 0.1)
+                runs = [one_run(url, source, Path(tmp) / "received", lane_args, timeout)
+                        for _ in range(args.runs)]
+                mb = size / 1e6
+                wall = statistics.median(r["wall"] for r in runs)
+                transfer = statistics.median(r["transfer"] for r in runs)
+                print(f"{lane:8s} lane={runs[0]['lane']:11s} "
+                      f"with setup: {mb / wall:7.1f} MB/s ({wall:.2f} s)   "
+                      f"transfer only: {mb / transfer:7.1f} MB/s ({transfer:.2f} s)   "
+                      f"peak RSS sender {statistics.median(r['rss_send'] for r in runs):.0f} MiB, "
+                      f"receiver {statistics.median(r['rss_recv'] for r in runs):.0f} MiB")
+                print("          runs (MB/s transfer only): "
+                      + ", ".join(f"{mb / r['transfer']:.1f}" for r in runs))
+
+
+if __name__ == "__main__":
+    main()
