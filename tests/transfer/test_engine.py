@@ -70,7 +70,7 @@ async def test_a_tree_with_empty_files_dirs_unicode_and_exec_bits(tmp_path):
 
 
 async def test_resume_moves_only_the_missing_part(tmp_path):
-    size = 24 << 20
+    size = 8 << 20
     digest = random_file(tmp_path / "big.bin", size)
     scan = scan_paths([tmp_path / "big.bin"])
     offer = tp.offer_for(scan.manifest, OFFER_ID)
@@ -83,7 +83,7 @@ async def test_resume_moves_only_the_missing_part(tmp_path):
 
     async def send():
         decoder, early = await hello(server)
-        await Sender(offer, scan, Events(), limit_rate=40e6).run(server, decoder, early)
+        await Sender(offer, scan, Events(), limit_rate=4e6).run(server, decoder, early)
 
     sending = asyncio.ensure_future(send())
     receiving = asyncio.ensure_future(receiver.run(client))

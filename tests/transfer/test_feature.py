@@ -99,7 +99,7 @@ async def test_a_joiner_needs_the_files_permission(tmp_path, tree):
     host, join, host_events, join_events = await session_pair([host_files], [join_files], granted=set())
     try:
         await join.handle_command({"send": str(src)})
-        assert "not allowed" in (await join_events.wait("error", kind="command"))["message"]
+        assert "not granted" in (await join_events.wait("error", kind="command"))["message"]
         # A joiner that offers anyway (a modified client) is declined by the host.
         sneaky = tp.offer_for(scan_paths([src]).manifest, tp.new_offer_id())
         join.ctl.send(sneaky.to_json())
