@@ -5,7 +5,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.procs import rendezvous_server
+from tests.procs import Proc, rendezvous_server
 from tests.xvfb import xvfb
 
 # Fixtures of the input tests (an X server handle, a key-logging window), usable by any test.
@@ -33,3 +33,11 @@ def server() -> Iterator[str]:
     """A real `rassist server` on 127.0.0.1, port 0; yields its URL."""
     with rendezvous_server() as url:
         yield url
+
+
+@pytest.fixture(autouse=True)
+def no_leftover_processes() -> Iterator[None]:
+    """A failed test must not leave host/join processes running into the next one."""
+    yield
+    while Proc.running:
+        Proc.running.pop().kill()

@@ -19,6 +19,8 @@ DEFAULT_WAIT = 30.0
 class Proc:
     """One `rassist ...` process: JSON events from stdout, JSON commands to stdin."""
 
+    running: list[Proc] = []  # killed after each test by the autouse fixture in tests/conftest.py
+
     def __init__(self, args: list[str], env: dict[str, str] | None = None, cwd: str | None = None,
                  raw: bool = False) -> None:
         """`args` are rassist's arguments, or with `raw` the whole command line (e.g. under ip netns exec)."""
@@ -30,6 +32,7 @@ class Proc:
             args if raw else [sys.executable, "-m", "rassist", *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             stderr=subprocess.PIPE, text=True, bufsize=1, cwd=cwd,
             env={**os.environ, **(env or {}), "PYTHONUNBUFFERED": "1"})
+        Proc.running.append(self)
         threading.Thread(target=self._read_stdout, daemon=True).start()
         threading.Thread(target=self._read_stderr, daemon=True).start()
 
