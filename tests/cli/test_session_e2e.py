@@ -5,7 +5,13 @@ import time
 
 import pytest
 
-from rassist.errors import AuthError, ConnectionLost, DeclinedError, Unreachable, UsageError
+from rassist.errors import (
+    AuthError,
+    ConnectionLost,
+    DeclinedError,
+    Unreachable,
+    UsageError,
+)
 from tests.procs import Proc, rendezvous_server
 from tests.relay import flip_sealed, relay, replay
 

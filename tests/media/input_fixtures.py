@@ -6,7 +6,6 @@ connected_sessions() pairs two real Sessions over two in-process aiortc peer con
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import os
@@ -15,8 +14,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -137,74 +135,3 @@ def xdotool_location(display: str) -> tuple[int, int]:
     return int(values["X"]), int(values["Y"])
 
 
-# ------------------------------------------------------------------ sessions
-
-@dataclass
-class Events:
-    """What one side's session emitted, with a way to wait for the next matching one."""
-
-    items: list[dict[str, Any]] = field(default_factory=list)
-    changed: asyncio.Event = field(default_factory=asyncio.Event)
-
-    def __call__(self, event: str, **fields: Any) -> None:
-        self.items.append({"event": event, **fields})
-        self.changed.set()
-
-    def of(self, name: str) -> list[dict[str, Any]]:
-        return [item for item in self.items if item["event"] == name]
-
-    async def wait(self, name: str, timeout: float = WAIT, **match: Any) -> dict[str, Any]:
-        """The first event named `name` with these field values (waits for it if need be)."""
-        deadline = asyncio.get_running_loop().time() + timeout
-        while True:
-            for item in self.of(name):
-                if all(item.get(k) == v for k, v in match.items()):
-                    return item
-            self.changed.clear()
-            remaining = deadline - asyncio.get_running_loop().time()
-            if remaining <= 0:
-                pytest.fail(f"no {name} event matching {match}; got {self.items}")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.changed.wait(), remaining)
-
-
-@dataclass
-class Pair:
-    host: Any            # rassist.session.Session
-    join: Any
-    host_events: Events
-    join_events: Events
-    tasks: list[asyncio.Task[Any]]
-
-
-@contextlib.asynccontextmanager
-async def connected_sessions(host_features: list[Any], join_features: list[Any],
-                             granted: set[str]) -> AsyncIterator[Pair]:
-    """Two real Sessions joined by in-process aiortc peers (no rendezvous: SDP handed over)."""
-    from rassist.session import Session
-    from rassist.transport.peer import Peer
-
-    host_peer, join_peer = Peer(), Peer()
-    for feature in host_features:
-        feature.prepare(host_peer.pc, "host")
-    offer = await host_peer.offer()
-    for feature in join_features:
-        feature.prepare(join_peer.pc, "join")
-    answer = await join_peer.answer(offer)
-    await host_peer.accept(answer)
-    await asyncio.gather(host_peer.wait_open(WAIT), join_peer.wait_open(WAIT))
-    host_events, join_events = Events(), Events()
-    host = Session("host", host_peer, "joiner", set(granted), host_events, host_features)
-    join = Session("join", join_peer, "host", set(granted), join_events, join_features)
-    await host.start()
-    await join.start()
-    tasks = [asyncio.ensure_future(host.run()), asyncio.ensure_future(join.run())]
-    try:
-        yield Pair(host, join, host_events, join_events, tasks)
-    finally:
-        for session in (join, host):
-            with contextlib.suppress(Exception):
-                await session.close()
-        for task in tasks:
-            with contextlib.suppress(BaseException):
-                await asyncio.wait_for(task, WAIT)

@@ -8,8 +8,14 @@ import numpy as np
 import pytest
 
 from rassist.errors import UsageError
-from rassist.media.capture import (NoDisplayError, ScreenCapturer, ScreenUpdate, changed_box,
-                                   list_monitors, pick_monitor)
+from rassist.media.capture import (
+    NoDisplayError,
+    ScreenCapturer,
+    ScreenUpdate,
+    changed_box,
+    list_monitors,
+    pick_monitor,
+)
 from tests.media.conftest import Painter, text_screen
 
 

@@ -10,12 +10,8 @@ import pytest
 from rassist.media.control import HostControl, JoinControl
 from rassist.media.inject import Monitor
 from rassist.protocol.input import Key, Move, encode
-from tests.media.input_fixtures import (
-    KeyLog,
-    XServer,
-    connected_sessions,
-    xdotool_location,
-)
+from tests.media.input_fixtures import KeyLog, XServer, xdotool_location
+from tests.sessions import connected_sessions
 
 SCREEN = Monitor(0, 0, 1920, 1080)
 pytestmark = pytest.mark.display
@@ -43,7 +39,7 @@ async def test_a_click_lands_at_its_pixel(display_env: str, keylog: KeyLog) -> N
         assert (press["type"], press["code"], press["x"], press["y"]) == ("ButtonPress", 1, 480, 810)
         assert release["type"] == "ButtonRelease"
         assert xdotool_location(display_env) == (480, 810)
-        assert pair.join_events.of("error") == []
+        assert pair.join_events.named("error") == []
 
 
 async def test_text_and_a_chord_reach_the_focused_window(display_env: str, keylog: KeyLog) -> None:
@@ -55,7 +51,7 @@ async def test_text_and_a_chord_reach_the_focused_window(display_env: str, keylo
             ("Press", "o"), ("Release", "o"), ("Press", "k"), ("Release", "k"),
             ("Press", "Control_L"), ("Press", "Alt_L"), ("Press", "t"),
             ("Release", "t"), ("Release", "Alt_L"), ("Release", "Control_L")]
-        assert pair.join_events.of("error") == []
+        assert pair.join_events.named("error") == []
 
 
 async def test_a_view_only_peer_has_no_effect_and_is_counted(display_env: str, keylog: KeyLog,
@@ -107,7 +103,7 @@ async def test_malformed_out_of_range_and_flooding_events_are_refused(display_en
         await settle(xserver, lambda: xserver.pointer()[:2] == (960, 540), "the pointer at the centre")
         assert host.gate.refused["malformed"] == 5 and host.gate.refused["out-of-range"] == 2
         assert host.gate.refused["rate-limited"] > 1000
-        assert sum(r["count"] for r in pair.host_events.of("input-refused")) <= sum(host.gate.refused.values())
+        assert sum(r["count"] for r in pair.host_events.named("input-refused")) <= sum(host.gate.refused.values())
 
 
 async def test_revoking_releases_held_keys_and_stops_input(display_env: str, xserver: XServer) -> None:
@@ -136,7 +132,7 @@ async def test_the_joiner_can_ask_for_control_later(display_env: str, xserver: X
         await pair.join.handle_command({"request": "control"})
         await pair.join_events.wait("control", state="requested")
         await pair.host_events.wait("control-request", peer="joiner")
-        assert pair.host_events.of("control") == []  # nothing granted until the host says so
+        assert pair.host_events.named("control") == []  # nothing granted until the host says so
         await pair.host.handle_command({"grant": "control"})
         await pair.join_events.wait("control", state="granted")
         await pair.join.handle_command({"move": [0.75, 0.25]})

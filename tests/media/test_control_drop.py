@@ -15,7 +15,8 @@ import pytest
 from rassist.media.control import HostControl, JoinControl
 from rassist.media.inject import Monitor
 from rassist.protocol.input import HOLD_TIMEOUT, Key
-from tests.media.input_fixtures import ROOT, WAIT, Events, XServer, connected_sessions
+from tests.media.input_fixtures import ROOT, WAIT, XServer
+from tests.sessions import Events, connected_sessions
 
 pytestmark = pytest.mark.display
 SCREEN = Monitor(0, 0, 1920, 1080)
@@ -103,7 +104,7 @@ async def test_a_live_joiner_can_hold_a_key_longer_than_the_watchdog(display_env
         await asyncio.to_thread(xserver.wait, lambda: xserver.pressed_keycodes() == [shift], "shift held")
         await asyncio.sleep(HOLD_TIMEOUT + 1.0)  # the joiner's keep-alives hold it down
         assert xserver.pressed_keycodes() == [shift]
-        assert pair.host_events.of("input-released") == []
+        assert pair.host_events.named("input-released") == []
         join.send(Key("shift", False))
         await asyncio.to_thread(xserver.wait, lambda: xserver.pressed_keycodes() == [], "shift released")
 

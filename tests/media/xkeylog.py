@@ -15,9 +15,9 @@ import json
 import select
 import sys
 
+import Xlib.display
 import Xlib.X
 import Xlib.XK
-import Xlib.display
 
 SHIFT, LOCK = Xlib.X.ShiftMask, Xlib.X.LockMask
 

@@ -2,7 +2,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rassist.protocol.codes import MAX_WORDS, completions, make_code, parse_code, wordlists
+from rassist.protocol.codes import (
+    MAX_WORDS,
+    completions,
+    make_code,
+    parse_code,
+    wordlists,
+)
 
 
 def test_wordlists_are_256_distinct_words_each():

@@ -9,7 +9,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rassist.protocol.ratelimit import TokenBucket
 from rassist.protocol.input import (
     BUTTONS,
     KEY_ALIASES,
@@ -20,8 +19,8 @@ from rassist.protocol.input import (
     MAX_TEXT,
     MAX_WHEEL,
     Button,
-    Hold,
     HeldInputs,
+    Hold,
     InputError,
     InputEvent,
     InputGate,
@@ -42,6 +41,7 @@ from rassist.protocol.input import (
     parse_wire,
     to_wire,
 )
+from rassist.protocol.ratelimit import TokenBucket
 
 # ------------------------------------------------------------------ strategies
 

@@ -1,6 +1,15 @@
 import pytest
 
-from rassist.protocol.pairing import Declined, Decided, Failed, Pairing, PeerHello, Sdp, Send, State
+from rassist.protocol.pairing import (
+    Decided,
+    Declined,
+    Failed,
+    Pairing,
+    PeerHello,
+    Sdp,
+    Send,
+    State,
+)
 
 
 def deliver(actions, to: Pairing) -> list:

@@ -7,39 +7,11 @@ import asyncio
 import hashlib
 import os
 from pathlib import Path
-from typing import Any
 
-from rassist.session import Session
 from rassist.transfer import lane
 from rassist.transfer.tlscert import new_identity
 from rassist.transfer.tlsstream import TlsStream
-from rassist.transport.peer import Peer
-
-
-class Events:
-    """An emit() that records events, and waits for them."""
-
-    def __init__(self) -> None:
-        self.items: list[tuple[str, dict[str, Any]]] = []
-        self._changed = asyncio.Event()
-
-    def __call__(self, event: str, **fields: Any) -> None:
-        self.items.append((event, fields))
-        self._changed.set()
-
-    def named(self, name: str) -> list[dict[str, Any]]:
-        return [fields for event, fields in self.items if event == name]
-
-    async def wait(self, name: str, timeout: float = 20.0, **match: Any) -> dict[str, Any]:
-        async def find() -> dict[str, Any]:
-            while True:
-                for fields in self.named(name):
-                    if all(fields.get(k) == v for k, v in match.items()):
-                        return fields
-                self._changed.clear()
-                await self._changed.wait()
-
-        return await asyncio.wait_for(find(), timeout)
+from tests.sessions import Events, close_sessions, session_pair  # noqa: F401 (used by the tests)
 
 
 async def tls_pair() -> tuple[TlsStream, TlsStream]:
@@ -57,36 +29,6 @@ async def tls_pair() -> tuple[TlsStream, TlsStream]:
         accepting.cancel()
         listener.close()
     return server, client
-
-
-async def session_pair(host_features: list[Any], join_features: list[Any],
-                       granted: set[str] | None = None) -> tuple[Session, Session, Events, Events]:
-    """Two connected sessions in this process: host and joiner."""
-    host_peer, join_peer = Peer(), Peer()
-    for feature in host_features:
-        feature.prepare(host_peer.pc, "host")
-    offer = await host_peer.offer()
-    for feature in join_features:
-        feature.prepare(join_peer.pc, "join")
-    await host_peer.accept(await join_peer.answer(offer))
-    await asyncio.gather(host_peer.wait_open(15), join_peer.wait_open(15))
-    host_events, join_events = Events(), Events()
-    perms = {"files"} if granted is None else granted
-    host = Session("host", host_peer, "joiner", set(perms), host_events, host_features)
-    join = Session("join", join_peer, "host", set(perms), join_events, join_features)
-    await host.start()
-    await join.start()
-    return host, join, host_events, join_events
-
-
-async def close_sessions(*sessions: Session) -> None:
-    for session in sessions:
-        await session.close("quit")
-    for session in sessions:
-        try:
-            await asyncio.wait_for(session.run(), 10)
-        except Exception:  # noqa: BLE001 - a lost connection at the end is fine here
-            pass
 
 
 def random_file(path: Path, size: int) -> str:

@@ -100,7 +100,9 @@ async def test_resume_moves_only_the_missing_part(tmp_path):
             await asyncio.wait_for(job, 10)
     assert not (target / "big.bin").exists() and not events.named("file-done")
     partial = (target / f"{STAGING_PREFIX}{scan.manifest.key}" / "0.part").stat().st_size
-    assert size // 2 <= partial < size  # what was in flight when the link dropped arrived too
+    # What was in flight when the link dropped arrived too: on a loaded machine that can be all
+    # of it (the verified rename had not happened yet), which the second run must then accept.
+    assert size // 2 <= partial <= size
 
     # Second run: same offer, same folder.
     sent, received, _, recv_events = await transfer([tmp_path / "big.bin"], target)
