@@ -16,7 +16,7 @@ pytest_plugins = ["tests.media.input_fixtures"]
 def x_display() -> Iterator[str]:
     """A 1920x1080 virtual screen shared by the display tests of one run."""
     if shutil.which("Xvfb") is None:
-        pytest.skip("Xvfb is not installed: .ci/run installs it with apt-get install xvfb")
+        pytest.skip(reason="Xvfb is not installed: .ci/run installs it with apt-get install xvfb")
     with xvfb() as display:
         yield display
 

@@ -37,7 +37,7 @@ def outage(net: Lan, on: bool) -> None:
 @pytest.fixture
 def bad_link():
     if reason := unavailable_reason():
-        pytest.skip(reason)
+        pytest.skip(reason=reason)
     with lan() as net:
         impair(net)
         yield net

@@ -14,9 +14,9 @@ from tests.procs import Proc, rendezvous_server
 @pytest.fixture
 def net():
     if reason := unavailable_reason():
-        pytest.skip(reason)
+        pytest.skip(reason=reason)
     if shutil.which("turnserver") is None:
-        pytest.skip("coturn is not installed: .ci/run installs it with apt-get install coturn")
+        pytest.skip(reason="coturn is not installed: .ci/run installs it with apt-get install coturn")
     with lan() as n:
         yield n
 

@@ -221,7 +221,7 @@ def test_embedded_default_across_a_lan(tmp_path):
     from tests.netns import lan, unavailable_reason
 
     if reason := unavailable_reason():
-        pytest.skip(reason)
+        pytest.skip(reason=reason)
     with lan() as net:
         # Separate registries: the same-machine shortcut must not be what makes this work.
         host = Proc([*net.prefix(net.a), *_rassist(), "host", "--json", "--yes"],

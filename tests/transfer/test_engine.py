@@ -230,7 +230,7 @@ def tiny_disk(tmp_path):
     done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount)],
                           capture_output=True, text=True)
     if done.returncode != 0:
-        pytest.skip(f"cannot mount a small tmpfs to fill up (needs root): {done.stderr.strip()}")
+        pytest.skip(reason=f"cannot mount a small tmpfs to fill up (needs root): {done.stderr.strip()}")
     try:
         yield mount
     finally:

@@ -8,14 +8,11 @@ import contextlib
 import os
 from typing import Any
 
-import pytest
-
 from rassist.pairing import HostOptions, JoinOptions, join
+from rassist.transfer.feature import FilesFeature
 from rassist.tui.dialogs import ConfirmDialog, SendFileDialog
 from rassist.tui.host_app import HostApp
 from tests.tui.pilot import until
-
-feature = pytest.importorskip("rassist.transfer.feature", reason="the transfer feature is not in this tree")
 
 
 async def test_files_both_ways_through_the_host_tui(server, tmp_path):
@@ -29,14 +26,14 @@ async def test_files_both_ways_through_the_host_tui(server, tmp_path):
     downloads = tmp_path / "downloads"
     downloads.mkdir()
 
-    app = HostApp(HostOptions(name="desk", server=server, features=[feature.FilesFeature(downloads)]),
+    app = HostApp(HostOptions(name="desk", server=server, features=[FilesFeature(downloads)]),
                   auto=True, allowed={"files"})
     joiner_events: list[dict[str, Any]] = []
     async with app.run_test(size=(100, 30)) as pilot:
         await until(pilot, lambda: app.panel.info.get("code"), "a code")
         joiner = await join(app.panel.info["code"], JoinOptions(
             name="bob", server=server, wants=("view", "files"),
-            features=[feature.FilesFeature(join_dir / "in", auto_accept=True)]),
+            features=[FilesFeature(join_dir / "in", auto_accept=True)]),
             lambda event, **f: joiner_events.append({"event": event, **f}))
         await joiner.start()
         running = asyncio.ensure_future(joiner.run())
