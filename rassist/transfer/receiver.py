@@ -22,7 +22,7 @@ from rassist.protocol.transfer_manifest import Manifest, ManifestError, decode_m
 from rassist.session import Emit
 from rassist.transfer.progress import Meter
 from rassist.transfer.staging import Staging, TransferError, disk_error
-from rassist.transfer.stream import ByteStream, StreamClosed, close_later
+from rassist.transfer.stream import ByteStream, StreamClosed, close_later, fail
 
 PEER_KINDS = {"disk-full", "disk", "integrity", "unsafe-name", "protocol", "source", "cancelled"}
 
@@ -98,13 +98,7 @@ class Receiver:
         try:
             return await self._run(stream)
         except BaseException as exc:
-            if not isinstance(exc, StreamClosed):
-                try:
-                    await asyncio.wait_for(stream.write(error_frame(exc)), 1.0)
-                    await asyncio.wait_for(stream.aclose(), 1.0)
-                except (Exception, asyncio.CancelledError):  # noqa: BLE001 - already failing
-                    pass
-            stream.abort()
+            await fail(stream, exc, error_frame(exc))
             raise
         finally:
             if self.staging is not None:

@@ -22,7 +22,7 @@ from rassist.transfer.progress import Meter
 from rassist.transfer.receiver import FileResult, TransferResult, error_frame, peer_error
 from rassist.transfer.scan import Scan
 from rassist.transfer.staging import TransferError
-from rassist.transfer.stream import ByteStream, StreamClosed, close_later
+from rassist.transfer.stream import ByteStream, StreamClosed, close_later, fail
 
 CHUNK = 1 << 20
 
@@ -109,13 +109,7 @@ class Sender:
             if reason is not None:  # the receiver said why: that, not the broken stream
                 stream.abort()
                 raise reason from None
-            if not isinstance(exc, StreamClosed):
-                try:
-                    await asyncio.wait_for(stream.write(error_frame(exc)), 1.0)
-                    await asyncio.wait_for(stream.aclose(), 2.0)
-                except (Exception, asyncio.CancelledError):  # noqa: BLE001 - already failing
-                    pass
-            stream.abort()
+            await fail(stream, exc, error_frame(exc))
             raise
         finally:
             if reader is not None:

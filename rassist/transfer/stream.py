@@ -47,3 +47,14 @@ def close_later(stream: ByteStream) -> None:
     task = asyncio.ensure_future(close())
     _closing.add(task)
     task.add_done_callback(_closing.discard)
+
+
+async def fail(stream: ByteStream, exc: BaseException, error: bytes) -> None:
+    """Tell the peer why we stop (the `error` frame) unless the stream itself broke, then close."""
+    if not isinstance(exc, StreamClosed):
+        try:
+            await asyncio.wait_for(stream.write(error), 1.0)
+            await asyncio.wait_for(stream.aclose(), 2.0)
+        except (Exception, asyncio.CancelledError):  # noqa: BLE001 - already failing
+            pass
+    stream.abort()
