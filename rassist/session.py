@@ -46,10 +46,13 @@ class Session:
         self._ended: asyncio.Future[str] = asyncio.get_running_loop().create_future()
         self._last_heard = time.monotonic()
         self._closing = False
+        self.rtt: float | None = None  # seconds, smoothed, from the heartbeat's ping and pong
+        self._pings: dict[int, float] = {}
         self.ctl.on_any = self._heard
         self.ctl.on("chat", self._on_chat)
         self.ctl.on("bye", self._on_bye)
-        self.ctl.on("ping", lambda _msg: None)
+        self.ctl.on("ping", self._on_ping)
+        self.ctl.on("pong", self._on_pong)
 
         @self.pc.on("connectionstatechange")
         def _state() -> None:
@@ -135,12 +138,26 @@ class Session:
         self._last_heard = time.monotonic()
 
     async def _heartbeat(self) -> None:
+        number = 0
         while True:
-            self.ctl.send({"t": "ping"})
+            number += 1
+            self._pings = {n: t for n, t in self._pings.items() if n > number - 10}
+            self._pings[number] = time.monotonic()
+            self.ctl.send({"t": "ping", "n": number})
             if time.monotonic() - self._last_heard > self.peer_timeout:
                 self._end(ConnectionLost(f"{self.peer_name} stopped answering for {self.peer_timeout:g} s"))
                 return
             await asyncio.sleep(HEARTBEAT)
+
+    def _on_ping(self, msg: dict[str, Any]) -> None:
+        if isinstance(msg.get("n"), int):
+            self.ctl.send({"t": "pong", "n": msg["n"]})
+
+    def _on_pong(self, msg: dict[str, Any]) -> None:
+        sent = self._pings.pop(msg.get("n"), None) if isinstance(msg.get("n"), int) else None
+        if sent is not None:
+            sample = time.monotonic() - sent
+            self.rtt = sample if self.rtt is None else 0.8 * self.rtt + 0.2 * sample
 
     def _on_chat(self, msg: dict[str, Any]) -> None:
         text = msg.get("text")

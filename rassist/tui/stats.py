@@ -122,6 +122,8 @@ class LinkStats:
         cur = await read_totals(self.pc)
         fields: dict[str, Any] = figures(self._prev, cur)
         self._prev = cur
+        if self.session.rtt is not None:  # measured end to end by the session's heartbeat
+            fields["rtt_ms"] = round(self.session.rtt * 1000, 1)
         fps = self.fps() if self.fps is not None else None
         fields["fps"] = None if fps is None else round(fps, 1)
         fields["route"] = self.session.peer.route()
