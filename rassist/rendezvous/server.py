@@ -109,9 +109,9 @@ class RendezvousServer:
         elif op == "send":
             wire.unpack_body(msg["body"])  # reject non-base64 before relaying
             partner = self.rooms.partner.get(ws)
-            if partner is None:
-                await _send(ws, wire.encode("error", kind="not-paired", message="no peer to send to"))
-            else:
+            # No partner: the peer just left (it is told peer-gone) or a failed attempt's last
+            # words, such as a sealed abort, arrive after it; nobody is left to hear them.
+            if partner is not None:
                 await _send(partner, wire.encode("message", body=msg["body"]))
         elif op == "release":
             partner = self.rooms.release(ws)
