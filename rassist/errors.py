@@ -53,14 +53,3 @@ class CommandError(RassistError):
 
     kind = "command"
 
-
-EXIT_CODES: dict[int, str] = {
-    0: "success",
-    1: "unexpected error",
-    UsageError.exit_code: "usage error (bad option, malformed code)",
-    AuthError.exit_code: "wrong code or failed authentication (tampering)",
-    TimedOut.exit_code: "timed out",
-    DeclinedError.exit_code: "declined by the other side",
-    ConnectionLost.exit_code: "connection lost (peer vanished or hung up unexpectedly)",
-    Unreachable.exit_code: "rendezvous server unreachable",
-}

@@ -81,18 +81,22 @@ def host(
         from rassist.pairing import Host, HostOptions
 
         allowed = common.parse_permissions(allow)
-        files = {"download_dir": download_dir, "fast_lane": not (no_fast_lane or relay_only)}
-        opts = HostOptions(name=common.default_name(name), server=server, timeout=timeout,
-                           code=code, code_length=code_length, once=once, peer_timeout=peer_timeout,
-                           relay_only=relay_only, features=host_features(monitor, **files))
-        if _tui_wanted(json_mode, no_tui):
-            from rassist.tui import run_host_tui
+        tui = _tui_wanted(json_mode, no_tui)
+        if tui:
             from rassist.tui.hooks import TuiHooks
-            from rassist.tui.stats import LinkStats
 
             live.hooks = TuiHooks()
-            # A later request for control becomes a dialog in the TUI.
-            opts.features = [*host_features(monitor, ask=live.hooks.ask_control, **files), LinkStats()]
+        # In the TUI a later request for control becomes a dialog; otherwise an event.
+        features = host_features(monitor, ask=live.hooks.ask_control if tui else None,
+                                 download_dir=download_dir, fast_lane=not (no_fast_lane or relay_only))
+        opts = HostOptions(name=common.default_name(name), server=server, timeout=timeout,
+                           code=code, code_length=code_length, once=once, peer_timeout=peer_timeout,
+                           relay_only=relay_only, features=features)
+        if tui:
+            from rassist.tui import run_host_tui
+            from rassist.tui.stats import LinkStats
+
+            opts.features.append(LinkStats())
             return await run_host_tui(opts, live.hooks, auto=yes or bool(allowed), allowed=allowed)
         lines = Lines()  # only now: its stdin thread would steal the TUI's keys
         out.renderers.update(host_renderers() | files_renderers())
@@ -140,27 +144,30 @@ def join_command(
         from rassist.pairing import JoinOptions, join
 
         wants = ("view",) + (("control",) if control else ()) + (("files",) if files else ())
-        fileopts = {"download_dir": download_dir, "fast_lane": not (no_fast_lane or relay_only)}
-        if _tui_wanted(json_mode, no_tui):
-            from rassist.tui import run_join_tui
+        tui = _tui_wanted(json_mode, no_tui)
+        view = None  # plain mode on a terminal draws the screen with rich
+        extra: list = []
+        if tui:
             from rassist.tui.hooks import TuiHooks
             from rassist.tui.stats import LinkStats
 
             live.hooks = TuiHooks()
-            features = [*join_features(record, live.hooks.on_frame, **fileopts), LinkStats(fps=live.hooks.fps)]
-            opts = JoinOptions(name=common.default_name(name), server=server, timeout=timeout, wants=wants,
-                               peer_timeout=peer_timeout, relay_only=relay_only, features=features)
-            return await run_join_tui(code, opts, live.hooks)
-        lines = Lines()
-        out.renderers.update(join_renderers() | files_renderers())
-        view = None
-        if not json_mode and sys.stderr.isatty():
+            extra = [LinkStats(fps=live.hooks.fps)]
+        elif not json_mode and sys.stderr.isatty():
             from rassist.media.render import TerminalView
 
             view = TerminalView(out.console)
+        on_frame = live.hooks.on_frame if tui else view.on_frame if view else None
+        features = join_features(record, on_frame, download_dir=download_dir,
+                                 fast_lane=not (no_fast_lane or relay_only))
         opts = JoinOptions(name=common.default_name(name), server=server, timeout=timeout, wants=wants,
-                           peer_timeout=peer_timeout, relay_only=relay_only,
-                           features=join_features(record, view.on_frame if view else None, **fileopts))
+                           peer_timeout=peer_timeout, relay_only=relay_only, features=features + extra)
+        if tui:
+            from rassist.tui import run_join_tui
+
+            return await run_join_tui(code, opts, live.hooks)
+        lines = Lines()  # only now: its stdin thread would steal the TUI's keys
+        out.renderers.update(join_renderers() | files_renderers())
         try:
             live.session = await join(code, opts, out.emit)
             return await drive(live.session, out, lines)

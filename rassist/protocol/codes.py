@@ -56,13 +56,3 @@ def parse_code(text: str) -> Code:
         raise ValueError(f"malformed code {text!r}: {', '.join(map(repr, unknown))} is not a code word")
     return Code(nameplate, words)
 
-
-def completions(prefix: str) -> list[str]:
-    """Words that complete the last word of a partly typed code (for prompts and the TUI)."""
-    head, _, last = prefix.lower().rpartition("-")
-    if not head:
-        return []
-    position = head.count("-")  # index of the word being typed, 0-based
-    even, odd = wordlists()
-    pool = odd if position % 2 == 0 else even
-    return sorted(f"{head}-{w}" for w in pool if w.startswith(last))

@@ -1,6 +1,6 @@
 """The rendezvous wire format: one JSON object per websocket text frame, keyed by "op".
 
-Client -> server: allocate [nameplate], claim {nameplate}, send {body}, release, ping, turn.
+Client -> server: allocate [nameplate], claim {nameplate}, send {body}, ping, turn.
 Server -> client: allocated {nameplate}, claimed, joined, message {body}, peer-gone, pong,
 turn {servers: [{urls, username, credential}]}, error {kind, message}. Bodies are base64 of sealed or SPAKE2 bytes: the server never sees
 anything it could read."""
@@ -15,7 +15,7 @@ from typing import Any
 
 MAX_FRAME = 64 * 1024
 NAMEPLATE = re.compile(r"[1-9][0-9]{0,5}")
-CLIENT_OPS = frozenset({"allocate", "claim", "send", "release", "ping", "turn"})
+CLIENT_OPS = frozenset({"allocate", "claim", "send", "ping", "turn"})
 
 
 class WireError(ValueError):

@@ -36,13 +36,18 @@ def check_component(part: str) -> str:
         # Cc covers NUL, C0, DEL and C1 (terminal escapes such as ESC and CSI).
         if unicodedata.category(char) == "Cc":
             raise UnsafePath(f"path component {part!r} contains a control character")
-    try:
-        size = len(part.encode("utf-8"))
-    except UnicodeEncodeError:
-        raise UnsafePath(f"path component {part!r} is not valid Unicode") from None
-    if size > MAX_COMPONENT_BYTES:
-        raise UnsafePath(f"path component is longer than {MAX_COMPONENT_BYTES} bytes")
+    _check_size(part, "path component", MAX_COMPONENT_BYTES)
     return part
+
+
+def _check_size(text: str, what: str, limit: int) -> None:
+    """Encoded UTF-8 length, which is what a file system limits (lone surrogates fail here)."""
+    try:
+        size = len(text.encode("utf-8"))
+    except UnicodeEncodeError:
+        raise UnsafePath(f"{what} {text!r} is not valid Unicode") from None
+    if size > limit:
+        raise UnsafePath(f"{what} is longer than {limit} bytes")
 
 
 def check_relpath(name: object) -> tuple[str, ...]:
@@ -51,12 +56,7 @@ def check_relpath(name: object) -> tuple[str, ...]:
         raise UnsafePath("a path must be a string")
     if name == "":
         raise UnsafePath("empty path")
-    try:
-        size = len(name.encode("utf-8"))
-    except UnicodeEncodeError:
-        raise UnsafePath(f"path {name!r} is not valid Unicode") from None
-    if size > MAX_PATH_BYTES:
-        raise UnsafePath(f"path is longer than {MAX_PATH_BYTES} bytes")
+    _check_size(name, "path", MAX_PATH_BYTES)
     if name.startswith("/"):
         raise UnsafePath(f"absolute path {name!r} is not allowed")
     if "\\" in name:

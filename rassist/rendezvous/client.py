@@ -93,9 +93,6 @@ class RendezvousClient:
         except wire.WireError as exc:
             raise AuthError(f"signalling message damaged in transit: {exc}") from None
 
-    async def release(self) -> None:
-        await self._send("release")
-
     async def _expect(self, op: str) -> dict[str, Any]:
         while True:
             msg = await self.recv()

@@ -113,10 +113,6 @@ class RendezvousServer:
             # words, such as a sealed abort, arrive after it; nobody is left to hear them.
             if partner is not None:
                 await _send(partner, wire.encode("message", body=msg["body"]))
-        elif op == "release":
-            partner = self.rooms.release(ws)
-            if partner is not None:
-                await _send(partner, wire.encode("peer-gone"))
 
 
 async def _close(ws: ServerConnection, reason: str) -> None:
@@ -132,11 +128,3 @@ async def _send(ws: ServerConnection, frame: str) -> None:
     except ConnectionClosed:
         pass
 
-
-async def run(host: str, port: int, on_ready=None) -> None:
-    server = RendezvousServer()
-    async with await server.start(host, port) as running:
-        bound = running.sockets[0].getsockname()
-        if on_ready is not None:
-            on_ready(bound[0], bound[1])
-        await asyncio.Future()

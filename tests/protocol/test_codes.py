@@ -4,7 +4,6 @@ from hypothesis import strategies as st
 
 from rassist.protocol.codes import (
     MAX_WORDS,
-    completions,
     make_code,
     parse_code,
     wordlists,
@@ -54,10 +53,3 @@ def test_bad_lengths_are_refused():
     with pytest.raises(ValueError):
         make_code("1", MAX_WORDS + 1)
 
-
-def test_completions_offer_the_right_list():
-    even, odd = wordlists()
-    first = completions("7-aft")
-    assert first == ["7-aftermath"] and "aftermath" in odd
-    assert completions("7-aftermath-aa") == ["7-aftermath-aardvark"]
-    assert completions("7") == []
