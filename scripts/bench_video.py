@@ -112,17 +112,14 @@ async def host_async() -> None:
     from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 
     from rassist.media.capture import pick_monitor
-    from rassist.media.codec import BitrateController, SenderFeedback, prefer_h264
-    from rassist.media.screen_track import ScreenTrack
+    from rassist.media.screen_track import ScreenTrack, attach_sender
 
     loop = asyncio.get_running_loop()
     pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
-    controller = BitrateController()
-    track = ScreenTrack(pick_monitor(), controller)
+    track = ScreenTrack(pick_monitor())
+    controller = track.controller
     transceiver = pc.addTransceiver(track, direction="sendonly")
-    prefer_h264(transceiver)
-    feedback = SenderFeedback(track.request_keyframe, controller)
-    feedback.attach(transceiver.sender)
+    feedback = attach_sender(track, transceiver)
     if os.environ.get("BENCH_LOG"):
         log = open(os.environ["BENCH_LOG"], "a", buffering=1)
         track.log = lambda line: log.write(f"{line} target={controller.target} remb={feedback.last_remb}\n")

@@ -12,26 +12,30 @@ frame to the bandwidth), and the transceiver is restricted to H.264 so the sende
 matching packetizer. The receiving side is aiortc's stock H.264 decoder (FFmpeg), which decodes
 4:4:4; both ends are rassist, so the baseline profile-level-id in the SDP is only a label.
 
-Two hooks aiortc has no public API for (RTCP feedback on the sending side) go through one
-wrapper of `RTCRtpSender._handle_rtcp_packet`, installed on our sender instance only:
-keyframe requests (PLI/FIR) must reach the track even when the screen is idle and the sender is
-waiting in `track.recv()`, and receiver reports / REMB must reach our bitrate controller.
+Hooks aiortc has no public API for, installed on our sender instance only:
+- a wrapper of `RTCRtpSender._handle_rtcp_packet`: keyframe requests (PLI/FIR) must reach the
+  track even when the screen is idle and the sender is waiting in `track.recv()`, and receiver
+  reports (loss, round trip) and REMB must reach the link estimator (ratecontrol.py);
+- `pace`: the sender's packets go through a pacer, since aiortc sends each frame as one burst
+  and a 400 kB keyframe in one burst overflows a 100 ms router queue on a thin link.
 """
 
 from __future__ import annotations
 
+import asyncio
 import fractions
 import os
 import time
-from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import av
 import numpy as np
 from aiortc import RTCRtpSender, RTCRtpTransceiver
-from aiortc.rtp import RTCP_PSFB_APP, RTCP_PSFB_FIR, RTCP_PSFB_PLI, RtcpPsfbPacket, RtcpRrPacket, RtcpSrPacket, unpack_remb_fci
+from aiortc.rtp import (RTCP_PSFB_APP, RTCP_PSFB_FIR, RTCP_PSFB_PLI, RTCP_RTPFB_NACK, RtcpPsfbPacket, RtcpRrPacket,
+                        RtcpRtpfbPacket, RtcpSrPacket, is_rtcp, unpack_remb_fci)
+
+from rassist.media.ratecontrol import LinkEstimator, Pacer, RateSettings
 
 MIME = "video/H264"
 TIME_BASE = fractions.Fraction(1, 90000)  # RTP's video clock, so pts map 1:1 onto RTP timestamps
@@ -48,81 +52,22 @@ def prefer_h264(transceiver: RTCRtpTransceiver) -> None:
     transceiver.setCodecPreferences([c for c in caps if c.mimeType in (MIME, "video/rtx")])
 
 
-@dataclass(frozen=True)
-class RateSettings:
-    bitrate: int  # bits per second the encoder may average (VBV max rate)
-    fps: float  # most frames per second worth sending at that rate
-
-
-class BitrateController:
-    """Target bitrate and frame rate from what the receiver reports. Pure: no I/O, no clock reads.
-
-    Signals, and how far each is trusted:
-    - Loss in receiver reports (RTCP RR) is the firm one: above 10% the target drops in
-      proportion, however low that goes (down to `floor`).
-    - REMB from aiortc's delay-based estimator only ever falls when it detected overuse. aiortc
-      sends each frame as one burst (it has no pacer) and its receiver timestamps packets in
-      Python, so a busy receiver also reads as overuse. A falling REMB therefore lowers the target
-      by at most 15% per report and never below `remb_floor` on its own; real congestion also
-      shows up as loss, which takes it further down.
-    - A REMB above the target raises it: the estimator only grows while the incoming rate keeps
-      up, so this probes the path gradually. Screen sharing is application-limited most of the
-      time, so an unchanged or low-but-not-falling REMB says nothing and is ignored.
-    """
-
-    def __init__(self, start: int = 8_000_000, floor: int = 300_000, remb_floor: int = 2_000_000,
-                 ceiling: int = 40_000_000, max_fps: float = 40.0) -> None:
-        self.floor = floor
-        self.remb_floor = remb_floor
-        self.ceiling = ceiling
-        self.max_fps = max_fps
-        self.target = max(floor, min(start, ceiling))
-        self._last_remb: int | None = None
-        self._sent: deque[tuple[float, int]] = deque()
-
-    def on_sent(self, nbytes: int, now: float) -> None:
-        self._sent.append((now, nbytes))
-        while self._sent and self._sent[0][0] < now - 1.0:
-            self._sent.popleft()
-
-    def send_rate(self, now: float) -> float:
-        """Bits per second actually sent over the last second."""
-        return sum(n for t, n in self._sent if t >= now - 1.0) * 8.0
-
-    def on_remb(self, bitrate: int, now: float) -> None:
-        previous, self._last_remb = self._last_remb, bitrate
-        if bitrate > self.target:
-            self.target = min(self.ceiling, int(bitrate))
-        elif previous is not None and bitrate < previous and self.target > self.remb_floor:
-            self.target = max(self.remb_floor, int(bitrate), int(self.target * 0.85))
-
-    def on_loss(self, fraction_lost: float) -> None:
-        """`fraction_lost` in 0..1 from a receiver report."""
-        if fraction_lost > 0.1:
-            self.target = max(self.floor, int(self.target * (1 - 0.5 * fraction_lost)))
-
-    def settings(self) -> RateSettings:
-        # Fewer, better frames when the pipe is thin: text stays sharp, motion gets choppier.
-        if self.target >= self.remb_floor:
-            fps = self.max_fps
-        elif self.target >= 800_000:
-            fps = min(self.max_fps, 15.0)
-        else:
-            fps = min(self.max_fps, 8.0)
-        return RateSettings(bitrate=self.target, fps=fps)
-
-
 def default_threads() -> int:
     return max(1, min(4, os.cpu_count() or 1))
 
 
 class ScreenEncoder:
-    """libx264, yuv444p, tuned for screens: zero latency, CRF quality capped by VBV. One thread only.
+    """libx264 tuned for screens: zero latency, CRF quality capped by VBV. One thread only.
 
-    The encoder keeps the whole picture in 4:4:4 and `apply` converts only the rectangles that
-    changed (a scrolling terminal is a small fraction of a 1080p screen); `encode` then compresses
-    the current picture into one Annex-B packet. A big change of rate settings reopens the
-    encoder, whose next frame is then an IDR frame.
+    The encoder keeps the whole picture in 4:4:4 at full size and `apply` converts only the
+    rectangles that changed (a scrolling terminal is a small fraction of a 1080p screen); `encode`
+    then compresses the current picture (scaled down and/or in 4:2:0 when the rate settings say
+    so) into one Annex-B packet.
+
+    libx264 cannot change its VBV rate through PyAV once open, and reopening costs a keyframe
+    (a whole screen of bits), so the encoder reopens only when it must (a new size or chroma),
+    when a big change needs about a keyframe's worth of bits anyway, or when the rate it was
+    opened with is far from the target. In between the pacer, not the encoder, holds the rate.
     """
 
     def __init__(self, settings: RateSettings, crf: int = 20, threads: int | None = None) -> None:
@@ -134,7 +79,10 @@ class ScreenEncoder:
         self._picture: av.VideoFrame | None = None
         self._planes: list[np.ndarray] = []
         self._reformatter = av.video.reformatter.VideoReformatter()
+        self._changed = 0  # pixels changed since the last encode
         self.keyframes = 0
+        self.reopens = 0
+        self.last_keyframe = False
 
     def configure(self, settings: RateSettings) -> None:
         self._wanted = settings
@@ -160,29 +108,42 @@ class ScreenEncoder:
         for plane, target in zip(converted.planes, self._planes):
             source = np.frombuffer(plane, np.uint8).reshape(-1, plane.line_size)
             target[y:y + height, x:x + width] = source[:height, :width]
+        self._changed += width * height
+
+    def encoded_size(self, settings: RateSettings) -> tuple[int, int]:
+        assert self._picture is not None
+        if settings.scale >= 1.0:
+            return self._picture.width, self._picture.height
+        # Even sizes: 4:2:0 needs them, and libx264 prefers them.
+        return (max(16, int(self._picture.width * settings.scale) // 2 * 2),
+                max(16, int(self._picture.height * settings.scale) // 2 * 2))
 
     def _needs_reopen(self) -> bool:
         if self._codec is None or self._open is None or self._picture is None:
             return True
-        if (self._codec.width, self._codec.height) != self.size:
-            return True
-        # Reopening costs a keyframe: only for a change of the frame rate or of the bitrate by
-        # more than 40% (VBV caps frame sizes; CRF, not the bitrate, sets the quality).
         old, new = self._open, self._wanted
-        return abs(new.bitrate - old.bitrate) > 0.4 * old.bitrate or new.fps != old.fps
+        if (self._codec.width, self._codec.height) != self.encoded_size(new) or old.chroma != new.chroma:
+            return True
+        ratio = new.bitrate / old.bitrate
+        big_change = self._changed >= self._picture.width * self._picture.height // 2
+        if big_change and not 0.77 < ratio < 1.3:
+            return True  # this frame costs about a keyframe anyway
+        # Opened far above the target, frames take long to pace out (latency); far below, the
+        # link is wasted. In between a reopen (a blurry keyframe to refine again) costs more.
+        return not 0.5 <= ratio <= 3.0
 
     def _create(self, width: int, height: int) -> None:
         s = self._wanted
         codec = av.CodecContext.create("libx264", "w")
         codec.width = width
         codec.height = height
-        codec.pix_fmt = "yuv444p"
+        codec.pix_fmt = s.chroma
         codec.time_base = TIME_BASE
         codec.framerate = fractions.Fraction(round(s.fps * 1000), 1000)
         codec.thread_count = self.threads
         # A frame may use a few average frames' worth of bits (VBV buffer), never more than the
         # jitter buffer / NACK history allow.
-        bufsize = int(min(s.bitrate / s.fps * 3, MAX_FRAME_BYTES * 8))
+        bufsize = int(min(s.bitrate * max(3 / s.fps, 0.15), MAX_FRAME_BYTES * 8))
         codec.options = {
             "preset": "ultrafast",
             "tune": "zerolatency",
@@ -196,20 +157,27 @@ class ScreenEncoder:
         codec.open()
         self._codec = codec
         self._open = s
+        self.reopens += 1
 
     def encode(self, pts: int, keyframe: bool = False) -> bytes:
         """The current picture as H.264 (Annex B); `pts` in TIME_BASE units, real time."""
         if self._picture is None:
             raise ValueError("nothing to encode yet")
         if self._needs_reopen():
-            self._create(self._picture.width, self._picture.height)
+            self._create(*self.encoded_size(self._wanted))
             keyframe = True
+        self._changed = 0
+        assert self._open is not None
         frame = self._picture
+        if (frame.width, frame.height) != (self._codec.width, self._codec.height) or self._open.chroma != "yuv444p":
+            frame = self._reformatter.reformat(frame, width=self._codec.width, height=self._codec.height,
+                                               format=self._open.chroma, interpolation="AREA")
         frame.pts = pts
         frame.time_base = TIME_BASE
         frame.pict_type = av.video.frame.PictureType.I if keyframe else av.video.frame.PictureType.NONE
         data = b"".join(bytes(p) for p in self._codec.encode(frame))
-        if keyframe and data:
+        self.last_keyframe = keyframe and bool(data)
+        if self.last_keyframe:
             self.keyframes += 1
         return data
 
@@ -225,14 +193,15 @@ AUD = b"\x00\x00\x00\x01\x09\xf0"
 
 
 class SenderFeedback:
-    """Routes the RTCP feedback our RTCRtpSender receives to the screen track and controller."""
+    """Routes the RTCP feedback our RTCRtpSender receives to the screen track and the estimator."""
 
-    def __init__(self, on_keyframe_request: Callable[[], None], controller: BitrateController,
+    def __init__(self, on_keyframe_request: Callable[[], None], controller: LinkEstimator,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.on_keyframe_request = on_keyframe_request
         self.controller = controller
         self.clock = clock
         self.keyframe_requests = 0
+        self.nacked = 0  # packets the receiver asked to have retransmitted
         self.last_remb: int | None = None
 
     def attach(self, sender: RTCRtpSender) -> None:
@@ -242,14 +211,18 @@ class SenderFeedback:
 
         async def handle(packet: Any) -> None:
             await original(packet)
-            self.observe(packet, sender._ssrc)
+            self.observe(packet, sender._ssrc, _sr_sent(sender))
 
         sender._handle_rtcp_packet = handle  # type: ignore[method-assign]
 
-    def observe(self, packet: Any, ssrc: int) -> None:
+    def observe(self, packet: Any, ssrc: int, last_sr: tuple[int, float] | None = None) -> None:
+        """`last_sr`: the middle 32 bits of our last sender report's NTP time and when (time.time())
+        it was sent, to measure the round trip the way RFC 3550 does (A.8)."""
         if isinstance(packet, RtcpPsfbPacket) and packet.fmt in (RTCP_PSFB_PLI, RTCP_PSFB_FIR):
             self.keyframe_requests += 1
             self.on_keyframe_request()
+        elif isinstance(packet, RtcpRtpfbPacket) and packet.fmt == RTCP_RTPFB_NACK:
+            self.nacked += len(packet.lost)
         elif isinstance(packet, RtcpPsfbPacket) and packet.fmt == RTCP_PSFB_APP:
             try:
                 bitrate, ssrcs = unpack_remb_fci(packet.fci)
@@ -260,5 +233,64 @@ class SenderFeedback:
                 self.controller.on_remb(bitrate, self.clock())
         elif isinstance(packet, (RtcpRrPacket, RtcpSrPacket)):
             for report in packet.reports:
-                if report.ssrc == ssrc:
-                    self.controller.on_loss(report.fraction_lost / 256.0)
+                if report.ssrc != ssrc:
+                    continue
+                rtt = None
+                if last_sr is not None and report.lsr == last_sr[0] and report.dlsr:
+                    rtt = time.time() - last_sr[1] - report.dlsr / 65536
+                self.controller.on_report(report.fraction_lost / 256.0, self.clock(),
+                                          rtt if rtt is not None and 0 < rtt < 10 else None)
+
+
+def _sr_sent(sender: RTCRtpSender) -> tuple[int, float] | None:
+    # aiortc keeps these private; it computes the same round trip for its stats.
+    lsr = getattr(sender, "_RTCRtpSender__lsr", None)
+    at = getattr(sender, "_RTCRtpSender__lsr_time", None)
+    return (lsr, at) if lsr is not None and at is not None else None
+
+
+class _PacedTransport:
+    """Stands in for the sender's DTLS transport: spaces this sender's RTP packets at the pacing
+    rate. RTCP passes at once (it measures the round trip), and retransmissions (RTX) go at once
+    but are booked, so new media waits for them: repairing a frame comes first."""
+
+    def __init__(self, real: Any, sender: RTCRtpSender, pacer: Pacer, rate: Callable[[], float]) -> None:
+        self._real = real
+        self._sender = sender
+        self._pacer = pacer
+        self._rate = rate
+        self.paced_seconds = 0.0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real, name)
+
+    async def _send_rtp(self, data: bytes) -> None:
+        if not is_rtcp(data) and len(data) >= 12:
+            wait = self._pacer.schedule(len(data), time.monotonic(), self._rate())
+            retransmission = int.from_bytes(data[8:12], "big") == self._sender._rtx_ssrc
+            if wait > 0.002 and not retransmission:
+                self.paced_seconds += wait
+                await asyncio.sleep(wait)
+        await self._real._send_rtp(data)
+
+
+class PacedRtpSender(RTCRtpSender):
+    """RTCRtpSender whose `transport` (what `_run_rtp` and `_retransmit` send through) paces."""
+
+    _paced: _PacedTransport | None = None
+    _pacing: tuple[Pacer, Callable[[], float]]
+
+    @property
+    def transport(self) -> Any:
+        real = self._RTCRtpSender__transport  # type: ignore[attr-defined]
+        if self._paced is None or self._paced._real is not real:
+            self._paced = _PacedTransport(real, self, *self._pacing)
+        return self._paced
+
+
+def pace(sender: RTCRtpSender, pacer: Pacer, rate: Callable[[], float]) -> PacedRtpSender:
+    """Make this sender instance pace its packets (aiortc has no pacer of its own)."""
+    sender.__class__ = PacedRtpSender
+    assert isinstance(sender, PacedRtpSender)
+    sender._pacing = (pacer, rate)
+    return sender

@@ -53,22 +53,17 @@ class HostScreen:
             return
         # Capture and encoding (numpy, mss, x264 set-up) load here, on the host only.
         from rassist.media.capture import NoDisplayError, pick_monitor
-        from rassist.media.codec import BitrateController, SenderFeedback, prefer_h264
-        from rassist.media.screen_track import ScreenTrack
+        from rassist.media.screen_track import ScreenTrack, attach_sender
 
         try:
             self.monitor = pick_monitor(self.monitor_index)
         except NoDisplayError as exc:
             self.error = exc  # reported once the session is up: chat and files still work
             return
-        controller = BitrateController()
-        self.track = ScreenTrack(self.monitor, controller, with_cursor=self.with_cursor,
-                                 on_error=self._capture_failed)
+        self.track = ScreenTrack(self.monitor, with_cursor=self.with_cursor, on_error=self._capture_failed)
         self.track.hold()
         transceiver = pc.addTransceiver(self.track, direction="sendonly")
-        prefer_h264(transceiver)
-        self.feedback = SenderFeedback(self.track.request_keyframe, controller)
-        self.feedback.attach(transceiver.sender)
+        self.feedback = attach_sender(self.track, transceiver)
 
     async def start(self, session: Session) -> None:
         self._session = session
@@ -150,6 +145,10 @@ class ViewScreen:
 
     def _on_screen_message(self, msg: dict[str, Any]) -> None:
         available = msg.get("available") is True
+        width, height = msg.get("width"), msg.get("height")
+        if available and isinstance(width, int) and isinstance(height, int) \
+                and 16 <= width <= 16384 and 16 <= height <= 16384:
+            self.viewer.full_size = (width, height)
         if not available:
             self.unavailable_reason = str(msg.get("message", "the host shares no screen"))[:500]
             if self._session is not None:

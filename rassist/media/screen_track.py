@@ -2,14 +2,20 @@
 
 The track returns encoded H.264 packets (see codec.py). When to encode is decided by
 `SendPolicy`, a small pure state machine:
-- a changed frame goes out as soon as the frame rate allows;
+- a changed frame goes out as soon as the frame rate allows (the rate follows the link:
+  ratecontrol.LinkEstimator);
 - after a change the same picture is encoded again ("refinement") until the encoder has nothing
   left to add: the first frame after a big change is capped by the bandwidth (VBV) and the
-  following ones sharpen it. This ends with a tiny frame, which matters: aiortc's receiver hands
-  a frame to its decoder only when the first packet of the next one arrives;
-- a keyframe request (PLI/FIR) is answered at once, even on an idle screen;
+  following ones sharpen it. Refinement is budgeted in bytes and seconds, not frames: on a thin
+  link a readable 1080p text screen needs ~450 kB, which takes many capped frames. It ends with a
+  tiny frame, which matters: aiortc's receiver hands a frame to its decoder only when the first
+  packet of the next one arrives;
+- a keyframe request (PLI/FIR) is answered as soon as ratecontrol.KeyframeLimiter allows (at
+  most one a second, none while one is in flight), even on an idle screen;
 - an idle screen still sends a tiny frame every REFRESH seconds, so a receiver that lost packets
   notices (NACK, then PLI) and recovers.
+The sender paces its packets (codec.pace) and asks for the next frame only once the previous
+one is out, so the encoder never runs ahead of the link.
 Capture, colour conversion and encoding run in threads; the event loop only waits.
 """
 
@@ -22,14 +28,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import av
+from aiortc import RTCRtpTransceiver
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from rassist.media.capture import Monitor, ScreenCapturer, ScreenUpdate
-from rassist.media.codec import AUD, TIME_BASE, BitrateController, ScreenEncoder
+from rassist.media.codec import AUD, TIME_BASE, ScreenEncoder, SenderFeedback, pace, prefer_h264
+from rassist.media.ratecontrol import KeyframeLimiter, LinkEstimator, Pacer
 
 REFRESH = 2.0  # seconds between keep-alive frames on an idle screen
 SETTLED_BYTES = 2000  # a re-encoded still picture this small means the encoder has converged
-MAX_REFINE = 45  # re-encodes of one still picture at most
+REFINE_BYTES = 2_000_000  # most bytes spent sharpening one still picture (a readable 1080p is ~450 kB)
+REFINE_SECONDS = 30.0  # and for at most this long after the change
 RTP_STEP = TIME_BASE.denominator // 30  # RTP timestamps only order frames here; keep them 30 fps-like
 
 
@@ -41,10 +50,12 @@ class Action:
 class SendPolicy:
     """Decides what to encode next. Pure: the caller passes the clock and reports what it sent."""
 
-    def __init__(self) -> None:
-        self.keyframe_wanted = False
+    def __init__(self, limiter: KeyframeLimiter | None = None) -> None:
+        self.limiter = limiter or KeyframeLimiter()
         self.last_send = float("-inf")
-        self.refining = 0  # re-encodes left before giving up on convergence; 0 = not refining
+        self.refining = False
+        self.refine_until = float("-inf")
+        self.refine_bytes = 0
         self.small_in_row = 0
         self.sent_seq = 0
 
@@ -52,10 +63,18 @@ class SendPolicy:
         """An Action to do now, or how many seconds to wait before asking again."""
         if latest_seq == 0:
             return REFRESH  # nothing captured yet
-        if self.keyframe_wanted:
-            return Action("keyframe")  # at once: a viewer is frozen or grey until it comes
+        keyframe_in = self.limiter.due(now)
+        if keyframe_in == 0.0:
+            return Action("keyframe")  # a viewer is frozen or grey until it comes
+        step = self._next_frame(latest_seq, now, fps)
+        if isinstance(step, Action) or keyframe_in is None:
+            return step
+        return min(step, keyframe_in)
+
+    def _next_frame(self, latest_seq: int, now: float, fps: float) -> Action | float:
         due = self.last_send + 1.0 / fps
-        if latest_seq != self.sent_seq or self.refining:
+        refine = self.refining and now < self.refine_until and self.refine_bytes > 0
+        if latest_seq != self.sent_seq or refine:
             if now < due:
                 return due - now
             return Action("frame" if latest_seq != self.sent_seq else "refine")
@@ -67,31 +86,43 @@ class SendPolicy:
     def sent(self, action: Action, seq: int, nbytes: int, now: float) -> None:
         self.last_send = now
         self.sent_seq = seq
-        if action.kind == "keyframe":
-            self.keyframe_wanted = False
         if action.kind in ("frame", "keyframe"):
-            self.refining = MAX_REFINE
+            self.refining = True
+            self.refine_until = now + REFINE_SECONDS
+            self.refine_bytes = REFINE_BYTES
             self.small_in_row = 0
         elif action.kind == "refine":
             # One small frame may just mean the VBV buffer is empty; two in a row mean the
             # encoder has nothing left to add to this picture.
+            self.refine_bytes -= nbytes
             self.small_in_row = self.small_in_row + 1 if nbytes <= SETTLED_BYTES else 0
-            self.refining = 0 if self.small_in_row >= 2 else self.refining - 1
+            self.refining = self.small_in_row < 2
+
+
+def attach_sender(track: ScreenTrack, transceiver: RTCRtpTransceiver) -> SenderFeedback:
+    """Wire a screen track to its transceiver: H.264 only, RTCP feedback in, paced packets out."""
+    prefer_h264(transceiver)
+    feedback = SenderFeedback(track.request_keyframe, track.controller)
+    feedback.attach(transceiver.sender)
+    pace(transceiver.sender, track.pacer, lambda: track.controller.pace_rate)
+    return feedback
 
 
 class ScreenTrack(MediaStreamTrack):
     kind = "video"
 
-    def __init__(self, monitor: Monitor, controller: BitrateController | None = None, crf: int = 20,
+    def __init__(self, monitor: Monitor, controller: LinkEstimator | None = None, crf: int = 20,
                  with_cursor: bool = True, on_error: Callable[[BaseException], None] | None = None) -> None:
         super().__init__()
         self.monitor = monitor
-        self.controller = controller or BitrateController()
+        self.controller = controller or LinkEstimator()
+        self.limiter = KeyframeLimiter()
+        self.pacer = Pacer()
         self.encoder = ScreenEncoder(self.controller.settings(), crf=crf)
         self.capturer = ScreenCapturer(monitor, self._captured, max_fps=self.controller.max_fps,
                                        with_cursor=with_cursor)
         self.on_error = on_error
-        self.policy = SendPolicy()
+        self.policy = SendPolicy(self.limiter)
         self.frames_sent = 0
         self.bytes_sent = 0
         self.encode_seconds = 0.0  # wall time of conversion + encoding, worker thread
@@ -119,7 +150,7 @@ class ScreenTrack(MediaStreamTrack):
 
     # Called on the event loop (SenderFeedback) when the receiver asks for a keyframe.
     def request_keyframe(self) -> None:
-        self.policy.keyframe_wanted = True
+        self.limiter.request(time.monotonic())
         self._wake.set()
 
     def _captured(self, update: ScreenUpdate) -> None:  # capture thread
@@ -183,6 +214,9 @@ class ScreenTrack(MediaStreamTrack):
                 self.log(f"{now - self._t0:.3f} {step.kind} seq={seq} updates={len(updates)} {len(data)}B")
             if not data:
                 continue
+            if self.encoder.last_keyframe:  # asked for, or the encoder reopened
+                self.limiter.sent(now, len(data) * 8 / self.controller.pace_rate,
+                                  self.controller.rtt or 0.1, 1.0 / settings.fps)
             self.frames_sent += 1
             self.bytes_sent += len(data)
             self.controller.on_sent(len(data), now)

@@ -27,6 +27,9 @@ class ScreenViewer:
         self.on_frame = on_frame
         self.recorder = recorder
         self.latest: av.VideoFrame | None = None
+        # The host's screen size: on a very thin link the host sends a smaller picture, which is
+        # scaled back here so everything downstream (views, snapshots, recordings) sees one size.
+        self.full_size: tuple[int, int] | None = None
         self.latest_at = 0.0
         self.frames = 0
         self.ended = asyncio.Event()
@@ -43,6 +46,8 @@ class ScreenViewer:
             while True:
                 frame = await track.recv()
                 assert isinstance(frame, av.VideoFrame)
+                if self.full_size is not None and (frame.width, frame.height) != self.full_size:
+                    frame = frame.reformat(width=self.full_size[0], height=self.full_size[1])
                 now = time.monotonic()
                 self.latest, self.latest_at = frame, now
                 self.frames += 1

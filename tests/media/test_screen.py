@@ -11,7 +11,6 @@ from aiortc import RTCPeerConnection
 from PIL import Image
 
 from rassist.media.screen import HostScreen, ViewScreen
-from rassist.media.screen_track import Action, SendPolicy
 from tests.media.conftest import Painter, connect, psnr, text_screen
 
 Peers = tuple[RTCPeerConnection, RTCPeerConnection]
@@ -115,20 +114,3 @@ def test_host_without_display_adds_no_track(monkeypatch: pytest.MonkeyPatch) -> 
         await pc.close()
 
     asyncio.run(go())
-
-
-def test_send_policy() -> None:
-    policy = SendPolicy()
-    assert policy.next_action(0, 0.0, 30) == 2.0  # nothing captured yet: wait
-    assert policy.next_action(1, 0.0, 30) == Action("frame")
-    policy.sent(Action("frame"), 1, 90_000, 0.0)
-    wait = policy.next_action(1, 0.01, 30)
-    assert isinstance(wait, float) and 0 < wait < 0.03  # the frame rate paces refinement
-    assert policy.next_action(1, 0.04, 30) == Action("refine")
-    policy.sent(Action("refine"), 1, 500, 0.04)
-    assert policy.next_action(1, 0.08, 30) == Action("refine")  # one small frame is not enough
-    policy.sent(Action("refine"), 1, 500, 0.08)
-    assert isinstance(policy.next_action(1, 0.2, 30), float)  # converged: idle until refresh
-    assert policy.next_action(1, 2.2, 30) == Action("refresh")
-    policy.keyframe_wanted = True
-    assert policy.next_action(1, 0.2, 30) == Action("keyframe")  # at once, whatever the pacing

@@ -1,34 +1,12 @@
-"""Bitrate adaptation and the encoder, without a network."""
+"""The encoder, without a network."""
 
 from __future__ import annotations
 
 import av
 import numpy as np
 
-from rassist.media.codec import AUD, BitrateController, RateSettings, ScreenEncoder
-
-
-def test_remb_raises_and_falling_remb_lowers_gently() -> None:
-    c = BitrateController(start=8_000_000)
-    c.on_remb(12_000_000, 0.0)
-    assert c.target == 12_000_000
-    c.on_remb(11_000_000, 1.0)  # falling: overuse, at most 15% down per report
-    assert c.target == 11_000_000
-    c.on_remb(1_000_000, 2.0)
-    assert c.target == int(11_000_000 * 0.85)
-    for t in range(3, 30):
-        c.on_remb(1_000_000 - t, float(t))
-    assert c.target == c.remb_floor  # REMB alone stops at its floor
-    c.on_loss(0.3)  # loss takes it further
-    assert c.target < c.remb_floor
-    assert c.settings().fps < 30
-
-
-def test_low_remb_while_idle_is_ignored() -> None:
-    c = BitrateController(start=8_000_000)
-    c.on_remb(400_000, 0.0)  # first report after an idle stretch: just our own small rate
-    assert c.target == 8_000_000
-    assert c.settings() == RateSettings(8_000_000, c.max_fps)
+from rassist.media.codec import AUD, ScreenEncoder
+from rassist.media.ratecontrol import RateSettings
 
 
 def test_encoder_updates_rectangles_and_decodes() -> None:
@@ -45,3 +23,34 @@ def test_encoder_updates_rectangles_and_decodes() -> None:
     rgb = frames[0].to_ndarray(format="rgb24")
     assert rgb[60, 110, 1] > 200 and rgb[60, 110, 0] < 60 and rgb[10, 10].max() < 40
     assert enc.keyframes == 1
+
+
+def test_encoder_scales_down_and_switches_chroma_with_one_keyframe_each() -> None:
+    enc = ScreenEncoder(RateSettings(8_000_000, 30.0), threads=1)
+    enc.apply(0, 0, np.random.default_rng(1).integers(0, 255, (240, 320, 4), np.uint8), full=True)
+    decoder = av.CodecContext.create("h264", "r")
+    decoder.decode(av.Packet(enc.encode(0)))
+    enc.configure(RateSettings(200_000, 4.0, 0.5, "yuv420p"))
+    frame = decoder.decode(av.Packet(enc.encode(3000)))[0]
+    assert (frame.width, frame.height, frame.format.name) == (160, 120, "yuv420p")
+    assert enc.last_keyframe and enc.keyframes == 2
+    enc.configure(RateSettings(260_000, 4.0, 0.5, "yuv420p"))  # a small rate change: no reopen
+    enc.encode(6000)
+    assert not enc.last_keyframe and enc.reopens == 2
+
+
+def test_encoder_reopens_for_a_new_rate_only_on_a_big_change_or_a_big_gap() -> None:
+    enc = ScreenEncoder(RateSettings(1_000_000, 8.0), threads=1)
+    screen = np.zeros((240, 320, 4), np.uint8)
+    enc.apply(0, 0, screen, full=True)
+    enc.encode(0)
+    enc.configure(RateSettings(2_000_000, 15.0))
+    enc.apply(0, 0, screen[:20, :20])  # a small change: stays open at the old rate
+    enc.encode(3000)
+    assert enc.reopens == 1
+    enc.apply(0, 0, screen)  # the whole screen changes: the new rate comes with it
+    enc.encode(6000)
+    assert enc.reopens == 2 and enc.last_keyframe
+    enc.configure(RateSettings(7_000_000, 40.0))  # 3.5x the open rate: reopen even when still
+    enc.encode(9000)
+    assert enc.reopens == 3

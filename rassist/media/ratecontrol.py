@@ -1,0 +1,220 @@
+"""How fast the screen may be sent, when a keyframe may go, and how packets are spaced. Pure.
+
+No I/O, no clock reads, no asyncio or aiortc: the caller passes the time and what it observed
+(RTCP receiver reports, REMB, bytes sent, keyframe requests) and gets decisions back.
+
+- `LinkEstimator`: the sending rate. It starts low and probes up (doubling per receiver report
+  while the link carries what we send, gently after the first sign of congestion) and backs off
+  to 85% of what was delivered when the link shows congestion: loss, or queueing delay (the
+  round-trip time grown above its recent minimum). REMB (the receiver's delay-based estimate)
+  lowers the rate only when our own signals agree: a busy receiver timestamps packets late in
+  Python and would otherwise read as congestion. `settings()` maps the rate onto the
+  degradation ladder: first fewer frames, then a smaller picture, then 4:2:0 chroma.
+- `KeyframeLimiter`: a keyframe request while a keyframe is in flight (being sent, plus one round
+  trip and a frame time for the receiver to see it) is ignored: the receiver asked before it
+  could have seen it. Others wait until a second has passed since the previous keyframe, so
+  loss can never cause a keyframe storm (each keyframe is the costliest frame there is).
+- `Pacer`: spreads packets at a rate so a big frame does not overflow a short router queue
+  (aiortc sends each frame as one burst).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+PACE_FACTOR = 1.25  # packets leave at this multiple of the target: frames drain quickly, never far above the link
+BACKOFF = 0.85  # on congestion: this fraction of what the link delivered
+DELAY_CONGESTED = 0.080  # s of queueing delay that means the queue is filling on its own
+DELAY_RISING = 0.030  # s of queueing delay that, with loss, means congestion; alone: stop probing
+LOSS_CONGESTED = 0.10  # loss that means congestion whatever the delay
+LOSS_HOLD = 0.05  # above this, random-looking loss stops probing but does not cut the rate
+MIN_RTT_WINDOW = 30.0  # s over which the smallest round trip counts as the empty-queue one
+REPROBE_AFTER = 10.0  # s without congestion before probing faster again
+KEYFRAME_INTERVAL = 1.0  # s: at most one keyframe per this interval
+SCALE_HYSTERESIS = 1.2  # the rate must exceed a ladder step's threshold by this much to climb back
+
+
+@dataclass(frozen=True)
+class RateSettings:
+    bitrate: int  # bits per second the encoder may average (VBV max rate)
+    fps: float  # most frames per second worth sending at that rate
+    scale: float = 1.0  # fraction of the screen's width and height that is encoded
+    chroma: str = "yuv444p"  # yuv444p keeps coloured text sharp; yuv420p costs half the chroma
+
+
+# The degradation ladder, thickest link first: (rate from which this step applies, fps, scale, chroma).
+# Full resolution and 4:4:4 hold down to 350 kbit/s: a readable 1080p text screen is ~450 kB,
+# which still arrives within 10 s there; motion pays first (frame rate).
+LADDER: tuple[tuple[int, float | None, float, str], ...] = (
+    (3_000_000, None, 1.0, "yuv444p"),  # None: the maximum frame rate
+    (1_200_000, 15.0, 1.0, "yuv444p"),
+    (600_000, 8.0, 1.0, "yuv444p"),
+    (350_000, 5.0, 1.0, "yuv444p"),
+    (220_000, 5.0, 0.75, "yuv444p"),
+    (150_000, 4.0, 0.5, "yuv444p"),
+    (0, 4.0, 0.5, "yuv420p"),
+)
+
+
+class LinkEstimator:
+    """The target sending rate from loss, round-trip time, REMB and what was actually sent."""
+
+    def __init__(self, start: int = 1_000_000, floor: int = 100_000, ceiling: int = 40_000_000,
+                 max_fps: float = 40.0) -> None:
+        self.floor = floor
+        self.ceiling = ceiling
+        self.max_fps = max_fps
+        self.target = max(floor, min(start, ceiling))
+        self.slow_start = True
+        self.rtt: float | None = None
+        self.min_rtt: float | None = None
+        self.loss = 0.0
+        self.last_remb: int | None = None
+        self.decreases = 0
+        self._rtts: deque[tuple[float, float]] = deque()
+        self._sent: deque[tuple[float, int]] = deque()
+        self._hold_until = float("-inf")
+        self._last_congestion = float("-inf")
+        self._last_report: float | None = None
+        self._step = 0  # index into LADDER, with hysteresis
+
+    # ------------------------------------------------------------------ inputs
+
+    def on_sent(self, nbytes: int, now: float) -> None:
+        self._sent.append((now, nbytes))
+        while self._sent and self._sent[0][0] < now - 5.0:
+            self._sent.popleft()
+
+    def send_rate(self, now: float, window: float = 1.0) -> float:
+        """Bits per second handed to the network over the last `window` seconds."""
+        return sum(n for t, n in self._sent if t > now - window) * 8.0 / window
+
+    def on_rtt(self, rtt: float, now: float) -> None:
+        if rtt <= 0:
+            return
+        self.rtt = rtt
+        self._rtts.append((now, rtt))
+        while self._rtts and self._rtts[0][0] < now - MIN_RTT_WINDOW:
+            self._rtts.popleft()
+        self.min_rtt = min(r for _, r in self._rtts)
+
+    @property
+    def queue_delay(self) -> float:
+        """How much the latest round trip exceeds the smallest recent one: time spent queued."""
+        if self.rtt is None or self.min_rtt is None:
+            return 0.0
+        return self.rtt - self.min_rtt
+
+    def on_report(self, fraction_lost: float, now: float, rtt: float | None = None) -> None:
+        """A receiver report: `fraction_lost` in 0..1 since the previous one, and a round trip."""
+        if rtt is not None:
+            self.on_rtt(rtt, now)
+        self.loss = fraction_lost
+        window = 1.0 if self._last_report is None else min(3.0, max(0.5, now - self._last_report))
+        self._last_report = now
+        sent = self.send_rate(now, window)
+        delay = self.queue_delay
+        congested = (fraction_lost > LOSS_CONGESTED or delay > DELAY_CONGESTED
+                     or (fraction_lost > 0.02 and delay > DELAY_RISING))
+        if congested:
+            # Delivered = what went out minus what was lost; when we sent little (an idle screen),
+            # that says nothing about the link, so cut from the target instead.
+            delivered = sent * (1 - fraction_lost)
+            base = min(self.target, delivered) if sent >= 0.3 * self.target else self.target
+            self._decrease(base * BACKOFF, now)
+            return
+        if delay > DELAY_RISING or fraction_lost > LOSS_HOLD or now < self._hold_until:
+            return
+        if sent < 0.5 * self.target:
+            return  # application-limited (a still screen): the link was not tested at this rate
+        if self.slow_start:
+            factor = 2.0
+        elif now - self._last_congestion > REPROBE_AFTER:
+            factor = 1.25
+        else:
+            factor = 1.08
+        self.target = min(self.ceiling, int(self.target * factor))
+
+    def on_remb(self, bitrate: int, now: float) -> None:
+        previous, self.last_remb = self.last_remb, bitrate
+        falling = previous is not None and bitrate < previous and bitrate < self.target
+        corroborated = self.queue_delay > 0.020 or self.loss > 0.02
+        if falling and corroborated and now >= self._hold_until:
+            self._decrease(max(bitrate, self.target * BACKOFF), now)
+
+    def _decrease(self, rate: float, now: float) -> None:
+        if now < self._hold_until:
+            return  # the previous cut has not had time to drain the queue yet
+        self.target = max(self.floor, min(self.target, int(rate)))
+        self.slow_start = False
+        self.decreases += 1
+        self._last_congestion = now
+        self._hold_until = now + max(1.0, 2 * (self.rtt or 0.0))
+
+    # ------------------------------------------------------------------ outputs
+
+    @property
+    def pace_rate(self) -> float:
+        return self.target * PACE_FACTOR
+
+    def settings(self) -> RateSettings:
+        """Encoder settings for the current target: the degradation ladder, with hysteresis."""
+        step = next(i for i, (low, *_rest) in enumerate(LADDER) if self.target >= low)
+        if step < self._step and self.target < LADDER[self._step - 1][0] * SCALE_HYSTERESIS:
+            step = self._step  # climbing back only once clearly above the threshold
+        self._step = step
+        _, fps, scale, chroma = LADDER[step]
+        return RateSettings(self.target, min(self.max_fps, fps or self.max_fps), scale, chroma)
+
+
+class KeyframeLimiter:
+    """Which keyframe requests (PLI/FIR) to answer, and when."""
+
+    def __init__(self, interval: float = KEYFRAME_INTERVAL) -> None:
+        self.interval = interval
+        self.wanted = False
+        self.requests = 0
+        self.ignored = 0
+        self.last_sent = float("-inf")
+        self.in_flight_until = float("-inf")
+
+    def request(self, now: float) -> None:
+        self.requests += 1
+        if now < self.in_flight_until:
+            self.ignored += 1  # asked before the keyframe on its way could have arrived
+            return
+        self.wanted = True
+
+    def due(self, now: float) -> float | None:
+        """None: no keyframe wanted; else seconds until one may be sent (0: now)."""
+        if not self.wanted:
+            return None
+        return max(0.0, self.last_sent + self.interval - now)
+
+    def sent(self, now: float, send_seconds: float, rtt: float, frame_time: float) -> None:
+        """A keyframe left at `now` (asked for or not); it takes `send_seconds` to transmit."""
+        self.wanted = False
+        self.last_sent = now
+        self.in_flight_until = now + send_seconds + rtt + frame_time
+
+
+class Pacer:
+    """A virtual clock of when the link (at the pacing rate) is free again.
+
+    A packet may go `burst` seconds ahead of that clock, so a small frame leaves at once and only
+    big ones are spread out."""
+
+    def __init__(self, burst: float = 0.005) -> None:
+        self.burst = burst
+        self._free_at = float("-inf")
+
+    def schedule(self, nbytes: int, now: float, rate: float) -> float:
+        """Book `nbytes` at `rate` bit/s; returns how long to wait before sending them."""
+        start = max(self._free_at, now - self.burst)
+        self._free_at = start + nbytes * 8.0 / max(rate, 1.0)
+        return max(0.0, start - now)
+
+    def backlog(self, now: float) -> float:
+        """Seconds of booked packets not yet due."""
+        return max(0.0, self._free_at - now)

@@ -1,0 +1,226 @@
+"""The pure rate control: link estimate, keyframe limiter, pacer, degradation ladder, send policy."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from rassist.media.ratecontrol import (KEYFRAME_INTERVAL, KeyframeLimiter, LinkEstimator, Pacer, RateSettings)
+from rassist.media.screen_track import REFINE_BYTES, Action, SendPolicy
+
+
+def feed(est: LinkEstimator, now: float, rate: float, seconds: float = 1.0) -> None:
+    """Pretend we sent at `rate` bit/s for `seconds` before `now`, in 10 ms chunks."""
+    steps = int(seconds * 100)
+    for i in range(steps):
+        est.on_sent(int(rate / 8 / 100), now - seconds + (i + 1) / 100)
+
+
+def test_starts_low_and_doubles_while_the_link_carries_it() -> None:
+    est = LinkEstimator(start=1_000_000)
+    assert est.settings().bitrate == 1_000_000
+    for t in range(1, 4):
+        feed(est, t, est.pace_rate)
+        est.on_report(0.0, float(t), rtt=0.05)
+    assert est.target == 8_000_000
+
+
+def test_a_still_screen_does_not_probe() -> None:
+    est = LinkEstimator(start=1_000_000)
+    for t in range(1, 6):
+        feed(est, t, 50_000)  # keep-alive frames only
+        est.on_report(0.0, float(t), rtt=0.05)
+    assert est.target == 1_000_000
+
+
+def test_queueing_delay_backs_off_to_below_what_was_delivered() -> None:
+    est = LinkEstimator(start=1_000_000)
+    for t in (1, 2):
+        feed(est, t, est.pace_rate)
+        est.on_report(0.0, float(t), rtt=0.05)
+    assert est.target == 4_000_000
+    # The link carries 2 Mbit/s: what we push beyond queues up (+100 ms), then drops.
+    feed(est, 3, 2_000_000)
+    est.on_report(0.0, 3.0, rtt=0.15)
+    assert est.target == int(2_000_000 * 0.85)
+    assert not est.slow_start and est.decreases == 1
+    # The queue still drains at the next report: no second cut right away.
+    feed(est, 3.5, 2_000_000, 0.5)
+    est.on_report(0.0, 3.5, rtt=0.12)
+    assert est.target == int(2_000_000 * 0.85)
+    # Then it probes up gently (8% a report), not by doubling.
+    feed(est, 5, est.pace_rate)
+    est.on_report(0.0, 5.0, rtt=0.05)
+    assert est.target == int(int(2_000_000 * 0.85) * 1.08)
+
+
+def test_heavy_loss_backs_off_even_without_delay() -> None:
+    est = LinkEstimator(start=4_000_000)
+    feed(est, 1, 4_000_000)
+    est.on_report(0.2, 1.0, rtt=0.05)
+    assert est.target == int(4_000_000 * 0.8 * 0.85)
+
+
+def test_random_loss_alone_does_not_cut_the_rate() -> None:
+    est = LinkEstimator(start=2_000_000)
+    est.on_rtt(0.05, 0.0)
+    for t in range(1, 6):
+        feed(est, t, est.pace_rate)
+        est.on_report(0.03, float(t), rtt=0.055)  # 3% loss, no queue
+    assert est.target >= 2_000_000 and est.decreases == 0
+    est.on_report(0.07, 6.0, rtt=0.055)  # more loss: stop probing, still no cut
+    held = est.target
+    feed(est, 7, est.pace_rate)
+    est.on_report(0.07, 7.0, rtt=0.055)
+    assert est.target == held and est.decreases == 0
+
+
+def test_loss_with_a_growing_queue_is_congestion() -> None:
+    est = LinkEstimator(start=2_000_000)
+    est.on_rtt(0.05, 0.0)
+    feed(est, 1, 2_000_000)
+    est.on_report(0.03, 1.0, rtt=0.09)
+    assert est.decreases == 1
+
+
+def test_remb_lowers_only_when_our_own_signals_agree() -> None:
+    est = LinkEstimator(start=4_000_000)
+    est.on_rtt(0.05, 0.0)
+    est.on_remb(3_000_000, 1.0)
+    est.on_remb(1_000_000, 2.0)  # falling, but no queue and no loss: a busy receiver
+    assert est.target == 4_000_000
+    est.on_rtt(0.09, 2.5)  # 40 ms of queue
+    est.on_remb(900_000, 3.0)
+    assert est.target == int(4_000_000 * 0.85)  # at most 15% per cut
+
+
+def test_ladder_lowers_frame_rate_then_resolution_then_chroma() -> None:
+    seen = []
+    for rate in (8_000_000, 2_000_000, 1_000_000, 500_000, 300_000, 180_000, 120_000):
+        s = LinkEstimator(start=rate).settings()
+        seen.append((s.fps, s.scale, s.chroma))
+    fps = [f for f, _, _ in seen]
+    scales = [s for _, s, _ in seen]
+    assert fps == sorted(fps, reverse=True) and fps[0] == 40.0 and fps[1] >= 10
+    assert scales == sorted(scales, reverse=True)
+    # Frame rate first: full size and 4:4:4 hold until the frame rate is at its lowest.
+    first_scaled = scales.index(next(s for s in scales if s < 1))
+    assert fps[first_scaled - 1] == min(fps[:first_scaled]) and seen[first_scaled][2] == "yuv444p"
+    assert seen[-1][2] == "yuv420p" and all(c == "yuv444p" for _, _, c in seen[:-1])
+    assert LinkEstimator(start=500_000).settings() == RateSettings(500_000, 5.0, 1.0, "yuv444p")
+
+
+def test_ladder_climbs_back_only_clearly_above_the_threshold() -> None:
+    est = LinkEstimator(start=300_000)
+    assert est.settings().scale == 0.75
+    est.target = 360_000  # just above 350 kbit/s: stays scaled
+    assert est.settings().scale == 0.75
+    est.target = 430_000
+    assert est.settings().scale == 1.0
+
+
+@given(st.lists(st.tuples(st.floats(0, 1), st.floats(0.001, 2), st.integers(0, 50_000_000),
+                          st.integers(0, 10_000_000)), max_size=60))
+def test_target_stays_within_floor_and_ceiling(reports: list[tuple[float, float, int, int]]) -> None:
+    est = LinkEstimator()
+    now = 0.0
+    for loss, rtt, remb, sent in reports:
+        now += 0.7
+        feed(est, now, sent, 0.7)
+        est.on_report(loss, now, rtt=rtt)
+        est.on_remb(remb, now)
+        assert est.floor <= est.target <= est.ceiling
+        s = est.settings()
+        assert 1 <= s.fps <= est.max_fps and 0 < s.scale <= 1
+
+
+def test_keyframe_requests_while_one_is_in_flight_are_ignored() -> None:
+    limiter = KeyframeLimiter()
+    assert limiter.due(0.0) is None
+    limiter.request(0.0)
+    assert limiter.due(0.0) == 0.0
+    limiter.sent(0.0, send_seconds=0.5, rtt=0.1, frame_time=0.05)
+    for t in (0.1, 0.3, 0.6):  # the receiver has not seen it yet: it keeps asking
+        limiter.request(t)
+    assert limiter.due(0.6) is None and limiter.ignored == 3
+    limiter.request(0.7)  # after it could have arrived: a real new loss, but not before 1 s
+    assert limiter.due(0.7) == KEYFRAME_INTERVAL - 0.7
+    assert limiter.due(1.0) == 0.0
+
+
+@given(st.lists(st.floats(0, 0.5), min_size=1, max_size=200))
+def test_never_more_than_one_keyframe_per_interval(gaps: list[float]) -> None:
+    """A storm of requests (one after each gap) with the keyframe sent as soon as allowed."""
+    limiter = KeyframeLimiter()
+    now, sent = 0.0, []
+    for gap in gaps:
+        now += gap
+        limiter.request(now)
+        if limiter.due(now) == 0.0:
+            limiter.sent(now, 0.2, 0.1, 0.03)
+            sent.append(now)
+    assert all(b - a >= KEYFRAME_INTERVAL - 1e-9 for a, b in zip(sent, sent[1:]))
+
+
+def test_pacer_spreads_a_big_frame_at_the_rate() -> None:
+    pacer = Pacer(burst=0.005)
+    waits = [pacer.schedule(1250, 0.0, 10_000_000) for _ in range(100)]  # 125 kB at 10 Mbit/s
+    assert waits[:6] == [0.0] * 6 and waits[6] > 0  # the first 5 ms go at once
+    assert abs(waits[-1] - (99 * 0.001 - 0.005)) < 1e-9
+    assert abs(pacer.backlog(0.0) - 0.095) < 1e-9
+    assert pacer.schedule(1250, 5.0, 1_000_000) == 0.0  # idle since: no wait
+
+
+@given(st.lists(st.tuples(st.integers(1, 1500), st.floats(0, 0.01)), min_size=1, max_size=300),
+       st.integers(100_000, 50_000_000))
+def test_pacer_never_exceeds_its_rate_beyond_the_burst(packets: list[tuple[int, float]], rate: int) -> None:
+    pacer = Pacer(burst=0.005)
+    now, first = 0.0, None
+    total = 0
+    for size, gap in packets:
+        now += gap
+        at = now + pacer.schedule(size, now, rate)
+        first = at if first is None else first
+        total += size
+        # Everything sent by `at` fits in the time since the first packet plus the burst.
+        assert (total - size) * 8 / rate <= at - first + 0.005 + 1e-9
+
+
+def test_send_policy() -> None:
+    policy = SendPolicy()
+    assert policy.next_action(0, 0.0, 30) == 2.0  # nothing captured yet: wait
+    assert policy.next_action(1, 0.0, 30) == Action("frame")
+    policy.sent(Action("frame"), 1, 90_000, 0.0)
+    wait = policy.next_action(1, 0.01, 30)
+    assert isinstance(wait, float) and 0 < wait < 0.03  # the frame rate paces refinement
+    assert policy.next_action(1, 0.04, 30) == Action("refine")
+    policy.sent(Action("refine"), 1, 500, 0.04)
+    assert policy.next_action(1, 0.08, 30) == Action("refine")  # one small frame is not enough
+    policy.sent(Action("refine"), 1, 500, 0.08)
+    assert isinstance(policy.next_action(1, 0.2, 30), float)  # converged: idle until refresh
+    assert policy.next_action(1, 2.2, 30) == Action("refresh")
+    policy.limiter.request(2.2)
+    assert policy.next_action(1, 2.2, 30) == Action("keyframe")  # first request: at once
+    policy.limiter.sent(2.2, 0.1, 0.1, 0.03)
+    policy.sent(Action("keyframe"), 1, 50_000, 2.2)
+    policy.limiter.request(2.8)  # after the in-flight window, within the second: later
+    step = policy.next_action(1, 2.8, 30)
+    assert step == Action("refine")  # a frame may go meanwhile
+    wait = policy.next_action(1, 2.8, 1)
+    assert isinstance(wait, float) and abs(wait - 0.4) < 1e-9
+
+
+def test_refinement_is_budgeted_in_bytes_not_frames() -> None:
+    policy = SendPolicy()
+    policy.sent(Action("frame"), 1, 40_000, 0.0)
+    now, spent, frames = 0.0, 0, 0
+    while True:
+        now += 0.1
+        step = policy.next_action(1, now, 10)
+        if step != Action("refine"):
+            break
+        policy.sent(step, 1, 40_000, now)  # a thin link: every refinement is capped, never small
+        spent += 40_000
+        frames += 1
+    assert frames > 45  # more than the old frame budget: a thin link needs them
+    assert spent >= REFINE_BYTES and spent < REFINE_BYTES + 40_000
