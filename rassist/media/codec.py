@@ -40,10 +40,12 @@ from rassist.media.ratecontrol import LinkEstimator, Pacer, RateSettings
 MIME = "video/H264"
 TIME_BASE = fractions.Fraction(1, 90000)  # RTP's video clock, so pts map 1:1 onto RTP timestamps
 
-# The receiver's jitter buffer (aiortc) holds 512 packets and NACK history on the sender is 128
-# packets, so one frame larger than ~128 packets can neither be repaired by retransmission nor,
-# much larger, be reassembled at all. Keep every frame well under that.
-MAX_FRAME_BYTES = 120 * 1200
+# The receiver's jitter buffer (aiortc) holds 512 packets: a larger frame cannot be reassembled.
+# The sender's NACK history holds the last 128 packets; paced, a lost packet is asked for about
+# one round trip later, which is within those 128 packets up to ~150 kB per round trip.
+# A frame as large as this brings a full screen of text close to readable at once; several
+# smaller capped frames re-code the same residue over and over and need twice the bytes.
+MAX_FRAME_BYTES = 250 * 1200
 
 
 def prefer_h264(transceiver: RTCRtpTransceiver) -> None:
@@ -67,7 +69,7 @@ class ScreenEncoder:
     libx264 cannot change its VBV rate through PyAV once open, and reopening costs a keyframe
     (a whole screen of bits), so the encoder reopens only when it must (a new size or chroma),
     when a big change needs about a keyframe's worth of bits anyway, or when the rate it was
-    opened with is far from the target. In between the pacer, not the encoder, holds the rate.
+    opened with is far from the target. In between the frame rate and the pacer hold the rate.
     """
 
     def __init__(self, settings: RateSettings, crf: int = 20, threads: int | None = None) -> None:
@@ -118,19 +120,23 @@ class ScreenEncoder:
         return (max(16, int(self._picture.width * settings.scale) // 2 * 2),
                 max(16, int(self._picture.height * settings.scale) // 2 * 2))
 
-    def _needs_reopen(self) -> bool:
+    def _needs_reopen(self, refining: bool) -> bool:
         if self._codec is None or self._open is None or self._picture is None:
             return True
         old, new = self._open, self._wanted
         if (self._codec.width, self._codec.height) != self.encoded_size(new) or old.chroma != new.chroma:
             return True
-        ratio = new.bitrate / old.bitrate
-        big_change = self._changed >= self._picture.width * self._picture.height // 2
-        if big_change and not 0.77 < ratio < 1.3:
-            return True  # this frame costs about a keyframe anyway
-        # Opened far above the target, frames take long to pace out (latency); far below, the
-        # link is wasted. In between a reopen (a blurry keyframe to refine again) costs more.
-        return not 0.5 <= ratio <= 3.0
+        # libx264 refills its VBV buffer by maxrate / fps per frame, whatever the timestamps say,
+        # so what a frame may cost is the rate per frame; the frame rate (and the pacer holding
+        # back the next frame until this one is out) turns that into bits per second.
+        ratio = (new.bitrate / new.fps) / (old.bitrate / old.fps)
+        if self._changed >= self._picture.width * self._picture.height // 2:
+            return not 0.77 < ratio < 1.3  # this frame costs about a keyframe anyway
+        if ratio < 0.5:
+            return True  # the link fell: frames this big would take long to pace out
+        # Far below the link: worth a keyframe, but not while a picture is being sharpened (the
+        # viewer would see it blur again).
+        return ratio >= 4 and not refining
 
     def _create(self, width: int, height: int) -> None:
         s = self._wanted
@@ -141,9 +147,12 @@ class ScreenEncoder:
         codec.time_base = TIME_BASE
         codec.framerate = fractions.Fraction(round(s.fps * 1000), 1000)
         codec.thread_count = self.threads
-        # A frame may use a few average frames' worth of bits (VBV buffer), never more than the
-        # jitter buffer / NACK history allow.
-        bufsize = int(min(s.bitrate * max(3 / s.fps, 0.15), MAX_FRAME_BYTES * 8))
+        # The first frame after a change may use up to a few seconds of the rate (VBV buffer;
+        # never more than the jitter buffer allows): a big change then arrives in one good frame
+        # instead of many capped ones, which re-code the same residue over and over (a text
+        # screen needs ~30% more bytes to become readable that way). Once the buffer is spent,
+        # frames get the rate / fps each: motion stays smooth.
+        bufsize = int(min(s.bitrate * 5.0, MAX_FRAME_BYTES * 8))
         codec.options = {
             "preset": "ultrafast",
             "tune": "zerolatency",
@@ -151,19 +160,21 @@ class ScreenEncoder:
             "maxrate": str(s.bitrate),
             "bufsize": str(bufsize),
             "forced-idr": "1",
-            # Keyframes only when asked for (PLI/FIR) or after a reopen: they are the costliest frames.
-            "x264-params": "keyint=infinite:scenecut=0",
+            # Keyframes only when asked for (PLI/FIR) or after a reopen: they are the costliest
+            # frames. CABAC (off in ultrafast) makes text ~10-30% smaller for a little CPU.
+            "x264-params": "keyint=infinite:scenecut=0:cabac=1",
         }
         codec.open()
         self._codec = codec
         self._open = s
         self.reopens += 1
 
-    def encode(self, pts: int, keyframe: bool = False) -> bytes:
-        """The current picture as H.264 (Annex B); `pts` in TIME_BASE units, real time."""
+    def encode(self, pts: int, keyframe: bool = False, refining: bool = False) -> bytes:
+        """The current picture as H.264 (Annex B); `pts` in TIME_BASE units, real time.
+        `refining`: this is a re-encode to sharpen a still picture."""
         if self._picture is None:
             raise ValueError("nothing to encode yet")
-        if self._needs_reopen():
+        if self._needs_reopen(refining):
             self._create(*self.encoded_size(self._wanted))
             keyframe = True
         self._changed = 0

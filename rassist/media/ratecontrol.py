@@ -45,22 +45,24 @@ class RateSettings:
 
 # The degradation ladder, thickest link first: (rate from which this step applies, fps, scale, chroma).
 # Full resolution and 4:4:4 hold down to 350 kbit/s: a readable 1080p text screen is ~450 kB,
-# which still arrives within 10 s there; motion pays first (frame rate).
+# which still arrives within 10 s there; motion pays first (frame rate). The frame rate also sets
+# what one frame may cost (libx264 refills its VBV buffer by rate / fps per frame), so fewer,
+# larger frames on a thin link also sharpen a still screen with fewer bytes.
 LADDER: tuple[tuple[int, float | None, float, str], ...] = (
     (3_000_000, None, 1.0, "yuv444p"),  # None: the maximum frame rate
-    (1_200_000, 15.0, 1.0, "yuv444p"),
-    (600_000, 8.0, 1.0, "yuv444p"),
-    (350_000, 5.0, 1.0, "yuv444p"),
-    (220_000, 5.0, 0.75, "yuv444p"),
-    (150_000, 4.0, 0.5, "yuv444p"),
-    (0, 4.0, 0.5, "yuv420p"),
+    (1_200_000, 12.0, 1.0, "yuv444p"),
+    (600_000, 6.0, 1.0, "yuv444p"),
+    (350_000, 3.0, 1.0, "yuv444p"),
+    (220_000, 3.0, 0.75, "yuv444p"),
+    (150_000, 2.0, 0.5, "yuv444p"),
+    (0, 2.0, 0.5, "yuv420p"),
 )
 
 
 class LinkEstimator:
     """The target sending rate from loss, round-trip time, REMB and what was actually sent."""
 
-    def __init__(self, start: int = 1_000_000, floor: int = 100_000, ceiling: int = 40_000_000,
+    def __init__(self, start: int = 2_000_000, floor: int = 100_000, ceiling: int = 40_000_000,
                  max_fps: float = 40.0) -> None:
         self.floor = floor
         self.ceiling = ceiling

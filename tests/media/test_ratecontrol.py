@@ -18,7 +18,7 @@ def feed(est: LinkEstimator, now: float, rate: float, seconds: float = 1.0) -> N
 
 def test_starts_low_and_doubles_while_the_link_carries_it() -> None:
     est = LinkEstimator(start=1_000_000)
-    assert est.settings().bitrate == 1_000_000
+    assert est.settings().bitrate == 1_000_000 and LinkEstimator().target == 2_000_000
     for t in range(1, 4):
         feed(est, t, est.pace_rate)
         est.on_report(0.0, float(t), rtt=0.05)
@@ -107,7 +107,7 @@ def test_ladder_lowers_frame_rate_then_resolution_then_chroma() -> None:
     first_scaled = scales.index(next(s for s in scales if s < 1))
     assert fps[first_scaled - 1] == min(fps[:first_scaled]) and seen[first_scaled][2] == "yuv444p"
     assert seen[-1][2] == "yuv420p" and all(c == "yuv444p" for _, _, c in seen[:-1])
-    assert LinkEstimator(start=500_000).settings() == RateSettings(500_000, 5.0, 1.0, "yuv444p")
+    assert LinkEstimator(start=500_000).settings() == RateSettings(500_000, 3.0, 1.0, "yuv444p")
 
 
 def test_ladder_climbs_back_only_clearly_above_the_threshold() -> None:

@@ -34,23 +34,28 @@ def test_encoder_scales_down_and_switches_chroma_with_one_keyframe_each() -> Non
     frame = decoder.decode(av.Packet(enc.encode(3000)))[0]
     assert (frame.width, frame.height, frame.format.name) == (160, 120, "yuv420p")
     assert enc.last_keyframe and enc.keyframes == 2
-    enc.configure(RateSettings(260_000, 4.0, 0.5, "yuv420p"))  # a small rate change: no reopen
+    enc.configure(RateSettings(260_000, 5.0, 0.5, "yuv420p"))  # a small change per frame: no reopen
     enc.encode(6000)
     assert not enc.last_keyframe and enc.reopens == 2
 
 
-def test_encoder_reopens_for_a_new_rate_only_on_a_big_change_or_a_big_gap() -> None:
+def test_encoder_reopens_for_a_new_rate_only_when_it_pays() -> None:
     enc = ScreenEncoder(RateSettings(1_000_000, 8.0), threads=1)
     screen = np.zeros((240, 320, 4), np.uint8)
     enc.apply(0, 0, screen, full=True)
     enc.encode(0)
-    enc.configure(RateSettings(2_000_000, 15.0))
+    enc.configure(RateSettings(1_500_000, 8.0))
     enc.apply(0, 0, screen[:20, :20])  # a small change: stays open at the old rate
     enc.encode(3000)
     assert enc.reopens == 1
     enc.apply(0, 0, screen)  # the whole screen changes: the new rate comes with it
     enc.encode(6000)
     assert enc.reopens == 2 and enc.last_keyframe
-    enc.configure(RateSettings(7_000_000, 40.0))  # 3.5x the open rate: reopen even when still
-    enc.encode(9000)
+    enc.configure(RateSettings(7_000_000, 8.0))  # far more: not while sharpening a picture...
+    enc.encode(9000, refining=True)
+    assert enc.reopens == 2
+    enc.encode(12000)  # ...but once it is settled
     assert enc.reopens == 3
+    enc.configure(RateSettings(3_000_000, 8.0))  # less than half: frames would pace out slowly
+    enc.encode(15000, refining=True)
+    assert enc.reopens == 4
