@@ -1,22 +1,37 @@
-"""Screen-sharing benchmark under Xvfb at 1920x1080: text quality, frame rate, latency, idle CPU, RSS.
+"""Screen-sharing benchmark under Xvfb at 1920x1080, per link: text quality, frame rate, latency,
+keyframes, idle CPU, RSS.
 
 Three processes per run, like the real thing: a painter (an "application" drawing on the X
-screen), the host (ScreenTrack: capture, encode, aiortc sender) and the viewer (this process:
-aiortc receiver and decoder). They share CLOCK_MONOTONIC, so glass-to-glass latency is measured
-from the moment the painter's drawing is complete on the X server to the moment the viewer holds
-the decoded frame showing it. The painter stamps a 16-bit frame counter as black/white blocks
-(and its complement, to reject half-decoded values) into the moving region; the viewer reads the
-blocks back from the decoded luma plane.
+screen), the host (ScreenTrack: capture, encode, paced aiortc sender) and the viewer (a run
+process: aiortc receiver and decoder, which also drives the other two). They share
+CLOCK_MONOTONIC, so glass-to-glass latency is measured from the moment the painter's drawing is
+complete on the X server to the moment the viewer holds the decoded frame showing it. The
+painter stamps a 16-bit frame counter as black/white blocks (and its complement, to reject
+half-decoded values) into the moving region; the viewer reads the blocks back from the luma plane.
 
-Figures (medians over runs):
-- text PSNR: a full screen of small coloured terminal text is painted; 1 s later the viewer's
-  newest decoded frame is compared (RGB PSNR) with an mss grab of the screen.
+Links: "unlimited" is loopback with nothing in between (the figures from before rate control).
+The others put the host and the viewer in two network namespaces (tests/netns.py) and shape what
+the host sends (tests/netshape.py): tbf for the rate with a 100 ms router queue, iptables
+`statistic` for random loss (each way) and an NFQUEUE delayer for delay (each way), or tc netem
+where the kernel has it; the output says which was used. The delayer needs the netfilterqueue
+module (apt-get install libnetfilter-queue-dev; pip install NetfilterQueue).
+
+Figures (medians over runs; each run also takes the median over three text screens):
+- readable_s: a full screen of small coloured terminal text is painted; seconds until the
+  viewer's picture is readable (>= 38 dB RGB PSNR against an mss grab of the screen), checked
+  every 0.1 s; a screen that never gets there counts as the link's deadline.
+- text_psnr_1s_db: the viewer's picture 1 s after the change.
 - fps / latency: a 960x540 region scrolls text and changes its counter ~60 times a second for
-  several seconds; fps = distinct counters decoded per second at the viewer.
+  several seconds; fps = distinct counters decoded per second at the viewer; glass-to-glass
+  latency median and p90.
+- keyframes: how many the host sent over the run, per second, and the most within any second;
+  keyframe_requests: PLI/FIR the viewer sent.
 - idle CPU: host process CPU time over 5 s of an unchanging screen, in % of one core.
 - RSS: host resident set size at the end (and its peak).
+The load average is printed with each link: the machine may be shared.
 
-Usage: python3 scripts/bench_video.py [--runs 3] [--move-seconds 6]
+Usage: python3 scripts/bench_video.py [--runs 3] [--move-seconds 6] [--links 2mbit,500kbit,...]
+(root for the shaped links; BENCH_LOG=file logs every frame the host encodes)
 """
 
 from __future__ import annotations
@@ -24,12 +39,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import os
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +58,7 @@ import numpy as np  # noqa: E402
 REGION = (480, 270, 960, 540)  # x, y, w, h of the moving region
 BLOCK = 16  # counter block size in pixels
 BITS = 16
+READABLE_DB = 38.0
 
 
 # ---------------------------------------------------------------- painter (child process)
@@ -120,9 +138,17 @@ async def host_async() -> None:
     controller = track.controller
     transceiver = pc.addTransceiver(track, direction="sendonly")
     feedback = attach_sender(track, transceiver)
-    if os.environ.get("BENCH_LOG"):
-        log = open(os.environ["BENCH_LOG"], "a", buffering=1)
-        track.log = lambda line: log.write(f"{line} target={controller.target} remb={feedback.last_remb}\n")
+    keyframe_times: list[float] = []
+    log = open(os.environ["BENCH_LOG"], "a", buffering=1) if os.environ.get("BENCH_LOG") else None
+
+    def on_frame(line: str) -> None:
+        if track.encoder.last_keyframe:
+            keyframe_times.append(time.monotonic())
+        if log is not None:
+            log.write(f"{line} target={controller.target} rtt={controller.rtt} loss={controller.loss} "
+                      f"remb={feedback.last_remb}\n")
+
+    track.log = on_frame
     while True:
         line = await loop.run_in_executor(None, sys.stdin.readline)
         if not line:
@@ -134,8 +160,11 @@ async def host_async() -> None:
             print(json.dumps({"sdp": pc.localDescription.sdp}), flush=True)
         elif cmd["do"] == "stats":
             print(json.dumps({"frames": track.frames_sent, "bytes": track.bytes_sent,
-                              "keyframes": track.encoder.keyframes, "pli": feedback.keyframe_requests,
-                              "target": controller.target, "remb": feedback.last_remb,
+                              "keyframes": track.encoder.keyframes, "keyframe_times": keyframe_times,
+                              "pli": feedback.keyframe_requests, "pli_ignored": track.limiter.ignored,
+                              "nacked": feedback.nacked, "reopens": track.encoder.reopens,
+                              "decreases": controller.decreases, "target": controller.target,
+                              "rtt": controller.rtt, "remb": feedback.last_remb,
                               "capture": track.capturer.mode, "grabs": track.capturer.grabs,
                               "encode_s": round(track.encode_seconds, 3),
                               "convert_s": round(track.convert_seconds, 3)}), flush=True)
@@ -147,9 +176,10 @@ async def host_async() -> None:
 # ---------------------------------------------------------------- viewer / orchestration
 
 class Child:
-    def __init__(self, role: str, env: dict[str, str]) -> None:
-        self.proc = subprocess.Popen([sys.executable, __file__, "--role", role], env=env, text=True,
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    def __init__(self, role: str, env: dict[str, str], prefix: list[str] | None = None,
+                 args: list[str] | None = None) -> None:
+        self.proc = subprocess.Popen([*(prefix or []), sys.executable, __file__, "--role", role, *(args or [])],
+                                     env=env, text=True, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
 
     def ask(self, **cmd: Any) -> dict[str, Any]:
         self.send(**cmd)
@@ -168,8 +198,7 @@ class Child:
         return json.loads(line)
 
     def cpu_seconds(self) -> float:
-        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return process_cpu(self.proc.pid)
 
     def memory(self) -> tuple[float, float]:
         status = dict(line.split(":", 1) for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines())
@@ -184,24 +213,17 @@ class Child:
             self.proc.wait()
 
 
+def process_cpu(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def own_cpu() -> float:
     usage = os.times()
     return usage.user + usage.system
-
-
-def xvfb_cpu() -> float:
-    """CPU seconds of the Xvfb server this process started."""
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            cmdline = (entry / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        if cmdline and cmdline[0].endswith(b"Xvfb") and int(fields[1]) == os.getpid():
-            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return 0.0
 
 
 def psnr(a: np.ndarray, b: np.ndarray) -> float:
@@ -209,7 +231,30 @@ def psnr(a: np.ndarray, b: np.ndarray) -> float:
     return 99.0 if mse == 0 else 10 * np.log10(255.0**2 / mse)
 
 
-async def one_run(env: dict[str, str], move_seconds: float, tmp: Path) -> dict[str, float]:
+async def until_readable(viewer: Any, truth: np.ndarray, painted: float, deadline: float,
+                         at: float = 1.0) -> tuple[float, float]:
+    """(seconds from painting until the viewer's picture reached READABLE_DB, or nan if it did
+    not within `deadline`; PSNR of the viewer's picture `at` seconds after painting)."""
+    checked = None
+    psnr_at = float("nan")
+    while True:
+        now = time.monotonic()
+        if math.isnan(psnr_at) and now >= painted + at and viewer.latest is not None:
+            psnr_at = psnr(viewer.latest.to_ndarray(format="rgb24"), truth)
+        frame, arrived = viewer.latest, viewer.latest_at
+        if frame is not None and frame is not checked and arrived > painted:
+            checked = frame
+            if psnr(frame.to_ndarray(format="rgb24"), truth) >= READABLE_DB:
+                if math.isnan(psnr_at):  # readable before `at`: it stays so
+                    psnr_at = psnr(frame.to_ndarray(format="rgb24"), truth)
+                return arrived - painted, psnr_at
+        if now > painted + deadline:
+            return float("nan"), psnr_at
+        await asyncio.sleep(0.1)
+
+
+async def one_run(env: dict[str, str], move_seconds: float, tmp: Path, host_prefix: list[str],
+                  deadline: float) -> dict[str, float]:
     from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 
     from rassist.media.codec import prefer_h264
@@ -217,7 +262,7 @@ async def one_run(env: dict[str, str], move_seconds: float, tmp: Path) -> dict[s
 
     loop = asyncio.get_running_loop()
     painter = Child("painter", env)
-    host = Child("host", env)
+    host = Child("host", env, prefix=host_prefix)
     pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
     seen: dict[int, float] = {}
 
@@ -227,39 +272,45 @@ async def one_run(env: dict[str, str], move_seconds: float, tmp: Path) -> dict[s
             seen[value] = time.monotonic()
 
     viewer = ScreenViewer(on_frame=on_frame)
+    viewer.full_size = (1920, 1080)
     prefer_h264(pc.addTransceiver("video", direction="recvonly"))
     pc.on("track", viewer.attach)
     result: dict[str, float] = {}
+    started = time.monotonic()
     try:
-        await loop.run_in_executor(None, lambda: painter.ask(do="text", seed=100, path=str(tmp / "warm.npy")))
+        warm = tmp / "warm.npy"
+        reply = await loop.run_in_executor(None, lambda: painter.ask(do="text", seed=100, path=str(warm)))
         await pc.setLocalDescription(await pc.createOffer())
         answer = await loop.run_in_executor(None, lambda: host.ask(do="offer", sdp=pc.localDescription.sdp))
         await pc.setRemoteDescription(RTCSessionDescription(answer["sdp"], "answer"))
         await viewer.next_frame(after=0, timeout=30)
+        # The first picture also probes the link; let it settle before measuring.
+        await until_readable(viewer, np.load(warm), reply["painted"], deadline)
         await asyncio.sleep(2.0)
 
-        # Static text: PSNR of what the viewer holds 1 s after the change.
-        scores = []
+        # Static text: how long until readable, and PSNR 1 s after the change.
+        times, scores = [], []
         for seed in (1, 2, 3):
             path = tmp / f"text{seed}.npy"
             reply = await loop.run_in_executor(None, lambda: painter.ask(do="text", seed=seed, path=str(path)))
-            await asyncio.sleep(max(0.0, reply["painted"] + 1.0 - time.monotonic()))
-            frame = viewer.latest
-            assert frame is not None
-            got = frame.to_ndarray(format="rgb24")
-            scores.append(psnr(got, np.load(path)))
+            took, at_1s = await until_readable(viewer, np.load(path), reply["painted"], deadline)
+            times.append(took)
+            scores.append(at_1s)
             await asyncio.sleep(1.5)
-        result["text_psnr_db"] = statistics.median(scores)
+        result["text_psnr_1s_db"] = statistics.median(scores)
+        # A run that never got readable counts as the deadline (the median then shows it).
+        result["readable_s"] = statistics.median(deadline if math.isnan(t) else t for t in times)
 
         # Moving region: fps and glass-to-glass latency.
         seen.clear()
+        xvfb_pid = int(os.environ.get("BENCH_XVFB_PID", "0"))
         cpu_before = {"host": host.cpu_seconds(), "painter": painter.cpu_seconds(), "viewer": own_cpu(),
-                      "xvfb": xvfb_cpu()}
+                      "xvfb": process_cpu(xvfb_pid)}
         move_start = time.monotonic()
         stamps_reply = await loop.run_in_executor(None, lambda: painter.ask(do="move", seconds=move_seconds, start=1))
         elapsed = time.monotonic() - move_start
         cpu_after = {"host": host.cpu_seconds(), "painter": painter.cpu_seconds(), "viewer": own_cpu(),
-                     "xvfb": xvfb_cpu()}
+                     "xvfb": process_cpu(xvfb_pid)}
         for name in cpu_before:
             result[f"move_cpu_{name}_pct"] = 100 * (cpu_after[name] - cpu_before[name]) / elapsed
         await asyncio.sleep(0.5)
@@ -280,6 +331,12 @@ async def one_run(env: dict[str, str], move_seconds: float, tmp: Path) -> dict[s
         result["idle_cpu_pct"] = 100 * (host.cpu_seconds() - cpu0) / (time.monotonic() - t0)
         result["rss_mb"], result["peak_rss_mb"] = host.memory()
         stats = await loop.run_in_executor(None, lambda: host.ask(do="stats"))
+        kf = stats.pop("keyframe_times")
+        result["keyframes"] = len(kf)
+        result["keyframes_per_s"] = len(kf) / (time.monotonic() - started)
+        # The most keyframes that left within any one second.
+        result["keyframes_max_1s"] = max((sum(1 for u in kf if t <= u < t + 1.0) for t in kf), default=0)
+        result["keyframe_requests"] = stats["pli"]
         print("  host:", json.dumps(stats), file=sys.stderr)
     finally:
         await viewer.stop()
@@ -289,11 +346,79 @@ async def one_run(env: dict[str, str], move_seconds: float, tmp: Path) -> dict[s
     return result
 
 
+# ---------------------------------------------------------------- links and the summary
+
+@dataclass(frozen=True)
+class Link:
+    rate_kbit: int | None = None  # None: no shaping at all (loopback, as before this benchmark had links)
+    queue_ms: int = 100
+    loss: float = 0.0
+    delay_ms: int = 0  # each way
+    deadline: float = 20.0  # s to wait for readable text
+    targets: tuple[tuple[str, str], ...] = ()
+
+
+LINKS = {
+    # Figures measured before rate control, on this machine: must not get worse.
+    "unlimited": Link(targets=(("text_psnr_1s_db", ">= 42.7 (before)"), ("fps", ">= 31 (before)"),
+                               ("latency_ms", "<= 61 (before)"), ("idle_cpu_pct", "<= 2.4 (before)"),
+                               ("rss_mb", "<= 200"))),
+    "2mbit": Link(2000, targets=(("readable_s", "<= 3"), ("fps", ">= 10"))),
+    "500kbit": Link(500, deadline=30.0, targets=(("readable_s", "<= 10"),)),
+    "2mbit-2%loss": Link(2000, loss=0.02, targets=(("readable_s", "<= 4"), ("keyframes_max_1s", "<= 1"),
+                                                    ("keyframes_per_s", "<= 1"))),
+    "2mbit-100ms-rtt": Link(2000, delay_ms=50, targets=(("latency_p90_ms", "<= 300"),)),
+}
+
+
+def run_role(args: argparse.Namespace) -> None:
+    """One run, in the viewer's namespace; prints its figures as one JSON line."""
+    env = dict(os.environ)
+    with tempfile.TemporaryDirectory() as tmp:
+        result = asyncio.run(one_run(env, args.move_seconds, Path(tmp), json.loads(args.host_prefix),
+                                     args.deadline))
+    print(json.dumps(result), flush=True)
+
+
+def bench_link(name: str, link: Link, runs: int, move_seconds: float, env: dict[str, str]) -> list[dict[str, float]]:
+    from tests.netns import lan
+    from tests.netshape import shaped
+
+    def one(viewer_prefix: list[str], host_prefix: list[str]) -> dict[str, float]:
+        proc = subprocess.run([*viewer_prefix, sys.executable, __file__, "--role", "run", "--move-seconds",
+                               str(move_seconds), "--deadline", str(link.deadline), "--host-prefix",
+                               json.dumps(host_prefix)], env=env, stdout=subprocess.PIPE, text=True)
+        if proc.returncode != 0:
+            raise RuntimeError(f"run on {name} failed ({proc.returncode})")
+        return json.loads(proc.stdout.strip().splitlines()[-1])
+
+    results = []
+    if link.rate_kbit is None:
+        print(f"{name}: loopback, no shaping", file=sys.stderr)
+        for i in range(runs):
+            results.append(one([], []))
+            print(f"  run {i + 1}: " + fmt(results[-1]), file=sys.stderr)
+        return results
+    with lan() as net, shaped(net, link.rate_kbit, link.queue_ms, link.loss, link.delay_ms) as shaping:
+        print(f"{name}: host in a namespace sending through: {'; '.join(shaping.method)}", file=sys.stderr)
+        for i in range(runs):
+            results.append(one(net.prefix(net.b), net.prefix(net.a)))
+            print(f"  run {i + 1}: " + fmt(results[-1]), file=sys.stderr)
+    return results
+
+
+def fmt(result: dict[str, float]) -> str:
+    return ", ".join(f"{k}={v:.1f}" for k, v in result.items())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--role", default="main")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--move-seconds", type=float, default=6.0)
+    parser.add_argument("--links", default=",".join(LINKS), help=f"comma-separated, of: {', '.join(LINKS)}")
+    parser.add_argument("--deadline", type=float, default=20.0)
+    parser.add_argument("--host-prefix", default="[]")
     args = parser.parse_args()
     if args.role == "painter":
         painter_main()
@@ -301,23 +426,49 @@ def main() -> None:
     if args.role == "host":
         asyncio.run(host_async())
         return
+    if args.role == "run":
+        run_role(args)
+        return
 
+    from tests.netns import unavailable_reason
     from tests.xvfb import xvfb
 
-    runs: list[dict[str, float]] = []
-    with xvfb(1920, 1080) as display, tempfile.TemporaryDirectory() as tmp:
-        env = dict(os.environ, DISPLAY=display, PYTHONPATH=str(ROOT))
-        os.environ["DISPLAY"] = display
-        for i in range(args.runs):
-            result = asyncio.run(one_run(env, args.move_seconds, Path(tmp)))
-            print(f"run {i + 1}: " + ", ".join(f"{k}={v:.1f}" for k, v in result.items()), file=sys.stderr)
-            runs.append(result)
-    print(f"bench_video: 1920x1080 Xvfb, {args.runs} runs, {os.cpu_count()} cores, medians:")
-    targets = {"text_psnr_db": ">= 38", "fps": ">= 30", "latency_ms": "<= 100", "idle_cpu_pct": "<= 3",
-               "rss_mb": "<= 200"}
-    for key in runs[0]:
-        value = statistics.median(r[key] for r in runs)
-        print(f"  {key:16s} {value:8.1f}   {targets.get(key, '')}")
+    names = [n.strip() for n in args.links.split(",") if n.strip()]
+    unknown = [n for n in names if n not in LINKS]
+    if unknown:
+        parser.error(f"unknown link {unknown[0]!r}; known: {', '.join(LINKS)}")
+    if any(LINKS[n].rate_kbit is not None for n in names) and (reason := unavailable_reason()):
+        parser.error(f"shaped links need network namespaces: {reason}")
+    summary: list[str] = []
+    with xvfb(1920, 1080) as display:
+        env = dict(os.environ, DISPLAY=display, PYTHONPATH=str(ROOT), BENCH_XVFB_PID=str(xvfb_pid(display)))
+        for name in names:
+            load_before = os.getloadavg()[0]
+            runs = bench_link(name, LINKS[name], args.runs, args.move_seconds, env)
+            load_after = os.getloadavg()[0]
+            summary.append(f"{name} ({args.runs} runs, load average {load_before:.1f} -> {load_after:.1f}):")
+            targets = dict(LINKS[name].targets)
+            for key in runs[0]:
+                value = statistics.median(r[key] for r in runs)
+                summary.append(f"  {key:18s} {value:8.2f}   {targets.get(key, '')}")
+    print(f"bench_video: 1920x1080 Xvfb, {os.cpu_count()} cores, medians; readable = >= {READABLE_DB} dB PSNR "
+          "against the painted screen")
+    print("\n".join(summary))
+
+
+def xvfb_pid(display: str) -> int:
+    """The pid of the Xvfb this process started for `display` (for its CPU figures)."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().split(b"\0")
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if cmdline and cmdline[0].endswith(b"Xvfb") and int(fields[1]) == os.getpid():
+            return int(entry.name)
+    return 0
 
 
 if __name__ == "__main__":

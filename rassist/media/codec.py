@@ -214,6 +214,9 @@ class SenderFeedback:
         self.keyframe_requests = 0
         self.nacked = 0  # packets the receiver asked to have retransmitted
         self.last_remb: int | None = None
+        # Our recent sender reports (middle 32 bits of their NTP time -> when they were sent):
+        # a receiver report may answer any of them, not only the latest.
+        self._reports: dict[int, float] = {}
 
     def attach(self, sender: RTCRtpSender) -> None:
         # Instance attribute, not a class patch: only this sender is affected, and aiortc's own
@@ -221,14 +224,22 @@ class SenderFeedback:
         original = sender._handle_rtcp_packet
 
         async def handle(packet: Any) -> None:
+            self._note_report(sender)
             await original(packet)
-            self.observe(packet, sender._ssrc, _sr_sent(sender))
+            self.observe(packet, sender._ssrc)
 
         sender._handle_rtcp_packet = handle  # type: ignore[method-assign]
 
-    def observe(self, packet: Any, ssrc: int, last_sr: tuple[int, float] | None = None) -> None:
-        """`last_sr`: the middle 32 bits of our last sender report's NTP time and when (time.time())
-        it was sent, to measure the round trip the way RFC 3550 does (A.8)."""
+    def _note_report(self, sender: RTCRtpSender) -> None:
+        # aiortc keeps the latest one private (it computes the same round trip for its stats).
+        lsr = getattr(sender, "_RTCRtpSender__lsr", None)
+        at = getattr(sender, "_RTCRtpSender__lsr_time", None)
+        if lsr is not None and at is not None and lsr not in self._reports:
+            self._reports[lsr] = at
+            while len(self._reports) > 8:
+                del self._reports[next(iter(self._reports))]
+
+    def observe(self, packet: Any, ssrc: int) -> None:
         if isinstance(packet, RtcpPsfbPacket) and packet.fmt in (RTCP_PSFB_PLI, RTCP_PSFB_FIR):
             self.keyframe_requests += 1
             self.on_keyframe_request()
@@ -246,24 +257,19 @@ class SenderFeedback:
             for report in packet.reports:
                 if report.ssrc != ssrc:
                     continue
-                rtt = None
-                if last_sr is not None and report.lsr == last_sr[0] and report.dlsr:
-                    rtt = time.time() - last_sr[1] - report.dlsr / 65536
+                rtt = None  # as RFC 3550 A.8: now - when the report it answers left - its delay
+                sent_at = self._reports.get(report.lsr)
+                if sent_at is not None and report.dlsr:
+                    rtt = time.time() - sent_at - report.dlsr / 65536
                 self.controller.on_report(report.fraction_lost / 256.0, self.clock(),
                                           rtt if rtt is not None and 0 < rtt < 10 else None)
 
 
-def _sr_sent(sender: RTCRtpSender) -> tuple[int, float] | None:
-    # aiortc keeps these private; it computes the same round trip for its stats.
-    lsr = getattr(sender, "_RTCRtpSender__lsr", None)
-    at = getattr(sender, "_RTCRtpSender__lsr_time", None)
-    return (lsr, at) if lsr is not None and at is not None else None
-
-
 class _PacedTransport:
     """Stands in for the sender's DTLS transport: spaces this sender's RTP packets at the pacing
-    rate. RTCP passes at once (it measures the round trip), and retransmissions (RTX) go at once
-    but are booked, so new media waits for them: repairing a frame comes first."""
+    rate. RTCP passes at once (it measures the round trip). Retransmissions (RTX) are booked
+    before any media still to come, but sent from a task of their own: they are answers to a
+    NACK, whose handling must not hold up the incoming RTCP."""
 
     def __init__(self, real: Any, sender: RTCRtpSender, pacer: Pacer, rate: Callable[[], float]) -> None:
         self._real = real
@@ -278,11 +284,17 @@ class _PacedTransport:
     async def _send_rtp(self, data: bytes) -> None:
         if not is_rtcp(data) and len(data) >= 12:
             wait = self._pacer.schedule(len(data), time.monotonic(), self._rate())
-            retransmission = int.from_bytes(data[8:12], "big") == self._sender._rtx_ssrc
-            if wait > 0.002 and not retransmission:
+            if wait > 0.002:
+                if int.from_bytes(data[8:12], "big") == self._sender._rtx_ssrc:
+                    asyncio.get_running_loop().call_later(wait, self._send_later, data)
+                    return
                 self.paced_seconds += wait
                 await asyncio.sleep(wait)
         await self._real._send_rtp(data)
+
+    def _send_later(self, data: bytes) -> None:
+        task = asyncio.ensure_future(self._real._send_rtp(data))
+        task.add_done_callback(lambda t: t.cancelled() or t.exception())  # a closed link: nothing to do
 
 
 class PacedRtpSender(RTCRtpSender):

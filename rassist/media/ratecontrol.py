@@ -3,12 +3,13 @@
 No I/O, no clock reads, no asyncio or aiortc: the caller passes the time and what it observed
 (RTCP receiver reports, REMB, bytes sent, keyframe requests) and gets decisions back.
 
-- `LinkEstimator`: the sending rate. It starts low and probes up (doubling per receiver report
+- `LinkEstimator`: the sending rate. It starts low and probes up (x1.5 per receiver report
   while the link carries what we send, gently after the first sign of congestion) and backs off
   to 85% of what was delivered when the link shows congestion: loss, or queueing delay (the
   round-trip time grown above its recent minimum). REMB (the receiver's delay-based estimate)
   lowers the rate only when our own signals agree: a busy receiver timestamps packets late in
-  Python and would otherwise read as congestion. `settings()` maps the rate onto the
+  Python and would otherwise read as congestion. It starts at 1.5 Mbit/s: below a 2 Mbit/s DSL
+  uplink, so the first full screen does not overflow its queue. `settings()` maps the rate onto the
   degradation ladder: first fewer frames, then a smaller picture, then 4:2:0 chroma.
 - `KeyframeLimiter`: a keyframe request while a keyframe is in flight (being sent, plus one round
   trip and a frame time for the receiver to see it) is ignored: the receiver asked before it
@@ -28,7 +29,7 @@ BACKOFF = 0.85  # on congestion: this fraction of what the link delivered
 DELAY_CONGESTED = 0.080  # s of queueing delay that means the queue is filling on its own
 DELAY_RISING = 0.030  # s of queueing delay that, with loss, means congestion; alone: stop probing
 LOSS_CONGESTED = 0.10  # loss that means congestion whatever the delay
-LOSS_HOLD = 0.05  # above this, random-looking loss stops probing but does not cut the rate
+LOSS_HOLD = 0.03  # above this, random-looking loss stops probing but does not cut the rate
 MIN_RTT_WINDOW = 30.0  # s over which the smallest round trip counts as the empty-queue one
 REPROBE_AFTER = 10.0  # s without congestion before probing faster again
 KEYFRAME_INTERVAL = 1.0  # s: at most one keyframe per this interval
@@ -62,7 +63,7 @@ LADDER: tuple[tuple[int, float | None, float, str], ...] = (
 class LinkEstimator:
     """The target sending rate from loss, round-trip time, REMB and what was actually sent."""
 
-    def __init__(self, start: int = 2_000_000, floor: int = 100_000, ceiling: int = 40_000_000,
+    def __init__(self, start: int = 1_500_000, floor: int = 100_000, ceiling: int = 40_000_000,
                  max_fps: float = 40.0) -> None:
         self.floor = floor
         self.ceiling = ceiling
@@ -109,14 +110,15 @@ class LinkEstimator:
         return self.rtt - self.min_rtt
 
     def on_report(self, fraction_lost: float, now: float, rtt: float | None = None) -> None:
-        """A receiver report: `fraction_lost` in 0..1 since the previous one, and a round trip."""
+        """A receiver report: `fraction_lost` in 0..1 since the previous one, and the round trip
+        it measured (None when it could not: then only loss speaks)."""
         if rtt is not None:
             self.on_rtt(rtt, now)
         self.loss = fraction_lost
         window = 1.0 if self._last_report is None else min(3.0, max(0.5, now - self._last_report))
         self._last_report = now
         sent = self.send_rate(now, window)
-        delay = self.queue_delay
+        delay = self.queue_delay if rtt is not None else 0.0  # a stale sample says nothing new
         congested = (fraction_lost > LOSS_CONGESTED or delay > DELAY_CONGESTED
                      or (fraction_lost > 0.02 and delay > DELAY_RISING))
         if congested:
@@ -131,7 +133,7 @@ class LinkEstimator:
         if sent < 0.5 * self.target:
             return  # application-limited (a still screen): the link was not tested at this rate
         if self.slow_start:
-            factor = 2.0
+            factor = 1.5
         elif now - self._last_congestion > REPROBE_AFTER:
             factor = 1.25
         else:
@@ -142,8 +144,10 @@ class LinkEstimator:
         previous, self.last_remb = self.last_remb, bitrate
         falling = previous is not None and bitrate < previous and bitrate < self.target
         corroborated = self.queue_delay > 0.020 or self.loss > 0.02
-        if falling and corroborated and now >= self._hold_until:
-            self._decrease(max(bitrate, self.target * BACKOFF), now)
+        if falling and corroborated:
+            # At most 15% per REMB, and without the hold a report's cut sets: a receiver report
+            # that measures congestion may still cut deeper right after.
+            self.target = max(self.floor, min(self.target, int(max(bitrate, self.target * BACKOFF))))
 
     def _decrease(self, rate: float, now: float) -> None:
         if now < self._hold_until:

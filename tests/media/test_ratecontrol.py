@@ -16,13 +16,13 @@ def feed(est: LinkEstimator, now: float, rate: float, seconds: float = 1.0) -> N
         est.on_sent(int(rate / 8 / 100), now - seconds + (i + 1) / 100)
 
 
-def test_starts_low_and_doubles_while_the_link_carries_it() -> None:
+def test_starts_low_and_grows_by_half_while_the_link_carries_it() -> None:
     est = LinkEstimator(start=1_000_000)
-    assert est.settings().bitrate == 1_000_000 and LinkEstimator().target == 2_000_000
+    assert est.settings().bitrate == 1_000_000 and LinkEstimator().target == 1_500_000
     for t in range(1, 4):
         feed(est, t, est.pace_rate)
         est.on_report(0.0, float(t), rtt=0.05)
-    assert est.target == 8_000_000
+    assert est.target == 3_375_000
 
 
 def test_a_still_screen_does_not_probe() -> None:
@@ -35,23 +35,27 @@ def test_a_still_screen_does_not_probe() -> None:
 
 def test_queueing_delay_backs_off_to_below_what_was_delivered() -> None:
     est = LinkEstimator(start=1_000_000)
-    for t in (1, 2):
+    for t in (1, 2, 3):
         feed(est, t, est.pace_rate)
         est.on_report(0.0, float(t), rtt=0.05)
-    assert est.target == 4_000_000
+    assert est.target == 3_375_000
     # The link carries 2 Mbit/s: what we push beyond queues up (+100 ms), then drops.
-    feed(est, 3, 2_000_000)
-    est.on_report(0.0, 3.0, rtt=0.15)
+    feed(est, 4, 2_000_000)
+    est.on_report(0.0, 4.0, rtt=0.15)
     assert est.target == int(2_000_000 * 0.85)
     assert not est.slow_start and est.decreases == 1
     # The queue still drains at the next report: no second cut right away.
-    feed(est, 3.5, 2_000_000, 0.5)
-    est.on_report(0.0, 3.5, rtt=0.12)
+    feed(est, 4.5, 2_000_000, 0.5)
+    est.on_report(0.0, 4.5, rtt=0.12)
     assert est.target == int(2_000_000 * 0.85)
-    # Then it probes up gently (8% a report), not by doubling.
-    feed(est, 5, est.pace_rate)
-    est.on_report(0.0, 5.0, rtt=0.05)
+    # A report without a round trip does not reuse the old one.
+    feed(est, 5.5, 1_700_000)
+    est.on_report(0.0, 5.5)
     assert est.target == int(int(2_000_000 * 0.85) * 1.08)
+    # Then it probes up gently (8% a report), not by half.
+    feed(est, 6.5, est.pace_rate)
+    est.on_report(0.0, 6.5, rtt=0.05)
+    assert est.target == int(int(int(2_000_000 * 0.85) * 1.08) * 1.08)
 
 
 def test_heavy_loss_backs_off_even_without_delay() -> None:
@@ -91,7 +95,10 @@ def test_remb_lowers_only_when_our_own_signals_agree() -> None:
     assert est.target == 4_000_000
     est.on_rtt(0.09, 2.5)  # 40 ms of queue
     est.on_remb(900_000, 3.0)
-    assert est.target == int(4_000_000 * 0.85)  # at most 15% per cut
+    assert est.target == int(4_000_000 * 0.85)  # at most 15% per REMB
+    feed(est, 3.2, 2_000_000)  # a report right after that measures congestion still cuts deeper
+    est.on_report(0.2, 3.2, rtt=0.2)
+    assert est.target == int(2_000_000 * 0.8 * 0.85)
 
 
 def test_ladder_lowers_frame_rate_then_resolution_then_chroma() -> None:
