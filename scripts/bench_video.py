@@ -234,19 +234,27 @@ def psnr(a: np.ndarray, b: np.ndarray) -> float:
 async def until_readable(viewer: Any, truth: np.ndarray, painted: float, deadline: float,
                          at: float = 1.0) -> tuple[float, float]:
     """(seconds from painting until the viewer's picture reached READABLE_DB, or nan if it did
-    not within `deadline`; PSNR of the viewer's picture `at` seconds after painting)."""
+    not within `deadline`; PSNR of the viewer's picture `at` seconds after painting).
+
+    PSNR runs in a worker thread: on the event loop it would delay the viewer's RTCP and so
+    disturb the round trips the host measures."""
+    loop = asyncio.get_running_loop()
+
+    def score(frame: Any) -> float:
+        return psnr(frame.to_ndarray(format="rgb24"), truth)
+
     checked = None
     psnr_at = float("nan")
     while True:
         now = time.monotonic()
         if math.isnan(psnr_at) and now >= painted + at and viewer.latest is not None:
-            psnr_at = psnr(viewer.latest.to_ndarray(format="rgb24"), truth)
+            psnr_at = await loop.run_in_executor(None, score, viewer.latest)
         frame, arrived = viewer.latest, viewer.latest_at
         if frame is not None and frame is not checked and arrived > painted:
             checked = frame
-            if psnr(frame.to_ndarray(format="rgb24"), truth) >= READABLE_DB:
+            if await loop.run_in_executor(None, score, frame) >= READABLE_DB:
                 if math.isnan(psnr_at):  # readable before `at`: it stays so
-                    psnr_at = psnr(frame.to_ndarray(format="rgb24"), truth)
+                    psnr_at = await loop.run_in_executor(None, score, frame)
                 return arrived - painted, psnr_at
         if now > painted + deadline:
             return float("nan"), psnr_at

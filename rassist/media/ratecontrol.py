@@ -26,9 +26,13 @@ from dataclasses import dataclass
 
 PACE_FACTOR = 1.25  # packets leave at this multiple of the target: frames drain quickly, never far above the link
 BACKOFF = 0.85  # on congestion: this fraction of what the link delivered
-DELAY_CONGESTED = 0.080  # s of queueing delay that means the queue is filling on its own
-DELAY_RISING = 0.030  # s of queueing delay that, with loss, means congestion; alone: stop probing
-LOSS_CONGESTED = 0.10  # loss that means congestion whatever the delay
+# The round trip is measured in Python at both ends (RTCP sender and receiver reports), so a busy
+# machine adds tens, at times over a hundred, milliseconds to it: delay alone means congestion
+# only when it is large (a bloated queue); a short router queue overflows first and shows as loss.
+DELAY_CONGESTED = 0.250  # s of queueing delay that means congestion on its own
+DELAY_RISING = 0.030  # s of queueing delay that, with loss, means congestion
+DELAY_HOLD = 0.060  # s of queueing delay that stops probing
+LOSS_CONGESTED = 0.05  # loss that means congestion whatever the delay (random loss stays below)
 LOSS_HOLD = 0.03  # above this, random-looking loss stops probing but does not cut the rate
 MIN_RTT_WINDOW = 30.0  # s over which the smallest round trip counts as the empty-queue one
 REPROBE_AFTER = 10.0  # s without congestion before probing faster again
@@ -120,7 +124,7 @@ class LinkEstimator:
         sent = self.send_rate(now, window)
         delay = self.queue_delay if rtt is not None else 0.0  # a stale sample says nothing new
         congested = (fraction_lost > LOSS_CONGESTED or delay > DELAY_CONGESTED
-                     or (fraction_lost > 0.02 and delay > DELAY_RISING))
+                     or (fraction_lost > 0.025 and delay > DELAY_RISING))
         if congested:
             # Delivered = what went out minus what was lost; when we sent little (an idle screen),
             # that says nothing about the link, so cut from the target instead.
@@ -128,7 +132,7 @@ class LinkEstimator:
             base = min(self.target, delivered) if sent >= 0.3 * self.target else self.target
             self._decrease(base * BACKOFF, now)
             return
-        if delay > DELAY_RISING or fraction_lost > LOSS_HOLD or now < self._hold_until:
+        if delay > DELAY_HOLD or fraction_lost > LOSS_HOLD or now < self._hold_until:
             return
         if sent < 0.5 * self.target:
             return  # application-limited (a still screen): the link was not tested at this rate

@@ -39,14 +39,14 @@ def test_queueing_delay_backs_off_to_below_what_was_delivered() -> None:
         feed(est, t, est.pace_rate)
         est.on_report(0.0, float(t), rtt=0.05)
     assert est.target == 3_375_000
-    # The link carries 2 Mbit/s: what we push beyond queues up (+100 ms), then drops.
+    # The link carries 2 Mbit/s: what we push beyond queues up (+300 ms in a deep queue).
     feed(est, 4, 2_000_000)
-    est.on_report(0.0, 4.0, rtt=0.15)
+    est.on_report(0.0, 4.0, rtt=0.35)
     assert est.target == int(2_000_000 * 0.85)
     assert not est.slow_start and est.decreases == 1
     # The queue still drains at the next report: no second cut right away.
     feed(est, 4.5, 2_000_000, 0.5)
-    est.on_report(0.0, 4.5, rtt=0.12)
+    est.on_report(0.0, 4.5, rtt=0.32)
     assert est.target == int(2_000_000 * 0.85)
     # A report without a round trip does not reuse the old one.
     feed(est, 5.5, 1_700_000)
@@ -65,17 +65,25 @@ def test_heavy_loss_backs_off_even_without_delay() -> None:
     assert est.target == int(4_000_000 * 0.8 * 0.85)
 
 
+def test_a_busy_machine_s_round_trip_alone_is_not_congestion() -> None:
+    est = LinkEstimator(start=2_000_000)
+    est.on_rtt(0.001, 0.0)
+    feed(est, 1, 2_000_000)
+    est.on_report(0.0, 1.0, rtt=0.15)  # 150 ms late: an event loop busy encoding, no loss
+    assert est.decreases == 0 and est.target == 2_000_000  # no cut, and no probing either
+
+
 def test_random_loss_alone_does_not_cut_the_rate() -> None:
     est = LinkEstimator(start=2_000_000)
     est.on_rtt(0.05, 0.0)
     for t in range(1, 6):
         feed(est, t, est.pace_rate)
-        est.on_report(0.03, float(t), rtt=0.055)  # 3% loss, no queue
+        est.on_report(0.02, float(t), rtt=0.055)  # 2% loss, no queue: still probes
     assert est.target >= 2_000_000 and est.decreases == 0
-    est.on_report(0.07, 6.0, rtt=0.055)  # more loss: stop probing, still no cut
+    est.on_report(0.04, 6.0, rtt=0.055)  # more loss: stop probing, still no cut
     held = est.target
     feed(est, 7, est.pace_rate)
-    est.on_report(0.07, 7.0, rtt=0.055)
+    est.on_report(0.04, 7.0, rtt=0.055)
     assert est.target == held and est.decreases == 0
 
 
