@@ -120,12 +120,14 @@ class ScreenEncoder:
         return (max(16, int(self._picture.width * settings.scale) // 2 * 2),
                 max(16, int(self._picture.height * settings.scale) // 2 * 2))
 
-    def _needs_reopen(self, refining: bool) -> bool:
+    def _needs_reopen(self, refining: bool, may_reopen: bool) -> bool:
         if self._codec is None or self._open is None or self._picture is None:
             return True
         old, new = self._open, self._wanted
         if (self._codec.width, self._codec.height) != self.encoded_size(new) or old.chroma != new.chroma:
             return True
+        if not may_reopen:
+            return False  # a keyframe just left: a new rate can wait
         # libx264 refills its VBV buffer by maxrate / fps per frame, whatever the timestamps say,
         # so what a frame may cost is the rate per frame; the frame rate (and the pacer holding
         # back the next frame until this one is out) turns that into bits per second.
@@ -169,12 +171,13 @@ class ScreenEncoder:
         self._open = s
         self.reopens += 1
 
-    def encode(self, pts: int, keyframe: bool = False, refining: bool = False) -> bytes:
+    def encode(self, pts: int, keyframe: bool = False, refining: bool = False, may_reopen: bool = True) -> bytes:
         """The current picture as H.264 (Annex B); `pts` in TIME_BASE units, real time.
-        `refining`: this is a re-encode to sharpen a still picture."""
+        `refining`: this is a re-encode to sharpen a still picture; `may_reopen`: False while
+        another keyframe would come too soon after the last one (only a new size forces one)."""
         if self._picture is None:
             raise ValueError("nothing to encode yet")
-        if self._needs_reopen(refining):
+        if self._needs_reopen(refining, may_reopen):
             self._create(*self.encoded_size(self._wanted))
             keyframe = True
         self._changed = 0

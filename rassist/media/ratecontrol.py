@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass
 
-PACE_FACTOR = 1.25  # packets leave at this multiple of the target: frames drain quickly, never far above the link
+PACE_FACTOR = 1.0  # packets leave at the target: a big frame above it would overflow a short router queue
 BACKOFF = 0.85  # on congestion: this fraction of what the link delivered
 # The round trip is measured in Python at both ends (RTCP sender and receiver reports), so a busy
 # machine adds tens, at times over a hundred, milliseconds to it: delay alone means congestion

@@ -207,7 +207,9 @@ class ScreenTrack(MediaStreamTrack):
             seq = self._latest_seq
             updates, self._pending = self._pending, []
             began = time.monotonic()  # the frame interval runs from here, not from the end
-            data = await self._encode(updates, step.kind == "keyframe", step.kind == "refine")
+            # A reopen makes a keyframe: only when one is going anyway or the limiter would allow it.
+            may_reopen = step.kind == "keyframe" or began >= self.limiter.last_sent + self.limiter.interval
+            data = await self._encode(updates, step.kind == "keyframe", step.kind == "refine", may_reopen)
             now = time.monotonic()
             # A keyframe the encoder made on its own (it reopened) starts a new picture to sharpen.
             self.policy.sent(Action("keyframe") if self.encoder.last_keyframe else step, seq, len(data), began)
@@ -226,21 +228,23 @@ class ScreenTrack(MediaStreamTrack):
             self._filler_due = True
             return packet
 
-    def _encode_updates(self, updates: list[ScreenUpdate], pts: int, keyframe: bool, refining: bool) -> bytes:
+    def _encode_updates(self, updates: list[ScreenUpdate], pts: int, keyframe: bool, refining: bool,
+                        may_reopen: bool) -> bytes:
         start = time.perf_counter()
         for u in updates:
             self.encoder.apply(u.x, u.y, u.pixels, full=u.full)
         self.convert_seconds += time.perf_counter() - start
-        return self.encoder.encode(pts, keyframe, refining)
+        return self.encoder.encode(pts, keyframe, refining, may_reopen)
 
-    async def _encode(self, updates: list[ScreenUpdate], keyframe: bool, refining: bool) -> bytes:
+    async def _encode(self, updates: list[ScreenUpdate], keyframe: bool, refining: bool,
+                      may_reopen: bool) -> bytes:
         pts = max(self._last_pts + 1, int((time.monotonic() - self._t0) * TIME_BASE.denominator))
         self._last_pts = pts
         loop = asyncio.get_running_loop()
         start = time.perf_counter()
         try:
             data = await loop.run_in_executor(self._encoder_thread, self._encode_updates, updates, pts, keyframe,
-                                              refining)
+                                              refining, may_reopen)
         except RuntimeError:  # executor shut down by stop()
             raise MediaStreamError from None
         self.encode_seconds += time.perf_counter() - start

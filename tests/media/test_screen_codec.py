@@ -57,5 +57,7 @@ def test_encoder_reopens_for_a_new_rate_only_when_it_pays() -> None:
     enc.encode(12000)  # ...but once it is settled
     assert enc.reopens == 3
     enc.configure(RateSettings(3_000_000, 8.0))  # less than half: frames would pace out slowly
-    enc.encode(15000, refining=True)
+    enc.encode(15000, refining=True, may_reopen=False)  # but not right after another keyframe
+    assert enc.reopens == 3
+    enc.encode(18000, refining=True)
     assert enc.reopens == 4
