@@ -270,9 +270,13 @@ class SenderFeedback:
 
 class _PacedTransport:
     """Stands in for the sender's DTLS transport: spaces this sender's RTP packets at the pacing
-    rate. RTCP passes at once (it measures the round trip). Retransmissions (RTX) are booked
-    before any media still to come, but sent from a task of their own: they are answers to a
-    NACK, whose handling must not hold up the incoming RTCP."""
+    rate. RTCP passes at once (it measures the round trip). Packets are sent from timers, so the
+    sender may hand over the next frame (and the track encode the one after) while this one is
+    still leaving; it is held back only once more than BACKLOG seconds are booked. That is the
+    encoder's back-pressure: it never runs further ahead of the link than that. Retransmissions
+    (RTX) never wait: they answer a NACK, whose handling must not hold up the incoming RTCP."""
+
+    BACKLOG = 0.1
 
     def __init__(self, real: Any, sender: RTCRtpSender, pacer: Pacer, rate: Callable[[], float]) -> None:
         self._real = real
@@ -288,11 +292,12 @@ class _PacedTransport:
         if not is_rtcp(data) and len(data) >= 12:
             wait = self._pacer.schedule(len(data), time.monotonic(), self._rate())
             if wait > 0.002:
-                if int.from_bytes(data[8:12], "big") == self._sender._rtx_ssrc:
-                    asyncio.get_running_loop().call_later(wait, self._send_later, data)
-                    return
                 self.paced_seconds += wait
-                await asyncio.sleep(wait)
+                if wait > self.BACKLOG and int.from_bytes(data[8:12], "big") != self._sender._rtx_ssrc:
+                    await asyncio.sleep(wait - self.BACKLOG)
+                    wait = self.BACKLOG
+                asyncio.get_running_loop().call_later(wait, self._send_later, data)
+                return
         await self._real._send_rtp(data)
 
     def _send_later(self, data: bytes) -> None:

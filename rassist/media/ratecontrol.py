@@ -55,7 +55,7 @@ class RateSettings:
 # larger frames on a thin link also sharpen a still screen with fewer bytes.
 LADDER: tuple[tuple[int, float | None, float, str], ...] = (
     (3_000_000, None, 1.0, "yuv444p"),  # None: the maximum frame rate
-    (1_200_000, 12.0, 1.0, "yuv444p"),
+    (1_200_000, 15.0, 1.0, "yuv444p"),
     (600_000, 6.0, 1.0, "yuv444p"),
     (350_000, 3.0, 1.0, "yuv444p"),
     (220_000, 3.0, 0.75, "yuv444p"),
@@ -83,6 +83,7 @@ class LinkEstimator:
         self._sent: deque[tuple[float, int]] = deque()
         self._hold_until = float("-inf")
         self._last_congestion = float("-inf")
+        self._last_good = 0.0  # what the link delivered when it last showed congestion
         self._last_report: float | None = None
         self._step = 0  # index into LADDER, with hysteresis
 
@@ -130,18 +131,20 @@ class LinkEstimator:
             # that says nothing about the link, so cut from the target instead.
             delivered = sent * (1 - fraction_lost)
             base = min(self.target, delivered) if sent >= 0.3 * self.target else self.target
+            if now >= self._hold_until:
+                self._last_good = base
             self._decrease(base * BACKOFF, now)
             return
         if delay > DELAY_HOLD or fraction_lost > LOSS_HOLD or now < self._hold_until:
             return
-        if sent < 0.5 * self.target:
+        if sent < 0.75 * self.target:
             return  # application-limited (a still screen): the link was not tested at this rate
         if self.slow_start:
             factor = 1.5
-        elif now - self._last_congestion > REPROBE_AFTER:
-            factor = 1.25
+        elif self.target < 0.9 * self._last_good or now - self._last_congestion > REPROBE_AFTER:
+            factor = 1.25  # back up quickly to where the link last held, or probe again
         else:
-            factor = 1.08
+            factor = 1.05  # near where it broke last time: gently
         self.target = min(self.ceiling, int(self.target * factor))
 
     def on_remb(self, bitrate: int, now: float) -> None:
@@ -160,7 +163,9 @@ class LinkEstimator:
         self.slow_start = False
         self.decreases += 1
         self._last_congestion = now
-        self._hold_until = now + max(1.0, 2 * (self.rtt or 0.0))
+        # The next receiver report may still cover time before the cut (they come every 0.5 to
+        # 1.5 s), and the queue needs a round trip or two to drain.
+        self._hold_until = now + max(2.0, 3 * (self.rtt or 0.0))
 
     # ------------------------------------------------------------------ outputs
 

@@ -214,7 +214,8 @@ class ScreenTrack(MediaStreamTrack):
             # A keyframe the encoder made on its own (it reopened) starts a new picture to sharpen.
             self.policy.sent(Action("keyframe") if self.encoder.last_keyframe else step, seq, len(data), began)
             if self.log is not None:
-                self.log(f"{now - self._t0:.3f} {step.kind} seq={seq} updates={len(updates)} {len(data)}B")
+                self.log(f"{now - self._t0:.3f} {step.kind}{'+key' if self.encoder.last_keyframe else ''} "
+                         f"seq={seq} updates={len(updates)} {len(data)}B")
             if not data:
                 continue
             if self.encoder.last_keyframe:  # asked for, or the encoder reopened

@@ -48,14 +48,28 @@ def test_queueing_delay_backs_off_to_below_what_was_delivered() -> None:
     feed(est, 4.5, 2_000_000, 0.5)
     est.on_report(0.0, 4.5, rtt=0.32)
     assert est.target == int(2_000_000 * 0.85)
-    # A report without a round trip does not reuse the old one.
+    # A report without a round trip does not reuse the old one; the hold (2 s) still applies.
     feed(est, 5.5, 1_700_000)
     est.on_report(0.0, 5.5)
-    assert est.target == int(int(2_000_000 * 0.85) * 1.08)
-    # Then it probes up gently (8% a report), not by half.
+    assert est.target == int(2_000_000 * 0.85)
+    # Then it climbs back quickly to where the link last held (2 Mbit/s delivered)...
     feed(est, 6.5, est.pace_rate)
     est.on_report(0.0, 6.5, rtt=0.05)
-    assert est.target == int(int(int(2_000_000 * 0.85) * 1.08) * 1.08)
+    assert est.target == int(int(2_000_000 * 0.85) * 1.25)
+    # ...and beyond it only gently (5% a report).
+    feed(est, 7.5, est.pace_rate)
+    est.on_report(0.0, 7.5, rtt=0.05)
+    assert est.target == int(int(int(2_000_000 * 0.85) * 1.25) * 1.05)
+
+
+def test_probing_needs_the_link_to_be_used() -> None:
+    est = LinkEstimator(start=2_000_000)
+    feed(est, 1, 1_200_000)  # 60% of the target: the encoder had little to send
+    est.on_report(0.0, 1.0, rtt=0.01)
+    assert est.target == 2_000_000
+    feed(est, 2, 1_600_000)
+    est.on_report(0.0, 2.0, rtt=0.01)
+    assert est.target == 3_000_000
 
 
 def test_heavy_loss_backs_off_even_without_delay() -> None:
