@@ -38,6 +38,7 @@ MIN_RTT_WINDOW = 30.0  # s over which the smallest round trip counts as the empt
 REPROBE_AFTER = 10.0  # s without congestion before probing faster again
 KEYFRAME_INTERVAL = 1.0  # s: at most one keyframe per this interval
 SCALE_HYSTERESIS = 1.2  # the rate must exceed a ladder step's threshold by this much to climb back
+SCALE_HOLD = 10.0  # s a new picture size or chroma must stay wanted before it is used (a keyframe)
 
 
 @dataclass(frozen=True)
@@ -86,6 +87,8 @@ class LinkEstimator:
         self._last_good = 0.0  # what the link delivered when it last showed congestion
         self._last_report: float | None = None
         self._step = 0  # index into LADDER, with hysteresis
+        self._wanted_form: tuple[float, str] | None = None
+        self._wanted_since = 0.0
 
     # ------------------------------------------------------------------ inputs
 
@@ -129,8 +132,10 @@ class LinkEstimator:
         if congested:
             # Delivered = what went out minus what was lost; when we sent little (an idle screen),
             # that says nothing about the link, so cut from the target instead.
+            # Sending about the target: the link delivered less than that, so go below what it
+            # delivered. Sending less (a burst of a big frame overflowed the queue): from the target.
             delivered = sent * (1 - fraction_lost)
-            base = min(self.target, delivered) if sent >= 0.3 * self.target else self.target
+            base = min(self.target, delivered) if sent >= 0.75 * self.target else self.target
             if now >= self._hold_until:
                 self._last_good = base
             self._decrease(base * BACKOFF, now)
@@ -141,8 +146,10 @@ class LinkEstimator:
             return  # application-limited (a still screen): the link was not tested at this rate
         if self.slow_start:
             factor = 1.5
-        elif self.target < 0.9 * self._last_good or now - self._last_congestion > REPROBE_AFTER:
-            factor = 1.25  # back up quickly to where the link last held, or probe again
+        elif self.target < 0.9 * self._last_good:
+            factor = 1.25  # back up quickly to where the link last held
+        elif now - self._last_congestion > REPROBE_AFTER:
+            factor = 1.1  # long quiet: maybe the link got better
         else:
             factor = 1.05  # near where it broke last time: gently
         self.target = min(self.ceiling, int(self.target * factor))
@@ -173,11 +180,24 @@ class LinkEstimator:
     def pace_rate(self) -> float:
         return self.target * PACE_FACTOR
 
-    def settings(self) -> RateSettings:
-        """Encoder settings for the current target: the degradation ladder, with hysteresis."""
+    def settings(self, now: float | None = None) -> RateSettings:
+        """Encoder settings for the current target: the degradation ladder, with hysteresis.
+
+        A new frame rate applies at once. A new picture size or chroma costs a keyframe (a whole
+        screen to send again), so it applies only once wanted for SCALE_HOLD seconds; without
+        `now`, at once."""
         step = next(i for i, (low, *_rest) in enumerate(LADDER) if self.target >= low)
         if step < self._step and self.target < LADDER[self._step - 1][0] * SCALE_HYSTERESIS:
             step = self._step  # climbing back only once clearly above the threshold
+        form = LADDER[self._step][2:]  # (scale, chroma) in use
+        if now is not None and LADDER[step][2:] != form:
+            if LADDER[step][2:] != self._wanted_form:
+                self._wanted_form, self._wanted_since = LADDER[step][2:], now
+            if now - self._wanted_since < SCALE_HOLD:  # not yet: the nearest step of this form
+                same = [i for i, row in enumerate(LADDER) if row[2:] == form]
+                step = min(max(step, same[0]), same[-1])
+        else:
+            self._wanted_form = None
         self._step = step
         _, fps, scale, chroma = LADDER[step]
         return RateSettings(self.target, min(self.max_fps, fps or self.max_fps), scale, chroma)

@@ -191,7 +191,7 @@ class ScreenTrack(MediaStreamTrack):
         while True:
             if self.capturer.error is not None:
                 self._fail(self.capturer.error)
-            settings = self.controller.settings()
+            settings = self.controller.settings(time.monotonic())
             self.capturer.max_fps = settings.fps
             step = self.policy.next_action(self._latest_seq, time.monotonic(), settings.fps)
             if not isinstance(step, Action):

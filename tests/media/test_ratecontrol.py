@@ -33,33 +33,42 @@ def test_a_still_screen_does_not_probe() -> None:
     assert est.target == 1_000_000
 
 
-def test_queueing_delay_backs_off_to_below_what_was_delivered() -> None:
+def test_congestion_backs_off_to_below_what_was_delivered() -> None:
     est = LinkEstimator(start=1_000_000)
     for t in (1, 2, 3):
         feed(est, t, est.pace_rate)
         est.on_report(0.0, float(t), rtt=0.05)
     assert est.target == 3_375_000
-    # The link carries 2 Mbit/s: what we push beyond queues up (+300 ms in a deep queue).
-    feed(est, 4, 2_000_000)
-    est.on_report(0.0, 4.0, rtt=0.35)
-    assert est.target == int(2_000_000 * 0.85)
+    # The link carries 2 Mbit/s: what we push beyond fills its queue, then is dropped.
+    feed(est, 4, 3_375_000)
+    est.on_report(0.4, 4.0, rtt=0.15)
+    delivered = est.send_rate(4.0) * 0.6
+    assert est.target == int(delivered * 0.85)
     assert not est.slow_start and est.decreases == 1
     # The queue still drains at the next report: no second cut right away.
     feed(est, 4.5, 2_000_000, 0.5)
-    est.on_report(0.0, 4.5, rtt=0.32)
-    assert est.target == int(2_000_000 * 0.85)
+    est.on_report(0.1, 4.5, rtt=0.12)
+    assert est.target == int(delivered * 0.85)
     # A report without a round trip does not reuse the old one; the hold (2 s) still applies.
     feed(est, 5.5, 1_700_000)
     est.on_report(0.0, 5.5)
-    assert est.target == int(2_000_000 * 0.85)
-    # Then it climbs back quickly to where the link last held (2 Mbit/s delivered)...
+    assert est.target == int(delivered * 0.85)
+    # Then it climbs back quickly to where the link last held...
     feed(est, 6.5, est.pace_rate)
     est.on_report(0.0, 6.5, rtt=0.05)
-    assert est.target == int(int(2_000_000 * 0.85) * 1.25)
+    assert est.target == int(int(delivered * 0.85) * 1.25)
     # ...and beyond it only gently (5% a report).
     feed(est, 7.5, est.pace_rate)
     est.on_report(0.0, 7.5, rtt=0.05)
-    assert est.target == int(int(int(2_000_000 * 0.85) * 1.25) * 1.05)
+    assert est.target == int(int(int(delivered * 0.85) * 1.25) * 1.05)
+
+
+def test_a_bloated_queue_alone_is_congestion() -> None:
+    est = LinkEstimator(start=2_000_000)
+    est.on_rtt(0.02, 0.0)
+    feed(est, 1, 2_000_000)
+    est.on_report(0.0, 1.0, rtt=0.4)  # 380 ms queued, nothing lost yet
+    assert est.target == int(2_000_000 * 0.85)
 
 
 def test_probing_needs_the_link_to_be_used() -> None:
@@ -118,9 +127,9 @@ def test_remb_lowers_only_when_our_own_signals_agree() -> None:
     est.on_rtt(0.09, 2.5)  # 40 ms of queue
     est.on_remb(900_000, 3.0)
     assert est.target == int(4_000_000 * 0.85)  # at most 15% per REMB
-    feed(est, 3.2, 2_000_000)  # a report right after that measures congestion still cuts deeper
+    feed(est, 3.2, 3_400_000)  # a report right after that measures congestion still cuts deeper
     est.on_report(0.2, 3.2, rtt=0.2)
-    assert est.target == int(2_000_000 * 0.8 * 0.85)
+    assert est.target == int(est.send_rate(3.2) * 0.8 * 0.85)
 
 
 def test_ladder_lowers_frame_rate_then_resolution_then_chroma() -> None:
@@ -146,6 +155,20 @@ def test_ladder_climbs_back_only_clearly_above_the_threshold() -> None:
     assert est.settings().scale == 0.75
     est.target = 430_000
     assert est.settings().scale == 1.0
+
+
+def test_a_new_picture_size_waits_until_the_rate_has_stayed_low() -> None:
+    est = LinkEstimator(start=500_000)
+    assert est.settings(0.0).scale == 1.0
+    est.target = 200_000
+    s = est.settings(1.0)
+    assert (s.fps, s.scale) == (3.0, 1.0)  # the frame rate goes down at once, the size waits
+    est.target = 400_000  # a short dip: forgotten
+    assert est.settings(5.0).scale == 1.0
+    est.target = 200_000
+    assert est.settings(6.0).scale == 1.0
+    assert est.settings(15.0).scale == 1.0
+    assert est.settings(16.5).scale == 0.5  # wanted for 10 s
 
 
 @given(st.lists(st.tuples(st.floats(0, 1), st.floats(0.001, 2), st.integers(0, 50_000_000),
