@@ -3,7 +3,7 @@
 No I/O, no clock reads, no asyncio or aiortc: the caller passes the time and what it observed
 (RTCP receiver reports, REMB, bytes sent, keyframe requests) and gets decisions back.
 
-- `LinkEstimator`: the sending rate. It starts low and probes up (x1.5 per receiver report
+- `LinkEstimator`: the sending rate. It starts low and probes up (doubling per receiver report
   while the link carries what we send, gently after the first sign of congestion) and backs off
   to 85% of what was delivered when the link shows congestion: loss, or queueing delay (the
   round-trip time grown above its recent minimum). REMB (the receiver's delay-based estimate)
@@ -30,6 +30,7 @@ BACKOFF = 0.85  # on congestion: this fraction of what the link delivered
 # machine adds tens, at times over a hundred, milliseconds to it: delay alone means congestion
 # only when it is large (a bloated queue); a short router queue overflows first and shows as loss.
 DELAY_CONGESTED = 0.250  # s of queueing delay that means congestion on its own
+DELAY_STANDING = 0.080  # s of queueing delay in two reports in a row: a standing queue, congestion
 DELAY_RISING = 0.030  # s of queueing delay that, with loss, means congestion
 DELAY_HOLD = 0.060  # s of queueing delay that stops probing
 LOSS_CONGESTED = 0.05  # loss that means congestion whatever the delay (random loss stays below)
@@ -86,6 +87,7 @@ class LinkEstimator:
         self._last_congestion = float("-inf")
         self._last_good = 0.0  # what the link delivered when it last showed congestion
         self._last_report: float | None = None
+        self._delayed_reports = 0  # fresh reports in a row with a standing queue
         self._step = 0  # index into LADDER, with hysteresis
         self._wanted_form: tuple[float, str] | None = None
         self._wanted_since = 0.0
@@ -127,7 +129,9 @@ class LinkEstimator:
         self._last_report = now
         sent = self.send_rate(now, window)
         delay = self.queue_delay if rtt is not None else 0.0  # a stale sample says nothing new
-        congested = (fraction_lost > LOSS_CONGESTED or delay > DELAY_CONGESTED
+        if rtt is not None:
+            self._delayed_reports = self._delayed_reports + 1 if delay > DELAY_STANDING else 0
+        congested = (fraction_lost > LOSS_CONGESTED or delay > DELAY_CONGESTED or self._delayed_reports >= 2
                      or (fraction_lost > 0.025 and delay > DELAY_RISING))
         if congested:
             # Delivered = what went out minus what was lost; when we sent little (an idle screen),
@@ -145,7 +149,7 @@ class LinkEstimator:
         if sent < 0.75 * self.target:
             return  # application-limited (a still screen): the link was not tested at this rate
         if self.slow_start:
-            factor = 1.5
+            factor = 2.0
         elif self.target < 0.9 * self._last_good:
             factor = 1.25  # back up quickly to where the link last held
         elif now - self._last_congestion > REPROBE_AFTER:

@@ -16,13 +16,13 @@ def feed(est: LinkEstimator, now: float, rate: float, seconds: float = 1.0) -> N
         est.on_sent(int(rate / 8 / 100), now - seconds + (i + 1) / 100)
 
 
-def test_starts_low_and_grows_by_half_while_the_link_carries_it() -> None:
+def test_starts_low_and_doubles_while_the_link_carries_it() -> None:
     est = LinkEstimator(start=1_000_000)
     assert est.settings().bitrate == 1_000_000 and LinkEstimator().target == 1_500_000
     for t in range(1, 4):
         feed(est, t, est.pace_rate)
         est.on_report(0.0, float(t), rtt=0.05)
-    assert est.target == 3_375_000
+    assert est.target == 8_000_000
 
 
 def test_a_still_screen_does_not_probe() -> None:
@@ -38,9 +38,9 @@ def test_congestion_backs_off_to_below_what_was_delivered() -> None:
     for t in (1, 2, 3):
         feed(est, t, est.pace_rate)
         est.on_report(0.0, float(t), rtt=0.05)
-    assert est.target == 3_375_000
+    assert est.target == 8_000_000
     # The link carries 2 Mbit/s: what we push beyond fills its queue, then is dropped.
-    feed(est, 4, 3_375_000)
+    feed(est, 4, 8_000_000)
     est.on_report(0.4, 4.0, rtt=0.15)
     delivered = est.send_rate(4.0) * 0.6
     assert est.target == int(delivered * 0.85)
@@ -63,6 +63,19 @@ def test_congestion_backs_off_to_below_what_was_delivered() -> None:
     assert est.target == int(int(int(delivered * 0.85) * 1.25) * 1.05)
 
 
+def test_a_standing_queue_is_congestion() -> None:
+    est = LinkEstimator(start=2_000_000)
+    est.on_rtt(0.1, 0.0)
+    feed(est, 1, 2_000_000)
+    est.on_report(0.0, 1.0, rtt=0.2)  # once: maybe a busy moment
+    assert est.decreases == 0
+    feed(est, 2, 2_000_000)
+    est.on_report(0.0, 2.0)  # no new round trip: neither for nor against
+    feed(est, 3, 2_000_000)
+    est.on_report(0.0, 3.0, rtt=0.19)  # twice in a row: the queue stays full
+    assert est.decreases == 1
+
+
 def test_a_bloated_queue_alone_is_congestion() -> None:
     est = LinkEstimator(start=2_000_000)
     est.on_rtt(0.02, 0.0)
@@ -78,7 +91,7 @@ def test_probing_needs_the_link_to_be_used() -> None:
     assert est.target == 2_000_000
     feed(est, 2, 1_600_000)
     est.on_report(0.0, 2.0, rtt=0.01)
-    assert est.target == 3_000_000
+    assert est.target == 4_000_000
 
 
 def test_heavy_loss_backs_off_even_without_delay() -> None:
