@@ -46,6 +46,7 @@ TIME_BASE = fractions.Fraction(1, 90000)  # RTP's video clock, so pts map 1:1 on
 # A frame as large as this brings a full screen of text close to readable at once; several
 # smaller capped frames re-code the same residue over and over and need twice the bytes.
 MAX_FRAME_BYTES = 250 * 1200
+CABAC_BELOW = 6_000_000  # bit/s under which the encoder spends CPU on CABAC to save bytes
 
 
 def prefer_h264(transceiver: RTCRtpTransceiver) -> None:
@@ -163,8 +164,9 @@ class ScreenEncoder:
             "bufsize": str(bufsize),
             "forced-idr": "1",
             # Keyframes only when asked for (PLI/FIR) or after a reopen: they are the costliest
-            # frames. CABAC (off in ultrafast) makes text ~10-30% smaller for a little CPU.
-            "x264-params": "keyint=infinite:scenecut=0:cabac=1",
+            # frames. CABAC (off in ultrafast) makes text ~10-30% smaller for some CPU: worth it
+            # where bytes are scarce, not where the frame rate is CPU-bound.
+            "x264-params": f"keyint=infinite:scenecut=0:cabac={int(s.bitrate < CABAC_BELOW)}",
         }
         codec.open()
         self._codec = codec

@@ -27,9 +27,8 @@ from dataclasses import dataclass
 PACE_FACTOR = 1.0  # packets leave at the target: a big frame above it would overflow a short router queue
 BACKOFF = 0.85  # on congestion: this fraction of what the link delivered
 # The round trip is measured in Python at both ends (RTCP sender and receiver reports), so a busy
-# machine adds tens, at times over a hundred, milliseconds to it: delay alone means congestion
-# only when it is large (a bloated queue); a short router queue overflows first and shows as loss.
-DELAY_CONGESTED = 0.250  # s of queueing delay that means congestion on its own
+# machine adds tens, at times hundreds of, milliseconds to one sample: delay alone means congestion
+# only when it stays (a standing queue); a short router queue overflows first and shows as loss.
 DELAY_STANDING = 0.080  # s of queueing delay in two reports in a row: a standing queue, congestion
 DELAY_RISING = 0.030  # s of queueing delay that, with loss, means congestion
 DELAY_HOLD = 0.060  # s of queueing delay that stops probing
@@ -88,6 +87,8 @@ class LinkEstimator:
         self._last_good = 0.0  # what the link delivered when it last showed congestion
         self._last_report: float | None = None
         self._delayed_reports = 0  # fresh reports in a row with a standing queue
+        self._rtt_at = float("-inf")
+        self._remb_hold_until = float("-inf")
         self._step = 0  # index into LADDER, with hysteresis
         self._wanted_form: tuple[float, str] | None = None
         self._wanted_since = 0.0
@@ -107,6 +108,7 @@ class LinkEstimator:
         if rtt <= 0:
             return
         self.rtt = rtt
+        self._rtt_at = now
         self._rtts.append((now, rtt))
         while self._rtts and self._rtts[0][0] < now - MIN_RTT_WINDOW:
             self._rtts.popleft()
@@ -131,7 +133,7 @@ class LinkEstimator:
         delay = self.queue_delay if rtt is not None else 0.0  # a stale sample says nothing new
         if rtt is not None:
             self._delayed_reports = self._delayed_reports + 1 if delay > DELAY_STANDING else 0
-        congested = (fraction_lost > LOSS_CONGESTED or delay > DELAY_CONGESTED or self._delayed_reports >= 2
+        congested = (fraction_lost > LOSS_CONGESTED or self._delayed_reports >= 2
                      or (fraction_lost > 0.025 and delay > DELAY_RISING))
         if congested:
             # Delivered = what went out minus what was lost; when we sent little (an idle screen),
@@ -161,11 +163,13 @@ class LinkEstimator:
     def on_remb(self, bitrate: int, now: float) -> None:
         previous, self.last_remb = self.last_remb, bitrate
         falling = previous is not None and bitrate < previous and bitrate < self.target
-        corroborated = self.queue_delay > 0.020 or self.loss > 0.02
-        if falling and corroborated:
-            # At most 15% per REMB, and without the hold a report's cut sets: a receiver report
+        recent = now - self._rtt_at < 2.0
+        corroborated = (recent and self.queue_delay > 0.020) or self.loss > 0.02
+        if falling and corroborated and now >= self._remb_hold_until:
+            # At most 15% a second, and without the hold a report's cut sets: a receiver report
             # that measures congestion may still cut deeper right after.
             self.target = max(self.floor, min(self.target, int(max(bitrate, self.target * BACKOFF))))
+            self._remb_hold_until = now + 1.0
 
     def _decrease(self, rate: float, now: float) -> None:
         if now < self._hold_until:
