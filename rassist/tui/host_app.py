@@ -86,7 +86,7 @@ class HostApp(SessionApp):
     def action_toggle_control(self) -> None:
         if self.session is None or self.ended:
             self.notify("Nobody is connected.", severity="warning")
-        elif not supports(self.session, "grant"):
+        elif not (self.session is not None and self.session.has_permission("control")):
             self.notify("Remote control is not available in this session.", severity="warning")
         elif self.control == "granted":
             self.command({"revoke": "control"})
@@ -109,7 +109,7 @@ class HostApp(SessionApp):
         super().event_connected(f, at)
         self.control = "granted" if "control" in self.granted else "not granted"
         self.panel.show(peer=f.get("peer"), granted=self.granted, route=f.get("route"), state="Connected",
-                        control=self.control, control_available=supports(self.session, "grant"),
+                        control=self.control, control_available=(self.session is not None and self.session.has_permission("control")),
                         screen=self.screen_state or ("not shared" if "view" in self.granted
                                                      else "not shared (view not granted)"))
 
