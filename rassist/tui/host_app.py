@@ -27,7 +27,8 @@ if TYPE_CHECKING:
 
 class HostApp(SessionApp):
     TITLE = "rassist host"
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("f2", "toggle_control", "Grant/revoke control")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("f2", "toggle_control", "Control", tooltip="Grant or revoke control"),
+                                             Binding("f6", "clear_marks", "Clear marks")]
 
     def __init__(self, opts: HostOptions, hooks: TuiHooks | None = None, auto: bool = False,
                  allowed: set[str] | None = None, clock: Callable[[], float] = time.time,
@@ -82,6 +83,13 @@ class HostApp(SessionApp):
             self.panel.show(pending=None)
 
     # ---------------------------------------------------------------- control
+
+    def action_clear_marks(self) -> None:
+        """F6: every helper's marks off this screen."""
+        if self.session is None or self.ended or not supports(self.session, "clear"):
+            self.notify("There are no marks to clear.", severity="warning")
+        else:
+            self.command({"clear": True})
 
     def action_toggle_control(self) -> None:
         if self.session is None or self.ended:
