@@ -92,20 +92,22 @@ class RendezvousServer:
                                             message=f"nameplate {msg['nameplate']} is in use"))
                 return
             await _send(ws, wire.encode("allocated", nameplate=nameplate))
+            joiner = self.rooms.partner.get(ws)
+            if joiner is not None:  # a joiner was waiting for this preset nameplate
+                await self._paired(nameplate, ws, joiner)
         elif op == "claim":
             try:
-                host = self.rooms.claim(msg["nameplate"], ws)
+                host = self.rooms.claim(msg["nameplate"], ws, msg.get("wait") is True)
             except NoSuchNameplate:
                 await _send(ws, wire.encode(
                     "error", kind="unknown-nameplate",
                     message=f"no host is waiting on nameplate {msg['nameplate'][:12]} "
                             "(wrong code, already used, or expired)"))
                 return
-            self.pairings += 1
-            host_ip = host.remote_address[0] if host.remote_address else "?"
-            log.info("paired nameplate %s: host %s, joiner %s", msg["nameplate"], host_ip, ip)
-            await _send(host, wire.encode("joined"))
-            await _send(ws, wire.encode("claimed"))
+            if host is None:  # waits for a host with this preset nameplate
+                await _send(ws, wire.encode("waiting"))
+                return
+            await self._paired(msg["nameplate"], host, ws)
         elif op == "send":
             wire.unpack_body(msg["body"])  # reject non-base64 before relaying
             partner = self.rooms.partner.get(ws)
@@ -113,6 +115,17 @@ class RendezvousServer:
             # words, such as a sealed abort, arrive after it; nobody is left to hear them.
             if partner is not None:
                 await _send(partner, wire.encode("message", body=msg["body"]))
+
+
+    async def _paired(self, nameplate: str, host: ServerConnection, joiner: ServerConnection) -> None:
+        self.pairings += 1
+        log.info("paired nameplate %s: host %s, joiner %s", nameplate, _ip(host), _ip(joiner))
+        await _send(host, wire.encode("joined"))
+        await _send(joiner, wire.encode("claimed"))
+
+
+def _ip(ws: ServerConnection) -> str:
+    return str(ws.remote_address[0]) if ws.remote_address else "?"
 
 
 async def _close(ws: ServerConnection, reason: str) -> None:
