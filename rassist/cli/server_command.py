@@ -47,8 +47,8 @@ def server(
     config = TurnConfig(tuple(turn), turn_secret, turn_ttl) if turn and turn_secret else None
 
     async def main() -> None:
-        rendezvous = RendezvousServer(turn=config, redis=redis, metrics_path=metrics)
         try:
+            rendezvous = RendezvousServer(turn=config, redis=redis, metrics_path=metrics)
             running = await rendezvous.start(host, port)
         except ConnectionError as exc:
             typer.echo(f"Error: {exc}", err=True)

@@ -38,6 +38,7 @@ NODE_TTL = 3
 BEAT = 1.0
 REFRESH = 30.0        # how often nameplates and address counts are refreshed
 CANDIDATES = 8        # random nameplates tried per allocation round
+POOL = 32             # Redis connections per node
 PEER_GONE = wire.encode("peer-gone")
 JOINED = wire.encode("joined")
 
@@ -135,9 +136,15 @@ class _Local:
 
 class RedisHub:
     def __init__(self, url: str, deliver: Deliver, connections_per_ip: int, messages_per_ip: float) -> None:
-        import redis.asyncio as redis
+        try:
+            import redis.asyncio as redis
+        except ImportError:
+            raise HubUnavailable("--redis needs the redis package: pip install 'rassist[cluster]'") from None
 
-        self.redis = redis.from_url(url, decode_responses=True, socket_connect_timeout=5)
+        # Requests queue for one of a few connections rather than opening one per client.
+        pool = redis.BlockingConnectionPool.from_url(url, decode_responses=True, socket_connect_timeout=5,
+                                                     max_connections=POOL, timeout=10)
+        self.redis = redis.Redis(connection_pool=pool)
         self.url = url
         self._deliver = deliver
         self.connections_per_ip = connections_per_ip
