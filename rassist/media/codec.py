@@ -156,6 +156,8 @@ class ScreenEncoder:
         # screen needs ~30% more bytes to become readable that way). Once the buffer is spent,
         # frames get the rate / fps each: motion stays smooth.
         bufsize = int(min(s.bitrate * 5.0, MAX_FRAME_BYTES * 8))
+        # The very first picture of a session: something to look at soon beats sharp but late.
+        vbv_init = 0.9 if self._codec is not None else 0.3
         codec.options = {
             "preset": "ultrafast",
             "tune": "zerolatency",
@@ -166,7 +168,7 @@ class ScreenEncoder:
             # Keyframes only when asked for (PLI/FIR) or after a reopen: they are the costliest
             # frames. CABAC (off in ultrafast) makes text ~10-30% smaller for some CPU: worth it
             # where bytes are scarce, not where the frame rate is CPU-bound.
-            "x264-params": f"keyint=infinite:scenecut=0:cabac={int(s.bitrate < CABAC_BELOW)}",
+            "x264-params": f"keyint=infinite:scenecut=0:cabac={int(s.bitrate < CABAC_BELOW)}:vbv-init={vbv_init}",
         }
         codec.open()
         self._codec = codec
