@@ -46,7 +46,7 @@ TIME_BASE = fractions.Fraction(1, 90000)  # RTP's video clock, so pts map 1:1 on
 # A frame as large as this brings a full screen of text close to readable at once; several
 # smaller capped frames re-code the same residue over and over and need twice the bytes.
 MAX_FRAME_BYTES = 250 * 1200
-CABAC_BELOW = 6_000_000  # bit/s under which the encoder spends CPU on CABAC to save bytes
+CABAC_BELOW = 3_000_000  # bit/s under which the encoder spends CPU on CABAC to save bytes
 
 
 def prefer_h264(transceiver: RTCRtpTransceiver) -> None:
@@ -137,8 +137,8 @@ class ScreenEncoder:
             return not 0.77 < ratio < 1.3  # this frame costs about a keyframe anyway
         if ratio < 0.5:
             return True  # the link fell: frames this big would take long to pace out
-        # Far below the link: worth a keyframe, but not while a picture is being sharpened (the
-        # viewer would see it blur again).
+        # Far below the link: worth a keyframe with the next change, not on a still picture (the
+        # viewer would see it blur again, and an idle screen would cost CPU).
         return ratio >= 4 and not refining
 
     def _create(self, width: int, height: int) -> None:
@@ -177,7 +177,7 @@ class ScreenEncoder:
 
     def encode(self, pts: int, keyframe: bool = False, refining: bool = False, may_reopen: bool = True) -> bytes:
         """The current picture as H.264 (Annex B); `pts` in TIME_BASE units, real time.
-        `refining`: this is a re-encode to sharpen a still picture; `may_reopen`: False while
+        `refining`: this is a re-encode of a still picture; `may_reopen`: False while
         another keyframe would come too soon after the last one (only a new size forces one)."""
         if self._picture is None:
             raise ValueError("nothing to encode yet")

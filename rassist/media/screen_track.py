@@ -14,8 +14,9 @@ The track returns encoded H.264 packets (see codec.py). When to encode is decide
   most one a second, none while one is in flight), even on an idle screen;
 - an idle screen still sends a tiny frame every REFRESH seconds, so a receiver that lost packets
   notices (NACK, then PLI) and recovers.
-The sender paces its packets (codec.pace) and asks for the next frame only once the previous
-one is out, so the encoder never runs ahead of the link.
+The sender paces its packets (codec.pace) and asks for the next frame once at most 0.1 s of
+the previous one is left to send: the next frame is encoded while this one leaves, and the
+encoder never runs further ahead of the link than that.
 Capture, colour conversion and encoding run in threads; the event loop only waits.
 """
 
@@ -209,7 +210,9 @@ class ScreenTrack(MediaStreamTrack):
             began = time.monotonic()  # the frame interval runs from here, not from the end
             # A reopen makes a keyframe: only when one is going anyway or the limiter would allow it.
             may_reopen = step.kind == "keyframe" or began >= self.limiter.last_sent + self.limiter.interval
-            data = await self._encode(updates, step.kind == "keyframe", step.kind == "refine", may_reopen)
+            # A still picture (sharpening or refresh) is not worth a keyframe for a new rate alone.
+            still = step.kind in ("refine", "refresh")
+            data = await self._encode(updates, step.kind == "keyframe", still, may_reopen)
             now = time.monotonic()
             # A keyframe the encoder made on its own (it reopened) starts a new picture to sharpen.
             self.policy.sent(Action("keyframe") if self.encoder.last_keyframe else step, seq, len(data), began)

@@ -51,10 +51,11 @@ def test_encoder_reopens_for_a_new_rate_only_when_it_pays() -> None:
     enc.apply(0, 0, screen)  # the whole screen changes: the new rate comes with it
     enc.encode(6000)
     assert enc.reopens == 2 and enc.last_keyframe
-    enc.configure(RateSettings(7_000_000, 8.0))  # far more: not while sharpening a picture...
+    enc.configure(RateSettings(7_000_000, 8.0))  # far more: not on a still picture...
     enc.encode(9000, refining=True)
     assert enc.reopens == 2
-    enc.encode(12000)  # ...but once it is settled
+    enc.apply(0, 0, screen[:20, :20])
+    enc.encode(12000)  # ...but with the next change
     assert enc.reopens == 3
     enc.configure(RateSettings(3_000_000, 8.0))  # less than half: frames would pace out slowly
     enc.encode(15000, refining=True, may_reopen=False)  # but not right after another keyframe
