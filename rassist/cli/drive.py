@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from typing import Any
 
 from rich.markup import escape
@@ -11,6 +10,7 @@ from rich.markup import escape
 from rassist.cli.console import Lines
 from rassist.cli.output import Output
 from rassist.errors import ConnectionLost
+from rassist.protocol.jsonwire import loads
 from rassist.protocol.pairing import PeerHello
 from rassist.protocol.permissions import PERMISSIONS
 from rassist.session import Session
@@ -23,7 +23,7 @@ def parse_line(line: str, json_mode: bool) -> dict[str, Any] | None:
     if not line.strip():
         return None
     if json_mode:
-        cmd = json.loads(line)
+        cmd = loads(line)
         if not isinstance(cmd, dict):
             raise ValueError("a command must be a JSON object")
         return cmd

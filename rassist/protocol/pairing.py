@@ -21,6 +21,7 @@ from typing import Any, Literal
 
 from rassist.crypto.pake import Pake, PakeError
 from rassist.crypto.seal import Opener, Sealer, SealError, channel
+from rassist.protocol.jsonwire import loads
 from rassist.protocol.permissions import PERMISSIONS
 
 PROTOCOL_VERSION = 1
@@ -98,7 +99,7 @@ class Pairing:
             return self._on_pake(body)
         try:
             assert self._opener is not None
-            msg = json.loads(self._opener.open(body))
+            msg = loads(self._opener.open(body))
         except SealError as exc:
             first = self.state is State.AWAIT_HELLO
             return self._fail("wrong code (the peer's key did not match)" if first else str(exc))

@@ -13,6 +13,8 @@ import json
 import re
 from typing import Any
 
+from rassist.protocol.jsonwire import loads
+
 MAX_FRAME = 64 * 1024
 NAMEPLATE = re.compile(r"[1-9][0-9]{0,5}")
 CLIENT_OPS = frozenset({"allocate", "claim", "send", "ping", "turn"})
@@ -32,7 +34,7 @@ def decode(frame: str | bytes, allowed: frozenset[str] | None = None) -> dict[st
     if len(frame) > MAX_FRAME:
         raise WireError("frame too large")
     try:
-        msg = json.loads(frame)
+        msg = loads(frame)
     except ValueError:
         raise WireError("frame is not JSON") from None
     if not isinstance(msg, dict) or not isinstance(msg.get("op"), str):

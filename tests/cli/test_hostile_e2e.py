@@ -1,0 +1,66 @@
+"""Hostile strangers, relays and peers against real host and join processes."""
+
+import base64
+import json
+
+from websockets.sync.client import connect
+
+from rassist.errors import AuthError, ConnectionLost
+from tests.procs import Proc
+from tests.relay import relay
+
+OFF_CURVE = base64.b64encode(b"S" + (2).to_bytes(32, "little")).decode()
+DEEP = '{"op":"ping","x":' + "[" * 5000 + "]" * 5000 + "}"
+HOST, JOINER = 0, 1
+
+
+def test_off_curve_spake2_from_a_stranger_burns_the_code_and_the_host_goes_on(server):
+    host = Proc(["host", "--json", "--yes", "--server", server])
+    code = host.wait_event("code")["code"]
+    with connect(server) as stranger:
+        stranger.send(json.dumps({"op": "claim", "nameplate": code.split("-")[0]}))
+        assert json.loads(stranger.recv(5))["op"] == "claimed"
+        stranger.send(json.dumps({"op": "send", "body": OFF_CURVE}))
+        assert host.wait_event("error")["kind"] == "auth"
+        fresh = host.wait_event("code")["code"]
+    assert fresh != code and host.proc.poll() is None
+    join = Proc(["join", fresh, "--json", "--server", server])
+    join.wait_event("connected")
+    join.send({"quit": True})
+    assert join.wait_exit() == 0 and host.wait_exit() == 0
+
+
+def _replace_host_pake(who: int, direction: str, frame: str) -> list[str]:
+    msg = json.loads(frame)
+    if (who, direction) == (JOINER, "down") and msg.get("op") == "message" and \
+            len(base64.b64decode(msg["body"])) == 33:
+        return [json.dumps({**msg, "body": OFF_CURVE})]
+    return [frame]
+
+
+def test_off_curve_spake2_from_a_relay_is_a_wrong_code_for_the_joiner(server):
+    with relay(server, _replace_host_pake) as mitm:
+        host = Proc(["host", "--json", "--yes", "--once", "--server", mitm.url])
+        code = host.wait_event("code")["code"]
+        join = Proc(["join", code, "--json", "--server", mitm.url])
+        assert join.wait_exit() == AuthError.exit_code
+        assert join.wait_event("error")["kind"] == "auth"
+        # The joiner has no key to tell the host why it left: for the host it just left.
+        assert host.wait_exit() in (AuthError.exit_code, ConnectionLost.exit_code)
+
+
+def _deep_after_claim(who: int, direction: str, frame: str) -> list[str]:
+    if (who, direction) == (JOINER, "down") and json.loads(frame).get("op") == "claimed":
+        return [DEEP]
+    return [frame]
+
+
+def test_deeply_nested_frame_from_a_relay_is_a_lost_connection_not_a_crash(server):
+    with relay(server, _deep_after_claim) as mitm:
+        host = Proc(["host", "--json", "--yes", "--once", "--server", mitm.url])
+        code = host.wait_event("code")["code"]
+        join = Proc(["join", code, "--json", "--server", mitm.url])
+        assert join.wait_exit() == ConnectionLost.exit_code
+        error = join.wait_event("error")
+        assert error["kind"] == "connection-lost" and "bad frame" in error["message"]
+        assert "Traceback" not in "".join(join.stderr_lines)
