@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
+import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
@@ -178,7 +180,8 @@ class Host:
             for action in await relay.act(pairing.receive(await relay.recv(waiting_for="the joiner"))):
                 if isinstance(action, sm.PeerHello):
                     hello = action
-        self.emit("request", peer=hello.name, wants=list(hello.wants))
+        hello = dataclasses.replace(hello, request_id=secrets.token_hex(4))
+        self.emit("request", id=hello.request_id, peer=hello.name, wants=list(hello.wants))
         # Stop asking if the joiner leaves or aborts while the host makes up its mind.
         granted = await _listening(relay, pairing, self.approve(hello), hangup_ends_it=True)
         if granted is None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 from rich.markup import escape
@@ -10,6 +11,7 @@ from rich.markup import escape
 from rassist.cli.console import Lines
 from rassist.cli.output import Output
 from rassist.errors import ConnectionLost
+from rassist.protocol.display import visible
 from rassist.protocol.jsonwire import loads
 from rassist.protocol.pairing import PeerHello
 from rassist.protocol.permissions import PERMISSIONS
@@ -82,9 +84,14 @@ class Approval:
 
     async def _ask(self, hello: PeerHello) -> tuple[str, ...] | None:
         wants = ", ".join(_SPELLED[p] for p in hello.wants) or "chat only"
+        # The name is the peer's: shown visibly (no escapes) and quoted, on a line of its own,
+        # so it can neither restyle nor imitate the line that says what is asked.
         self.out.console.print(
-            f"[bold]{escape(hello.name)}[/] wants to: [bold]{wants}[/].\n"
+            f"\n[bold]Someone with the code asks to join.[/]\n"
+            f"  Their name, as they give it: \"{escape(visible(hello.name))}\"\n"
+            f"  This person wants to: [bold]{wants}[/]\n"
             "Allow? [bold]y[/] = all of that, [bold]v[/] = view only, [bold]N[/] = no: ", end="")
+        self.lines.discard_pending()  # only what is typed after the question answers it
         answer = (await self.lines.next() or "").strip().lower()
         if answer in ("y", "yes"):
             return hello.wants
@@ -93,7 +100,9 @@ class Approval:
         return None
 
     async def _ask_json(self, hello: PeerHello) -> tuple[str, ...] | None:
-        # The "request" event is out; wait for {"approve": true|false|[permissions]}.
+        # The "request" event is out; wait for {"approve": true|false|[permissions], "id": ID}.
+        # An answer typed before the request, or naming another, is refused and never kept.
+        asked = time.monotonic()
         while (line := await self.lines.next()) is not None:
             try:
                 cmd = parse_line(line, True)
@@ -101,6 +110,14 @@ class Approval:
                 self.out.emit("error", kind="command", message=f"malformed command: {exc}")
                 continue
             if not cmd:
+                continue
+            if "approve" in cmd and self.lines.last_at < asked:
+                self.out.emit("error", kind="command",
+                              message="no request was pending when that answer came: it is ignored")
+                continue
+            if "approve" in cmd and cmd.get("id") != hello.request_id:
+                self.out.emit("error", kind="command", message=(
+                    f'answer the pending request by its id: {{"approve": ..., "id": "{hello.request_id}"}}'))
                 continue
             answer = cmd.get("approve")
             if answer is True:
@@ -110,5 +127,6 @@ class Approval:
             if isinstance(answer, list) and all(p in PERMISSIONS for p in answer):
                 return tuple(p for p in hello.wants if p in answer)
             self.out.emit("error", kind="command",
-                          message='waiting for {"approve": true}, {"approve": false} or {"approve": ["view", ...]}')
+                          message=f'waiting for {{"approve": true, "id": "{hello.request_id}"}} (or false, '
+                                  'or a list of permissions such as ["view", "files"])')
         return None

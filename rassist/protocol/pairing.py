@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import enum
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from rassist.crypto.pake import Pake, PakeError
@@ -39,6 +39,8 @@ class PeerHello:
     """The peer proved it knows the code; here is who it says it is."""
     name: str
     wants: tuple[str, ...]
+    # Set by the host's driver when it asks: answers to the request must name it.
+    request_id: str = field(default="", compare=False)
 
 
 @dataclass(frozen=True)

@@ -64,3 +64,25 @@ def test_deeply_nested_frame_from_a_relay_is_a_lost_connection_not_a_crash(serve
         error = join.wait_event("error")
         assert error["kind"] == "connection-lost" and "bad frame" in error["message"]
         assert "Traceback" not in "".join(join.stderr_lines)
+
+
+def test_json_approval_must_name_the_pending_request_and_early_answers_are_never_kept(server):
+    host = Proc(["host", "--json", "--server", server])
+    code = host.wait_event("code")["code"]
+    host.send({"approve": True})  # before anyone asked: refused, never kept for later
+    host.send({"approve": True, "id": "00000000"})
+    join = Proc(["join", code, "--json", "--control", "--server", server])
+    request = host.wait_event("request")
+    assert request["wants"] == ["view", "control"] and len(request["id"]) == 8
+    early = [host.wait_event("error", kind="command")["message"] for _ in range(2)]
+    assert all("no request was pending" in message for message in early)
+    host.send({"approve": True})
+    assert "by its id" in host.wait_event("error", kind="command")["message"]
+    host.send({"approve": True, "id": "not-" + request["id"]})
+    assert "by its id" in host.wait_event("error", kind="command")["message"]
+    host.send({"approve": ["view"], "id": request["id"]})
+    assert join.wait_event("connected")["granted"] == ["view"]
+    host.send({"approve": True})  # no request pending any more: an error, the session goes on
+    host.wait_event("error", kind="command")
+    join.send({"quit": True})
+    assert join.wait_exit() == 0 and host.wait_exit() == 0

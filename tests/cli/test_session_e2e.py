@@ -89,7 +89,7 @@ def test_decline_by_json_command(server):
     join = start_join(server, code, "--control")
     request = host.wait_event("request")
     assert request["wants"] == ["view", "control"]
-    host.send({"approve": False})
+    host.send({"approve": False, "id": request["id"]})
     assert join.wait_exit() == DeclinedError.exit_code
     assert join.wait_event("error")["kind"] == "declined"
     assert host.wait_exit() == DeclinedError.exit_code
@@ -98,8 +98,8 @@ def test_decline_by_json_command(server):
 def test_partial_approval_by_json_command(server):
     host, code = start_host(server)
     join = start_join(server, code, "--control", "--files")
-    host.wait_event("request")
-    host.send({"approve": ["view", "files"]})
+    request = host.wait_event("request")
+    host.send({"approve": ["view", "files"], "id": request["id"]})
     assert join.wait_event("connected")["granted"] == ["files", "view"]
     join.send({"quit": True})
     assert join.wait_exit() == 0 and host.wait_exit() == 0
