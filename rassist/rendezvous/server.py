@@ -18,6 +18,10 @@ from rassist.rendezvous.rooms import NameplateTaken, NoSuchNameplate, Rooms
 from rassist.rendezvous.turn import TurnConfig
 
 log = logging.getLogger("rassist.server")
+# A reader that lets this much pile up toward it is dropped: a stalled peer must not grow the
+# server. Incoming, websockets stops reading a connection after MAX_QUEUE unread frames.
+MAX_BUFFERED = 256 * 1024
+MAX_QUEUE = 4
 
 
 @dataclass
@@ -40,8 +44,11 @@ class RendezvousServer:
         self.rooms = Rooms(random_nameplates=self.random_nameplates)
 
     async def start(self, host: str, port: int) -> Server:
-        return await serve(self.handle, host, port, max_size=wire.MAX_FRAME, max_queue=32,
-                           ping_interval=20, ping_timeout=20, compression=None)
+        # write_limit above MAX_BUFFERED: send() never waits for a slow reader (which would
+        # stall the sender's loop and queue its frames here); _send drops the reader instead.
+        return await serve(self.handle, host, port, max_size=wire.MAX_FRAME, max_queue=MAX_QUEUE,
+                           write_limit=2 * MAX_BUFFERED, ping_interval=20, ping_timeout=20,
+                           compression=None)
 
     async def handle(self, ws: ServerConnection) -> None:
         ip = str(ws.remote_address[0]) if ws.remote_address else "?"
@@ -123,6 +130,12 @@ async def _close(ws: ServerConnection, reason: str) -> None:
 
 
 async def _send(ws: ServerConnection, frame: str) -> None:
+    if ws.transport.get_write_buffer_size() + len(frame) > MAX_BUFFERED:
+        if not ws.transport.is_closing():
+            log.info("dropped a connection that stopped reading (%d KiB queued toward it)",
+                     MAX_BUFFERED // 1024)
+            ws.transport.abort()  # its handler ends and its partner is told peer-gone
+        return
     try:
         await ws.send(frame)
     except ConnectionClosed:
