@@ -235,3 +235,17 @@ def test_bulk_channel_messages_raise_only_mux_error(message):
         return
     if kind == mux.CREDIT:
         assert mux.credit_amount(payload) >= 0
+
+
+@SLOW
+@given(st.one_of(json_values, wrong_types({"t": "mark", "k": "label", "text": "here", "p": [0.5, 0.5], "pin": False}),
+                 wrong_types({"t": "mark", "k": "draw", "p": [[0.1, 0.2], [0.3, 0.4]], "c": "#ff3b30", "pin": True})))
+def test_annotation_marks_raise_only_annotate_error(msg):
+    from rassist.protocol.annotate import AnnotateError, decode
+
+    if not isinstance(msg, dict):
+        return
+    try:
+        decode(msg)
+    except AnnotateError:
+        pass
