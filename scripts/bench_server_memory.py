@@ -62,7 +62,8 @@ async def stalled_pair(url: str, seconds: float, sent: list[int]) -> bool:
     except ConnectionClosed:
         pass
     finally:
-        host.transport.abort()
+        if not host.transport.is_closing():
+            host.transport.abort()
         await joiner.close()
     return dropped
 
