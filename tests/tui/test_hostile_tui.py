@@ -56,3 +56,21 @@ def test_the_terminal_under_the_tui_gets_no_escape_from_the_peer(server):
     host.wait_exit()
     for sequence in FORBIDDEN:
         assert sequence not in host.output, sequence
+
+
+async def test_a_chat_flood_does_not_grow_the_chat_pane_without_end():
+    from textual.app import App
+
+    from rassist.tui.widgets.chat import ChatPane
+
+    class One(App[None]):
+        def compose(self):
+            yield ChatPane()
+
+    app = One()
+    async with app.run_test(size=(80, 24)) as pilot:
+        pane = app.query_one(ChatPane)
+        for i in range(2500):
+            pane.add_message(0.0, "mallory", f"line {i}", mine=False)
+        await pilot.pause()
+        assert len(pane.log_widget.lines) <= 2000
