@@ -101,3 +101,33 @@ def test_hostile_ctl_messages_are_dropped_or_handled_never_raised(role, messages
     for event in events:
         if event["event"] == "chat":
             assert isinstance(event["text"], str) and len(event["text"]) <= 4000
+
+
+async def test_a_flood_of_control_requests_asks_the_host_once_at_a_time_and_rarely():
+    events: list[dict[str, Any]] = []
+    questions: list[str] = []
+    answer: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+
+    async def ask(peer: str) -> bool:
+        questions.append(peer)
+        return await answer
+
+    peer = FakePeer()
+    feature = HostControl(ask=ask)
+    session = Session("host", peer, "mallory", {"view"}, lambda e, **f: events.append({"event": e, **f}),
+                      [feature])  # type: ignore[arg-type]
+    await session.start()
+    for _ in range(200):
+        peer.listeners["ctl"]('{"t":"control-request"}')
+        await asyncio.sleep(0)
+    assert len(questions) == 1  # one question at a time
+    answer.set_result(False)
+    await asyncio.sleep(0.01)
+    for _ in range(200):
+        peer.listeners["ctl"]('{"t":"control-request"}')
+        await asyncio.sleep(0)
+    await asyncio.sleep(0.01)
+    assert len(questions) <= 3 and len([e for e in events if e["event"] == "control-request"]) <= 3
+    refusals = [m for m in peer.channels["ctl"].sent if '"asked too often' in m]
+    assert refusals  # the joiner is told why, not left waiting
+    await feature.stop()
