@@ -3,11 +3,13 @@ has control a white-on-red banner says so."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from rassist.features import host_features
 from rassist.pairing import HostOptions
-from rassist.tui.dialogs import ApproveDialog
+from rassist.tui.dialogs import ARM_SECONDS, ApproveDialog
 from rassist.tui.host_app import HostApp
 from tests.cli.test_peer_text_pty import CHAT, FORBIDDEN, NAME
 from tests.procs import Proc
@@ -25,6 +27,10 @@ async def test_banner_shows_while_the_joiner_has_control(server, display_env):
         join = Proc(["join", app.panel.info["code"], "--json", "--server", server, "--control", "--name", NAME])
         await until(pilot, lambda: isinstance(app.screen, ApproveDialog), "the approval dialog")
         assert app.screen.peer == "mallory^[[8m^[]0;PWNED^G"
+        await pilot.press("y")  # typed as the question appeared: meant for something else
+        await pilot.pause(0.2)
+        assert isinstance(app.screen, ApproveDialog)
+        await pilot.pause(ARM_SECONDS)
         await pilot.press("y")
         await event(join, "connected")
         await until(pilot, lambda: shown(banner), "the control banner")
@@ -46,6 +52,7 @@ def test_the_terminal_under_the_tui_gets_no_escape_from_the_peer(server):
     code = "".join(ch for ch in code.split("\x1b")[0] if ch.isprintable()).split()[0]
     join = Proc(["join", code, "--json", "--server", server, "--name", NAME])
     host.wait_for("PWNED", timeout=30)  # the approval dialog names the joiner
+    time.sleep(1.5)  # a question takes no yes in its first moments
     host.write("y")
     join.wait_event("connected")
     join.send({"chat": CHAT})
