@@ -10,10 +10,7 @@ from typing import Any, TextIO
 from rich.console import Console
 from rich.markup import escape
 
-from rassist.protocol.display import visible_fields
-
-# Fields that are multi-line by nature keep their newlines (still without escapes).
-MULTILINE = {"text": frozenset({"text"})}
+from rassist.protocol.display import visible_event
 
 
 class Output:
@@ -29,7 +26,7 @@ class Output:
             self._stdout.flush()
             return
         # Fields carry peer text (names, chat, file names, reasons): no escape reaches the terminal.
-        fields = visible_fields(fields, MULTILINE.get(event, frozenset()))
+        fields = visible_event(event, fields)
         line = self.renderers[event](fields) if event in self.renderers else _human(event, fields)
         if line:
             self.console.print(line)

@@ -46,3 +46,13 @@ def visible_fields(value: Any, multiline: frozenset[str] = frozenset()) -> Any:
     if isinstance(value, (list, tuple)):
         return [visible_fields(v, multiline) for v in value]
     return value
+
+
+# Event fields that are multi-line by nature (a text snippet) keep their newlines.
+_MULTILINE = {"text": frozenset({"text"})}
+
+
+def visible_event(event: str, fields: dict[str, Any]) -> dict[str, Any]:
+    """An event's fields (as in the --json stream) made safe to show: what the CLI's human
+    output and the TUI do with every event before any line of it is drawn."""
+    return visible_fields(fields, _MULTILINE.get(event, frozenset()))

@@ -20,7 +20,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import TabbedContent, TabPane
 
 from rassist.errors import RassistError
-from rassist.protocol.display import visible_fields
+from rassist.protocol.display import visible_event
 from rassist.tui.dialogs import ConfirmDialog, SendFileDialog
 from rassist.tui.messages import SessionEvent
 from rassist.tui.text import CLOSED_REASONS, describe, describe_route, permissions, size
@@ -38,7 +38,6 @@ T = TypeVar("T")
 INTERRUPTED = 130  # as the CLI: left before a session started
 TABS = ("tab-chat", "tab-events", "tab-transfers")
 QUIET_ERRORS = {"no-display"}  # a pane says these already; a toast would repeat it
-MULTILINE = {"text": frozenset({"text"})}  # a text snippet keeps its lines
 TAB_FOCUS = {"tab-chat": "#chat-input", "tab-events": "#events", "tab-transfers": "#send-file"}
 
 
@@ -124,7 +123,7 @@ class SessionApp(App[int]):
     def emit(self, event: str, **fields: Any) -> None:
         """The session's emit: one event in, one message on the app's queue. Fields carry peer
         text (names, chat, file names, reasons): made visible here, before any pane shows it."""
-        fields = visible_fields(fields, MULTILINE.get(event, frozenset()))
+        fields = visible_event(event, fields)
         self.post_message(SessionEvent(event, fields, self.clock()))
 
     async def _lifecycle(self) -> None:

@@ -3,7 +3,7 @@
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rassist.protocol.display import visible, visible_fields
+from rassist.protocol.display import visible, visible_event, visible_fields
 
 DANGEROUS = {*range(0x20), 0x7F, *range(0x80, 0xA0), *range(0x202A, 0x202F), *range(0x2066, 0x206A),
              0x200E, 0x200F, 0x061C, 0x2028, 0x2029}
@@ -70,3 +70,8 @@ def test_fields_are_cleaned_all_the_way_down(value):
 def test_multiline_fields_keep_their_newlines():
     assert visible_fields({"text": "a\nb\x1b", "peer": "x\ny"}, frozenset({"text"})) == \
         {"text": "a\nb^[", "peer": "x^Jy"}
+
+
+def test_events_keep_newlines_only_in_text_snippets():
+    assert visible_event("text", {"text": "a\nb", "peer": "p\n"}) == {"text": "a\nb", "peer": "p^J"}
+    assert visible_event("chat", {"text": "a\nb"}) == {"text": "a^Jb"}
