@@ -95,10 +95,7 @@ class RendezvousClient:
         """TURN servers with fresh credentials, if the server hands them out (else empty)."""
         await self._send("turn")
         msg = await self._expect("turn")
-        servers = msg.get("servers")
-        if not isinstance(servers, list):
-            return []
-        return [s for s in servers if isinstance(s, dict) and isinstance(s.get("urls"), list)]
+        return wire.ice_servers(msg.get("servers"))
 
     async def send(self, data: bytes) -> None:
         await self._send("send", body=wire.pack_body(data))

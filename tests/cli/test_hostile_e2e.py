@@ -86,3 +86,21 @@ def test_json_approval_must_name_the_pending_request_and_early_answers_are_never
     host.wait_event("error", kind="command")
     join.send({"quit": True})
     assert join.wait_exit() == 0 and host.wait_exit() == 0
+
+
+def _bogus_turn(who: int, direction: str, frame: str) -> list[str]:
+    if direction == "down" and json.loads(frame).get("op") == "turn":
+        return [json.dumps({"op": "turn", "servers": [
+            {"urls": ["nonsense:\x1b[2J", 5, "turn:relay.example:99999"], "username": {"a": 1}, "credential": None},
+            "not an object"]})]
+    return [frame]
+
+
+def test_a_rendezvous_naming_malformed_turn_servers_cannot_crash_either_side(server):
+    with relay(server, _bogus_turn) as mitm:
+        host = Proc(["host", "--json", "--yes", "--once", "--server", mitm.url])
+        code = host.wait_event("code")["code"]
+        join = Proc(["join", code, "--json", "--server", mitm.url])
+        join.wait_event("connected")
+        join.send({"quit": True})
+        assert join.wait_exit() == 0 and host.wait_exit() == 0

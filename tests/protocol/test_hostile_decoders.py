@@ -249,3 +249,20 @@ def test_annotation_marks_raise_only_annotate_error(msg):
         decode(msg)
     except AnnotateError:
         pass
+
+
+@SLOW
+@given(st.one_of(json_values, st.lists(wrong_types({"urls": ["turn:relay.example:3478?transport=tcp"],
+                                                    "username": "1700000000:rassist", "credential": "c2VjcmV0"}),
+                                       max_size=4),
+                 st.lists(st.fixed_dictionaries({"urls": st.lists(st.text(max_size=40) | st.from_regex(
+                     r"(stun|turn|turns|stuns|http):[a-z0-9.:?=-]{0,30}", fullmatch=True), max_size=4),
+                     "username": st.text(max_size=10), "credential": st.text(max_size=10)}), max_size=3)))
+def test_ice_servers_from_the_rendezvous_are_only_ever_what_aiortc_accepts(servers):
+    from aiortc.rtcicetransport import parse_stun_turn_uri
+
+    for entry in wire.ice_servers(servers):
+        assert entry["urls"]
+        for url in entry["urls"]:
+            parse_stun_turn_uri(url)  # raises ValueError on what aiortc would refuse
+            assert url.startswith("stun") or entry.get("username")
