@@ -48,6 +48,8 @@ def decode(frame: str | bytes, allowed: frozenset[str] | None = None) -> dict[st
         raise WireError("claim's wait is true or false")
     if msg["op"] == "allocate" and "nameplate" in msg and not _is_nameplate(msg["nameplate"]):
         raise WireError("allocate takes an optional nameplate (a number)")
+    if msg["op"] == "allocated" and not _is_nameplate(msg.get("nameplate")):
+        raise WireError("allocated needs a nameplate (a number)")
     if msg["op"] in ("send", "message"):
         body = msg.get("body")
         if not isinstance(body, str):

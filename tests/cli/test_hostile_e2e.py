@@ -104,3 +104,16 @@ def test_a_rendezvous_naming_malformed_turn_servers_cannot_crash_either_side(ser
         join.wait_event("connected")
         join.send({"quit": True})
         assert join.wait_exit() == 0 and host.wait_exit() == 0
+
+
+def _no_nameplate(who: int, direction: str, frame: str) -> list[str]:
+    if direction == "down" and json.loads(frame).get("op") == "allocated":
+        return [json.dumps({"op": "allocated", "nameplate": "1-\x1b[2J"})]
+    return [frame]
+
+
+def test_a_rendezvous_handing_out_a_bad_nameplate_is_a_lost_connection(server):
+    with relay(server, _no_nameplate) as mitm:
+        host = Proc(["host", "--json", "--yes", "--server", mitm.url])
+        assert host.wait_exit() == ConnectionLost.exit_code
+        assert "bad frame" in host.wait_event("error")["message"]
