@@ -14,6 +14,7 @@ from typing import Any, Literal, Protocol
 from aiortc import RTCDataChannel, RTCPeerConnection
 
 from rassist.errors import CommandError, ConnectionLost, RassistError
+from rassist.protocol.ratelimit import TokenBucket
 from rassist.transport.channel import MessageChannel
 from rassist.transport.peer import Peer
 
@@ -23,6 +24,7 @@ CommandHandler = Callable[[dict[str, Any]], Awaitable[None] | None]
 Toggle = Callable[[], Awaitable[None]]
 MAX_CHAT = 4000
 HEARTBEAT = 1.0
+CHAT_RATE, CHAT_BURST = 10.0, 30.0  # a peer's chat lines per second: more is a flood, not talk
 
 
 class Feature(Protocol):
@@ -50,6 +52,8 @@ class Session:
         self._closing = False
         self.rtt: float | None = None  # seconds, smoothed, from the heartbeat's ping and pong
         self._pings: dict[int, float] = {}
+        self._chat_bucket = TokenBucket(CHAT_RATE, CHAT_BURST)
+        self.chat_dropped = 0
         self.ctl.on_any = self._heard
         self.ctl.on("chat", self._on_chat)
         self.ctl.on("bye", self._on_bye)
@@ -176,8 +180,16 @@ class Session:
 
     def _on_chat(self, msg: dict[str, Any]) -> None:
         text = msg.get("text")
-        if isinstance(text, str):
-            self.emit("chat", **{"from": self.peer_name, "text": text[:MAX_CHAT]})
+        if not isinstance(text, str):
+            return
+        if not self._chat_bucket.allow(time.monotonic()):
+            # A flood would bury the screen (and the TUI's keys, F2 to revoke among them).
+            self.chat_dropped += 1
+            if self.chat_dropped == 1 or self.chat_dropped % 100 == 0:
+                self.emit("error", kind="flood", message=f"{self.peer_name} sends chat faster than "
+                          f"{CHAT_RATE:g} lines a second: {self.chat_dropped} line(s) dropped")
+            return
+        self.emit("chat", **{"from": self.peer_name, "text": text[:MAX_CHAT]})
 
     def _on_bye(self, msg: dict[str, Any]) -> None:
         self._closing = True

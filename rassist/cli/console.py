@@ -15,8 +15,7 @@ class Lines:
     def __init__(self, stream: TextIO | None = None) -> None:
         self._stream = stream or sys.stdin
         self._queue: asyncio.Queue[tuple[float, str | None]] = asyncio.Queue()
-        self._cutoff = 0.0    # lines that arrived before this (monotonic) are thrown away
-        self.last_at = 0.0    # when the line next() returned last arrived
+        self._cutoff = 0.0  # lines that arrived before this (monotonic) are thrown away
         self._loop = asyncio.get_running_loop()
         self.closed = False
         self.interactive = bool(getattr(self._stream, "isatty", lambda: False)())
@@ -43,7 +42,6 @@ class Lines:
         at, line = await self._queue.get()
         while line is not None and at < self._cutoff:  # typed before the question was shown
             at, line = await self._queue.get()
-        self.last_at = at
         if line is None:
             self.closed = True
         return line

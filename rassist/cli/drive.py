@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import Any
 
 from rich.markup import escape
@@ -85,13 +84,14 @@ class Approval:
     async def _ask(self, hello: PeerHello) -> tuple[str, ...] | None:
         wants = ", ".join(_SPELLED[p] for p in hello.wants) or "chat only"
         # The name is the peer's: shown visibly (no escapes) and quoted, on a line of its own,
-        # so it can neither restyle nor imitate the line that says what is asked.
+        # so it can neither restyle nor imitate the line that says what is asked. What was
+        # typed before the question appears cannot answer it (forgotten just before it shows).
+        self.lines.discard_pending()
         self.out.console.print(
             f"\n[bold]Someone with the code asks to join.[/]\n"
             f"  Their name, as they give it: \"{escape(visible(hello.name))}\"\n"
             f"  This person wants to: [bold]{wants}[/]\n"
             "Allow? [bold]y[/] = all of that, [bold]v[/] = view only, [bold]N[/] = no: ", end="")
-        self.lines.discard_pending()  # only what is typed after the question answers it
         answer = (await self.lines.next() or "").strip().lower()
         if answer in ("y", "yes"):
             return hello.wants
@@ -101,8 +101,8 @@ class Approval:
 
     async def _ask_json(self, hello: PeerHello) -> tuple[str, ...] | None:
         # The "request" event is out; wait for {"approve": true|false|[permissions], "id": ID}.
-        # An answer typed before the request, or naming another, is refused and never kept.
-        asked = time.monotonic()
+        # The id is random and new with each request: an answer sent before it (nothing was
+        # pending) or meant for another cannot name it, so it is refused, never kept.
         while (line := await self.lines.next()) is not None:
             try:
                 cmd = parse_line(line, True)
@@ -111,13 +111,10 @@ class Approval:
                 continue
             if not cmd:
                 continue
-            if "approve" in cmd and self.lines.last_at < asked:
-                self.out.emit("error", kind="command",
-                              message="no request was pending when that answer came: it is ignored")
-                continue
             if "approve" in cmd and cmd.get("id") != hello.request_id:
                 self.out.emit("error", kind="command", message=(
-                    f'answer the pending request by its id: {{"approve": ..., "id": "{hello.request_id}"}}'))
+                    "that answer names no pending request (sent before it, or without its id): "
+                    f'ignored; answer with {{"approve": ..., "id": "{hello.request_id}"}}'))
                 continue
             answer = cmd.get("approve")
             if answer is True:

@@ -379,8 +379,8 @@ def _prompt(out: Output, lines: Any) -> Any:
             question = f"[bold]{who}[/] sends a text snippet ({decimal(offer.total)})."
         else:
             question = f"[bold]{who}[/] offers [bold]{escape(f['name'])}[/]: {_summary(f)}."
+        lines.discard_pending()  # only what is typed once the question shows answers it
         out.console.print(question + " Accept? [bold]y[/]/[bold]N[/]: ", end="")
-        lines.discard_pending()  # only what is typed after the question answers it
         answer = (await lines.next() or "").strip().lower()
         return answer in ("y", "yes")
 

@@ -7,6 +7,7 @@ about parsing and handling, not about aiortc."""
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from typing import Any
 
@@ -130,4 +131,39 @@ async def test_a_flood_of_control_requests_asks_the_host_once_at_a_time_and_rare
     assert len(questions) <= 3 and len([e for e in events if e["event"] == "control-request"]) <= 3
     refusals = [m for m in peer.channels["ctl"].sent if '"asked too often' in m]
     assert refusals  # the joiner is told why, not left waiting
+    await feature.stop()
+
+
+async def test_a_chat_flood_is_cut_to_a_readable_rate_and_reported():
+    events: list[dict[str, Any]] = []
+    peer = FakePeer()
+    session = Session("host", peer, "mallory", {"view"}, lambda e, **f: events.append({"event": e, **f}), [])
+    await session.start()
+    for i in range(500):
+        peer.listeners["ctl"](f'{{"t":"chat","text":"line {i}"}}')
+    chats = [e for e in events if e["event"] == "chat"]
+    errors = [e for e in events if e["event"] == "error"]
+    assert 30 <= len(chats) <= 35 and session.chat_dropped == 500 - len(chats)
+    assert errors and errors[0]["kind"] == "flood" and len(errors) <= 5
+
+
+async def test_a_flood_of_file_offers_leaves_a_few_questions_and_declines_the_rest():
+    from rassist.transfer.feature import MAX_PENDING_OFFERS, FilesFeature
+
+    events: list[dict[str, Any]] = []
+    peer = FakePeer()
+    feature = FilesFeature()
+    session = Session("host", peer, "mallory", {"view", "files"},
+                      lambda e, **f: events.append({"event": e, **f}), [feature])  # type: ignore[list-item]
+    await session.start()
+    for i in range(100):
+        offer = {"t": "file-offer", "id": f"{i:016x}", "key": "0" * 32, "names": [], "files": 0, "dirs": 0,
+                 "total": 5, "more": 0, "text": "hello"}
+        peer.listeners["ctl"](json.dumps(offer))
+        await asyncio.sleep(0)
+    await asyncio.sleep(0.01)
+    assert len(feature.pending()) == MAX_PENDING_OFFERS
+    assert len([e for e in events if e["event"] == "file-offer"]) == MAX_PENDING_OFFERS
+    declined = [m for m in peer.channels["ctl"].sent if "too many offers" in m]
+    assert len(declined) == 100 - MAX_PENDING_OFFERS
     await feature.stop()
