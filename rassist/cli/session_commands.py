@@ -177,7 +177,15 @@ def join_command(
         on_frame = live.hooks.on_frame if tui else view.on_frame if view else None
         from rassist.terminal.join import JoinTerminal
 
-        terminal = JoinTerminal(events=json_mode)
+        terminal = JoinTerminal(events=json_mode, on_update=live.hooks.on_term if tui else None)
+        if tui:
+            live.hooks.terminal = terminal
+        shell_view = None  # a shared shell drawn straight into this terminal (plain mode)
+        if not tui and not json_mode and sys.stdin.isatty() and sys.stdout.isatty():
+            from rassist.terminal.view import PlainView, StatusSink
+
+            shell_view = PlainView(terminal, lambda cmd: live.session.handle_command(cmd))
+            out.console = type(out.console)(file=StatusSink(shell_view), highlight=False)
         features = join_features(record, on_frame, download_dir=download_dir,
                                  fast_lane=not (no_fast_lane or relay_only), terminal=terminal)
         opts = JoinOptions(name=common.default_name(name), server=server, timeout=timeout, wants=wants,
@@ -186,7 +194,9 @@ def join_command(
             from rassist.tui import run_join_tui
 
             return await run_join_tui(code, opts, live.hooks)
-        lines = Lines()  # only now: its stdin thread would steal the TUI's keys
+        lines = Lines(shell_view.lines_stream if shell_view else None)  # only now: it would steal the TUI's keys
+        if shell_view is not None:
+            lines.interactive = True  # Ctrl-D still means goodbye
         out.renderers.update(join_renderers() | files_renderers())
         try:
             live.session = await join(code, opts, out.emit)
@@ -194,6 +204,8 @@ def join_command(
         finally:
             if view is not None:
                 view.stop()
+            if shell_view is not None:
+                shell_view.stop()
 
     run(out, main, live.interrupt)
 

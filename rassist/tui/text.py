@@ -10,7 +10,8 @@ from typing import Any
 
 from rich.markup import escape
 
-CLOSED_REASONS = {"quit": "you left", "peer-left": "the other side left", "interrupted": "interrupted"}
+CLOSED_REASONS = {"quit": "you left", "peer-left": "the other side left", "interrupted": "interrupted",
+                  "shell-exited": "the shared shell ended"}
 
 
 def size(n: Any) -> str:

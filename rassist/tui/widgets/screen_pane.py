@@ -61,6 +61,9 @@ class ScreenPane(Container, can_focus=True):
     ScreenPane > #screen-image { width: 100%; height: 100%; display: none; }
     ScreenPane.-picture > #screen-image { display: block; }
     ScreenPane.-picture > #screen-note { display: none; }
+    ScreenPane > #screen-term { display: none; }
+    ScreenPane.-terminal > #screen-term { display: block; }
+    ScreenPane.-terminal > #screen-note, ScreenPane.-terminal > #screen-image { display: none; }
     """
 
     controlling: reactive[bool] = reactive(False)
@@ -87,6 +90,18 @@ class ScreenPane(Container, can_focus=True):
     def compose(self) -> ComposeResult:
         yield Static("Not connected yet.", id="screen-note")
         yield self._picture_cls(id="screen-image")
+        from rassist.tui.widgets.term_view import TermView
+
+        yield TermView(id="screen-term")
+
+    def show_terminal(self, cols: int, rows: int) -> None:
+        """The host shares a shell (host --shell): draw it instead of a picture."""
+        from rassist.tui.widgets.term_view import TermView
+
+        self.query_one(TermView).source = self.source
+        self.add_class("-terminal")
+        clipped = self.content_size.width < cols or self.content_size.height < rows
+        self.border_title = f"Shared terminal {cols}x{rows}" + (" (clipped: widen the window)" if clipped else "")
 
     def on_mount(self) -> None:
         self._update_subtitle()
