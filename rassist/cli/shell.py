@@ -138,11 +138,13 @@ async def run_shell_host(cfg: ShellHost, out: Output) -> int:
             if text:
                 local.notice(text)
         approval = KeyApproval(local.notice, cfg.auto, cfg.allowed)
-        lines = None
+        reader = None
     else:
         emit = out.emit
         lines = Lines()
-        approval = Approval(out, lines, cfg.auto, cfg.allowed)
+        handoff = _Handoff()
+        approval = Approval(out, handoff, cfg.auto, cfg.allowed)  # type: ignore[arg-type]
+        reader = asyncio.ensure_future(_commands(lines, handoff, current, emit, finish, out.json_mode))
 
     term = HostTerminal(cfg.argv, local.size() if local else (80, 24), cfg.cast, local, cfg.title)
     term.on_exit = lambda status: finish("shell-exited")
@@ -160,7 +162,7 @@ async def run_shell_host(cfg: ShellHost, out: Output) -> int:
                 break
             session = pairing.result()  # an error here (--once, a bad --code) ends the command
             current.update(session=session, control=control)
-            reason = await _one_session(session, emit, lines, finish, out.json_mode)
+            reason = await _one_session(session, emit)
             current.update(session=None, control=None)
             if reason in ("quit", "shell-exited"):
                 finish(reason)
@@ -168,32 +170,51 @@ async def run_shell_host(cfg: ShellHost, out: Output) -> int:
                 emit("left", peer=session.peer_name, reason=reason)
         reason = done.result() if done.done() else "quit"
     finally:
+        if reader is not None:
+            reader.cancel()
         await term.close()
-    if term.exited.done():
-        await asyncio.sleep(0)
     if local is not None:
         print(f"rassist: sharing ended ({reason}).")
     out.emit("closed", reason=reason)
     return 0
 
 
-async def _one_session(session: Session, emit: Callable[..., None], lines: Lines | None,
-                       finish: Callable[[str], None], json_mode: bool) -> str:
-    reader = asyncio.ensure_future(_commands(session, emit, lines, finish, json_mode)) if lines else None
+class _Handoff:
+    """The approval prompt's lines: only those typed while it is asking (a line typed earlier
+    must never answer a later joiner's request)."""
+
+    def __init__(self) -> None:
+        self.waiter: asyncio.Future[str | None] | None = None
+
+    async def next(self) -> str | None:
+        self.waiter = asyncio.get_running_loop().create_future()
+        try:
+            return await self.waiter
+        finally:
+            self.waiter = None
+
+    def offer(self, line: str | None) -> bool:
+        if self.waiter is None or self.waiter.done():
+            return False
+        self.waiter.set_result(line)
+        return True
+
+
+async def _one_session(session: Session, emit: Callable[..., None]) -> str:
     try:
         await session.start()
         return await session.run()
     except ConnectionLost as exc:
         emit("error", kind=exc.kind, message=exc.message)
         return exc.kind
-    finally:
-        if reader is not None:
-            reader.cancel()
 
 
-async def _commands(session: Session, emit: Callable[..., None], lines: Lines,
+async def _commands(lines: Lines, handoff: _Handoff, current: dict[str, Any], emit: Callable[..., None],
                     finish: Callable[[str], None], json_mode: bool) -> None:
+    """stdin for the whole run: the approval prompt's answers, then the session's commands."""
     while (line := await lines.next()) is not None:
+        if handoff.offer(line):
+            continue
         try:
             cmd = parse_line(line, json_mode)
         except ValueError as exc:
@@ -204,7 +225,12 @@ async def _commands(session: Session, emit: Callable[..., None], lines: Lines,
         if "quit" in cmd:
             finish("quit")
             return
-        await session.handle_command(cmd)
+        session: Session | None = current["session"]
+        if session is None:
+            emit("error", kind="command", message="nobody is connected yet; only quit works now")
+        else:
+            await session.handle_command(cmd)
+    handoff.offer(None)
 
 
 def plain_renderers() -> dict[str, Callable[[dict[str, Any]], str | None]]:

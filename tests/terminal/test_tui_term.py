@@ -3,8 +3,6 @@ then keys typed in control mode reach the host's shell."""
 
 from __future__ import annotations
 
-import pytest
-
 from rassist.media.control import JoinControl
 from rassist.pairing import JoinOptions
 from rassist.terminal.join import JoinTerminal
@@ -13,11 +11,6 @@ from rassist.tui.join_app import JoinApp
 from rassist.tui.widgets.term_view import TermView
 from tests.procs import Proc
 from tests.tui.pilot import event, screen_text, until
-
-
-@pytest.fixture(autouse=True)
-def private_registry(tmp_path, monkeypatch):
-    monkeypatch.setenv("RASSIST_REGISTRY", str(tmp_path / "registry"))
 
 
 def term_app(code: str, server: str) -> JoinApp:
