@@ -197,7 +197,9 @@ def join_command(
         lines = Lines(shell_view.lines_stream if shell_view else None)  # only now: it would steal the TUI's keys
         if shell_view is not None:
             lines.interactive = True  # Ctrl-D still means goodbye
-        out.renderers.update(join_renderers() | files_renderers())
+        from rassist.terminal.join import term_renderers
+
+        out.renderers.update(join_renderers() | files_renderers() | term_renderers())
         try:
             live.session = await join(code, opts, out.emit)
             return await drive(live.session, out, lines)

@@ -156,3 +156,12 @@ class JoinTerminal:
         if self.session is None:
             raise CommandError("not connected")
         return self.session
+
+
+def term_renderers() -> dict[str, Callable[[dict[str, Any]], str | None]]:
+    """Human lines for the plain mode (the --json stream is unaffected)."""
+    return {
+        "term": lambda f: f"The host shares a terminal ({f.get('cols')}x{f.get('rows')}).",
+        "term-size": lambda f: f"The host's terminal is now {f.get('cols')}x{f.get('rows')}.",
+        "term-exit": lambda f: f"The shared shell ended (status {f.get('status')}).",
+    }

@@ -42,6 +42,7 @@ class StatusSink(io.TextIOBase):
             return len(text)
         for line in text.splitlines():
             if line.strip():
+                self.view.said = line.strip()
                 self.view.status(line.strip())
         return len(text)
 
@@ -55,6 +56,7 @@ class PlainView:
         self.loop = asyncio.get_running_loop()
         self.active = False
         self.message = "Ctrl-] q leaves, Ctrl-] c asks for control"
+        self.said = ""  # the last line rassist printed while the view was up: shown again after
         self._saved: list[Any] | None = None
         self._prefix = False
         self._dirty = False
@@ -187,3 +189,6 @@ class PlainView:
                 with contextlib.suppress(termios.error):
                     termios.tcsetattr(self.stdin, termios.TCSAFLUSH, self._saved)
             self.active = False
+            if self.said:
+                sys.stderr.write(safe_text(self.said) + "\n")
+                sys.stderr.flush()
