@@ -68,8 +68,8 @@ def host(
     cast: Path | None = typer.Option(None, "--cast", metavar="FILE", dir_okay=False,
                                      help="With --shell: record the terminal to this asciicast v2 "
                                           "file. Default: ~/.local/share/rassist/casts/."),
-    command: list[str] | None = typer.Argument(None, metavar="[-- COMMAND...]", show_default=False,
-                                               help="With --shell: the program to share instead of $SHELL."),
+    command: list[str] | None = typer.Argument(None, metavar="COMMAND", show_default=False,
+                                               help="With --shell: the program to share (after --) instead of $SHELL."),
 ) -> None:
     """Share this machine: print a code, wait for a helper, approve them, chat.
 

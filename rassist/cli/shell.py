@@ -41,6 +41,7 @@ class ShellHost:
     auto: bool = False
     allowed: set[str] = field(default_factory=set)
     title: str | None = None
+    once: bool = False                                 # one helper, then the sharing ends
 
 
 class KeyApproval:
@@ -164,7 +165,7 @@ async def run_shell_host(cfg: ShellHost, out: Output) -> int:
             current.update(session=session, control=control)
             reason = await _one_session(session, emit)
             current.update(session=None, control=None)
-            if reason in ("quit", "shell-exited"):
+            if reason in ("quit", "shell-exited") or cfg.once:
                 finish(reason)
             elif not done.done():
                 emit("left", peer=session.peer_name, reason=reason)
@@ -264,12 +265,15 @@ async def host_shell_command(out: Output, json_mode: bool, name: str, server: st
     if not interactive:
         out.renderers.update(host_renderers() | files_renderers() | plain_renderers())
 
+    preset = [code]  # a code is good for one helper only: the next one gets a fresh code
+
     def options(features: list[Feature]) -> HostOptions:
-        return HostOptions(name=name, server=server, timeout=timeout, code=code, code_length=code_length,
-                           once=once, peer_timeout=peer_timeout, relay_only=relay_only, features=features)
+        return HostOptions(name=name, server=server, timeout=timeout, code=preset.pop() if preset else None,
+                           code_length=code_length, once=once, peer_timeout=peer_timeout,
+                           relay_only=relay_only, features=features)
 
     cfg = ShellHost(argv=list(command or default_command()), options=options,
                     more_features=lambda: [files_feature(download_dir, fast_lane)],
                     cast=cast or default_cast_path(), interactive=interactive,
-                    auto=yes or bool(allowed), allowed=allowed)
+                    auto=yes or bool(allowed), allowed=allowed, once=once)
     return await run_shell_host(cfg, out)

@@ -171,8 +171,8 @@ class HostTerminal:
 
     async def start(self, session: Session) -> None:
         viewer = Viewer(session, session.channel(CHANNEL))
-        viewer.send(wire.Size(self.cols, self.rows))
         if "view" in session.granted:
+            viewer.send(wire.Size(self.cols, self.rows))
             self._repaint(viewer)
             self.viewers.append(viewer)
         session.listen(CHANNEL, lambda data: self._on_frame(viewer, data))

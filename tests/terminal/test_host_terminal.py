@@ -38,7 +38,11 @@ def test_the_host_keeps_typing_in_its_shell_and_ctrl_c_goes_to_the_shell(server,
     output_until(joiner, "host-5")
     tmux.keys("-l", "sleep 100")
     tmux.keys("Enter")
+    output_until(joiner, "sleep 100")
     tmux.keys("C-c")  # to the shell: the sleep ends, rassist stays
+    after = output_until(joiner, "^C")
+    while "$ " not in after.split("^C", 1)[1]:  # typing before the new prompt could be flushed
+        after += joiner.wait_event("term-output")["data"]
     tmux.keys("-l", "echo still-$((3*3))")
     tmux.keys("Enter")
     output_until(joiner, "still-9")
@@ -72,3 +76,27 @@ def test_join_no_tui_draws_the_shared_shell_in_a_real_terminal(server, tmux, tmp
     host.wait_event("left")
     host.send({"quit": True})
     assert host.wait_exit() == 0
+
+
+def test_the_host_approves_with_the_rassist_key_and_a_view_only_helper_cannot_type(server, tmux, tmp_path):
+    command = shlex.join([*RASSIST, "host", "--shell", "--server", server, "--cast", str(tmp_path / "s.cast"),
+                          "--", "bash", "--norc", "--noprofile", "-i"])
+    tmux.start(f"env PS1='$ ' PYTHONPATH={shlex.quote(str(ROOT))} {command}; sleep 20")
+    code = re.search(r"code (\d+-[a-z]+-[a-z]+)", tmux.wait_for("rassist join ")).group(1)
+    joiner = Proc(["join", code, "--json", "--control", "--server", server, "--name", "bob"])
+    tmux.wait_for("bob wants to: watch the shell, type into the shell")
+    tmux.keys("C-]", "v")  # view only
+    assert joiner.wait_event("connected")["granted"] == ["view"]
+    joiner.wait_event("term")
+    joiner.send({"term-input": "echo sneaky\n"})
+    assert "read-only" in joiner.wait_event("error", kind="command")["message"]
+    joiner.send({"request": "control"})
+    tmux.wait_for("bob asks to type into this shell")
+    tmux.keys("C-]", "g")
+    joiner.wait_event("control", state="granted")
+    joiner.send({"term-input": "echo allowed-$((4*4))\n"})
+    output_until(joiner, "allowed-16")
+    tmux.wait_for("allowed-16")  # the host sees what the helper typed, in its own terminal
+    joiner.send({"term-input": "exit\n"})
+    assert joiner.wait_event("closed")["reason"] == "shell-exited"
+    tmux.wait_for("sharing ended (shell-exited)")
