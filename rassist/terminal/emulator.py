@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pyte
+from wcwidth import wcwidth
 
 BACKLOG = 64 * 1024
 # Sequences in dropped output whose effect outlives the text they came with.
@@ -185,11 +186,27 @@ class Emulator:
         for text, style in runs:
             if left <= 0:
                 break
-            piece = text[:left]  # wide characters may overshoot by one column: harmless
-            left -= len(piece)
+            # A full row is exactly what pyte holds (even its wide character in the last column);
+            # clipping is for a narrower real terminal.
+            piece, left = (text, left) if width is None else _clip(text, left)
             out.append(sgr(style) + piece.encode("utf-8", "replace"))
         out.append(b"\x1b[0m")
         return b"".join(out)
+
+
+def _clip(text: str, columns: int) -> tuple[str, int]:
+    """The part of `text` that fits in `columns` cells (combining marks take none, wide
+    characters two), and the columns left."""
+    if len(text) <= columns and text.isascii():
+        return text, columns - len(text)
+    kept: list[str] = []
+    for ch in text:
+        width = max(wcwidth(ch), 0)
+        if width > columns:
+            break
+        kept.append(ch)
+        columns -= width
+    return "".join(kept), columns
 
 
 def sgr(style: Style) -> bytes:
