@@ -31,6 +31,7 @@ CHUNK = 32 * 1024     # OUTPUT frames stay small so keys and pings interleave
 TICK = 0.05           # flow-control and idle-drawing period
 IDLE_SLICE = 16 * 1024  # pyte work per tick while idle: the loop never stalls for long
 REPORT_EVERY = 1.0    # refusals are summed and reported at most this often
+REPAINT_EVERY = 0.25  # a lagging viewer's repaints (each costs the host a catch-up) at most this often
 
 
 class Viewer:
@@ -42,6 +43,7 @@ class Viewer:
         self.refused_reason = ""
         self.refused_message = ""
         self.last_report = 0.0
+        self.last_repaint = 0.0
 
     def send(self, frame: wire.Frame) -> None:
         if self.dc.readyState == "open":
@@ -154,7 +156,8 @@ class HostTerminal:
         while True:
             await asyncio.sleep(TICK)
             for viewer in self.viewers:
-                if not viewer.live and viewer.dc.readyState == "open" and viewer.dc.bufferedAmount < LOW:
+                if (not viewer.live and viewer.dc.readyState == "open" and viewer.dc.bufferedAmount < LOW
+                        and time.monotonic() - viewer.last_repaint >= REPAINT_EVERY):
                     self._repaint(viewer)
                 self._report(viewer, force=False)
             if self.emulator.pending and time.monotonic() - self._last_output > TICK:
@@ -163,6 +166,7 @@ class HostTerminal:
     def _repaint(self, viewer: Viewer) -> None:
         viewer.send(wire.Screen(self.offset, self.cols, self.rows, self.emulator.repaint()))
         viewer.live = True
+        viewer.last_repaint = time.monotonic()
 
     # ------------------------------------------------------------ feature protocol
 

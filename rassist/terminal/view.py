@@ -25,7 +25,7 @@ from rassist.terminal.join import JoinTerminal
 
 PREFIX = 0x1D  # Ctrl-]
 FPS = 30
-DRAW_BUDGET = 64 * 1024  # pyte work per frame while output floods in
+DRAW_BUDGET = 16 * 1024  # pyte work per frame (~20 ms) while output floods in: keys stay responsive
 
 
 class StatusSink(io.TextIOBase):

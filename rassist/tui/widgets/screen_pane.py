@@ -111,8 +111,13 @@ class ScreenPane(Container, can_focus=True):
 
         self.query_one(TermView).source = self.source
         self.add_class("-terminal")
-        clipped = self.content_size.width < cols or self.content_size.height < rows
-        self.border_title = f"Shared terminal {cols}x{rows}" + (" (clipped: widen the window)" if clipped else "")
+        # As wide as the host's terminal when the window has room (the side panes keep 30 columns).
+        fits = self.app.size.width - (cols + 2) >= 30
+        if self.styles.width != (want := f"{cols + 2}" if fits else "2fr"):
+            self.styles.width = want
+        clipped = not fits or 0 < self.content_size.height < rows
+        self.border_title = (f"Clipped: shared terminal {cols}x{rows}, widen the window" if clipped
+                             else f"Shared terminal {cols}x{rows}")
 
     def on_mount(self) -> None:
         self._update_subtitle()

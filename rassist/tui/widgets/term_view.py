@@ -14,7 +14,7 @@ from textual.widget import Widget
 from rassist.terminal.emulator import PLAIN, Style
 
 DRAW_RATE = 20.0
-DRAW_BUDGET = 64 * 1024
+DRAW_BUDGET = 16 * 1024  # about 20 ms of pyte: keys stay responsive while output floods in
 _NAMES = {"brown": "yellow", "brightbrown": "bright_yellow", "bfightmagenta": "bright_magenta"}
 
 
@@ -50,6 +50,11 @@ class TermView(Widget):
 
     def on_mount(self) -> None:
         self.set_interval(1 / DRAW_RATE, self._tick)
+
+    def on_resize(self) -> None:
+        emulator = self.source.terminal.emulator if self.source and self.source.terminal else None
+        if emulator is not None and self.parent is not None:
+            self.parent.show_terminal(emulator.cols, emulator.rows)  # says whether it is clipped now
 
     def _tick(self) -> None:
         source = self.source
