@@ -26,7 +26,7 @@ from rassist.session import Feature, Session
 from rassist.terminal.control import ShellControl
 from rassist.terminal.emulator import safe_text
 from rassist.terminal.host import HostTerminal
-from rassist.terminal.local import HELP, LocalTerminal
+from rassist.terminal.local import HELP, SHORT_HELP, LocalTerminal
 
 _SPELLED = {"view": "watch the shell", "control": "type into the shell", "files": "exchange files"}
 
@@ -81,7 +81,7 @@ def notice_text(event: str, f: dict[str, Any]) -> str | None:
     """Events as one plain line for the host's terminal (peer text made safe)."""
     peer = safe_text(str(f.get("peer", "the helper")))
     if event == "code":
-        return f"code {f['code']}: the helper runs `rassist join {f['code']}`. {HELP}"
+        return f"code {f['code']}: the helper runs `rassist join {f['code']}`\n({SHORT_HELP})"
     if event == "connected":
         return f"{peer} is watching this shell; allowed: {', '.join(f.get('granted', [])) or 'nothing'}."
     if event == "control":
@@ -174,8 +174,6 @@ async def run_shell_host(cfg: ShellHost, out: Output) -> int:
         if reader is not None:
             reader.cancel()
         await term.close()
-    if local is not None:
-        print(f"rassist: sharing ended ({reason}).")
     out.emit("closed", reason=reason)
     return 0
 

@@ -29,6 +29,7 @@ KEYS = {
     "?": "this help",
 }
 HELP = "Ctrl-] then: " + ", ".join(f"{k} {v}" for k, v in KEYS.items()) + ", Ctrl-] sends Ctrl-]"
+SHORT_HELP = "Ctrl-] then q quit, y/v/n answer a request, g/r grant/revoke typing, ? help"
 HIGH = 1 << 20
 LOW = 256 * 1024
 

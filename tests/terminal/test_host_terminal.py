@@ -54,7 +54,7 @@ def test_the_host_keeps_typing_in_its_shell_and_ctrl_c_goes_to_the_shell(server,
     tmux.keys("C-]", "q")
     assert joiner.wait_event("closed")["reason"] == "peer-left"
     assert wait_file(rc_file) == "0"
-    tmux.wait_for("sharing ended (quit)")
+    tmux.wait_for("Session closed: you left")
 
 
 def test_join_no_tui_draws_the_shared_shell_in_a_real_terminal(server, tmux, tmp_path):
@@ -99,4 +99,4 @@ def test_the_host_approves_with_the_rassist_key_and_a_view_only_helper_cannot_ty
     tmux.wait_for("allowed-16")  # the host sees what the helper typed, in its own terminal
     joiner.send({"term-input": "exit\n"})
     assert joiner.wait_event("closed")["reason"] == "shell-exited"
-    tmux.wait_for("sharing ended (shell-exited)")
+    tmux.wait_for("Session closed: the shared shell ended")
