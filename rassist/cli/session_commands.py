@@ -87,7 +87,8 @@ def host(
 
         run(out, lambda: host_shell_command(out, json_mode, common.default_name(name), server, timeout, code,
                                             code_length, once, peer_timeout, relay_only, yes, allow,
-                                            download_dir, not (no_fast_lane or relay_only), cast, command))
+                                            download_dir, not (no_fast_lane or relay_only), cast, command,
+                                            no_tui))
 
     async def main() -> int:
         from rassist.cli.console import Lines

@@ -246,7 +246,8 @@ def plain_renderers() -> dict[str, Callable[[dict[str, Any]], str | None]]:
 async def host_shell_command(out: Output, json_mode: bool, name: str, server: str | None, timeout: float,
                              code: str | None, code_length: int, once: bool, peer_timeout: float,
                              relay_only: bool, yes: bool, allow: list[str], download_dir: Path | None,
-                             fast_lane: bool, cast: Path | None, command: list[str] | None) -> int:
+                             fast_lane: bool, cast: Path | None, command: list[str] | None,
+                             no_tui: bool = False) -> int:
     """What `rassist host --shell` runs (options already parsed by typer)."""
     import os
     import sys
@@ -259,7 +260,8 @@ async def host_shell_command(out: Output, json_mode: bool, name: str, server: st
     from rassist.terminal.pty import default_command
 
     allowed = common.parse_permissions(allow)
-    interactive = not json_mode and sys.stdin.isatty() and sys.stdout.isatty() and os.name == "posix"
+    # --no-tui keeps the terminal for lines (chat, /grant, /quit): the shell runs unseen here.
+    interactive = not (json_mode or no_tui) and sys.stdin.isatty() and sys.stdout.isatty() and os.name == "posix"
     if not interactive:
         out.renderers.update(host_renderers() | files_renderers() | plain_renderers())
 

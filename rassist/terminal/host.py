@@ -25,13 +25,15 @@ from rassist.terminal.pty import ShellPty
 
 CHANNEL = "term"
 CONTROL = "control"
-HIGH = 1 << 20        # bytes queued on a viewer's channel past which it skips output
-LOW = 128 * 1024      # ... and below which it gets a repaint and goes live again
+HIGH = 256 * 1024     # bytes queued on a viewer's channel past which it skips output (aiortc has
+                      # one send queue for all channels: kept short so chat and pings get through)
+LOW = 64 * 1024       # ... and below which it gets a repaint and goes live again
 CHUNK = 32 * 1024     # OUTPUT frames stay small so keys and pings interleave
 TICK = 0.05           # flow-control and idle-drawing period
 IDLE_SLICE = 16 * 1024  # pyte work per tick while idle: the loop never stalls for long
 REPORT_EVERY = 1.0    # refusals are summed and reported at most this often
-REPAINT_EVERY = 0.25  # a lagging viewer's repaints (each costs the host a catch-up) at most this often
+REPAINT_EVERY = 1.0   # a lagging viewer's repaints (each costs the host a catch-up) at most this often
+BACKLOG = 32 * 1024   # output the host's emulator keeps undrawn: a repaint costs at most ~80 ms of pyte
 
 
 class Viewer:
@@ -64,7 +66,7 @@ class HostTerminal:
         self.offset = 0
         self.viewers: list[Viewer] = []
         self.emit: Emit = lambda *a, **k: None
-        self.emulator = Emulator(self.cols, self.rows)
+        self.emulator = Emulator(self.cols, self.rows, BACKLOG)
         self.cast: CastWriter | None = None
         self.pty: ShellPty | None = None
         self._tick: asyncio.Task[None] | None = None

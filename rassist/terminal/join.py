@@ -60,6 +60,13 @@ class JoinTerminal:
     # ------------------------------------------------------------ host -> us
 
     def _on_frame(self, data: str | bytes) -> None:
+        """aiortc calls this on its loop: whatever the host sends, never raise."""
+        try:
+            self._frame(data)
+        except Exception:  # noqa: BLE001 - the emulator choking on hostile bytes ends nothing
+            self.rejected += 1
+
+    def _frame(self, data: str | bytes) -> None:
         try:
             frame = wire.decode(data)
         except wire.TermFrameError:
