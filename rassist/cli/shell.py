@@ -157,9 +157,13 @@ async def run_shell_host(cfg: ShellHost, out: Output) -> int:
             pairing = asyncio.ensure_future(Host(cfg.options(features), emit, approval).run())
             await asyncio.wait({pairing, done}, return_when=asyncio.FIRST_COMPLETED)
             if not pairing.done():
-                pairing.cancel()
+                # Python 3.11's wait_for can swallow a cancellation that lands as its inner call
+                # completes (pairing then waits for a joiner forever): cancel until it is gone.
+                while not pairing.done():
+                    pairing.cancel()
+                    await asyncio.wait({pairing}, timeout=0.5)
                 with contextlib.suppress(BaseException):
-                    await pairing
+                    pairing.result()
                 break
             session = pairing.result()  # an error here (--once, a bad --code) ends the command
             current.update(session=session, control=control)

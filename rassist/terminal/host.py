@@ -78,12 +78,14 @@ class HostTerminal:
     async def open(self, emit: Emit) -> None:
         """Start the shell (and its recording) before any helper arrives."""
         self.emit = emit
+        # The shell first (a command that does not exist leaves no empty recording behind); it
+        # is read only once we are back in the loop, so the recording still gets every byte.
+        self.pty = ShellPty(self.argv, self.cols, self.rows, self._on_output)
         if self.cast_path is not None:
             try:
                 self.cast = CastWriter(self.cast_path, self.cols, self.rows, self.title)
             except OSError as exc:
                 emit("error", kind="cast", message=f"cannot record to {self.cast_path}: {exc}; not recording")
-        self.pty = ShellPty(self.argv, self.cols, self.rows, self._on_output)
         emit("shell", command=self.argv, pid=self.pty.pid, cols=self.cols, rows=self.rows)
         if self.cast is not None:
             emit("cast", path=str(self.cast.path))

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import io
 import os
+import signal
 import sys
 import termios
 import tty
@@ -133,6 +134,12 @@ class PlainView:
             self._saved = termios.tcgetattr(self.stdin)
             tty.setraw(self.stdin)
         self._write(b"\x1b[?1049h\x1b[H\x1b[2J")
+        with contextlib.suppress(Exception):
+            self.loop.add_signal_handler(signal.SIGWINCH, self._resized)
+
+    def _resized(self) -> None:
+        self._write(b"\x1b[0m\x1b[2J")  # what was drawn for the old size goes
+        self.update()
 
     def _draw(self) -> None:
         self._timer = None
@@ -184,6 +191,8 @@ class PlainView:
             self._timer.cancel()
         self._close_pipe()
         if self.active:
+            with contextlib.suppress(Exception):
+                self.loop.remove_signal_handler(signal.SIGWINCH)
             self._write(b"\x1b[0m\x1b[?25h\x1b[?1049l")
             if self._saved is not None:
                 with contextlib.suppress(termios.error):

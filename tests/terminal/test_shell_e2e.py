@@ -138,3 +138,27 @@ def test_the_cast_file_is_asciicast_v2_and_replays(server, tmp_path):
                             capture_output=True, text=True, timeout=60)
     assert replay.returncode == 0, replay.stderr
     assert "café 42" in replay.stdout
+
+
+def test_a_shell_that_ends_before_anyone_joins_ends_the_sharing(server, tmp_path):
+    host = Proc(["host", "--shell", "--json", "--server", server, "--cast", str(tmp_path / "s.cast"),
+                 "--", "sh", "-c", "echo bye; exit 7"])
+    assert host.wait_event("shell-exit")["status"] == 7
+    assert host.wait_event("closed")["reason"] == "shell-exited"
+    assert host.wait_exit() == 0
+    assert "bye" in (tmp_path / "s.cast").read_text()
+
+
+def test_a_command_that_does_not_exist_is_a_usage_error(server, tmp_path):
+    host = Proc(["host", "--shell", "--json", "--server", server, "--cast", str(tmp_path / "s.cast"),
+                 "--", "no-such-command-here"])
+    error = host.wait_event("error")
+    assert error["kind"] == "usage" and "no-such-command-here" in error["message"]
+    assert host.wait_exit() == 2
+    assert not (tmp_path / "s.cast").exists()
+
+
+def test_a_command_without_shell_is_refused(tmp_path):
+    host = Proc(["host", "--json", "--", "ls"])
+    assert host.wait_exit() == 2
+    assert "only taken with --shell" in "".join(host.stderr_lines)
