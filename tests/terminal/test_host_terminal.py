@@ -4,13 +4,12 @@ real terminal draws the shared shell and types into it."""
 
 from __future__ import annotations
 
-import os
 import re
 import shlex
 import sys
 
 from tests.procs import Proc
-from tests.tui.test_tmux import ROOT, Tmux, tmux, wait_file  # noqa: F401 - tmux is a fixture
+from tests.tui.test_tmux import ROOT, tmux, wait_file  # noqa: F401 - tmux is a fixture
 
 RASSIST = [sys.executable, "-m", "rassist"]
 
