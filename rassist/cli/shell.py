@@ -133,6 +133,11 @@ async def run_shell_host(cfg: ShellHost, out: Output) -> int:
                 local.notice(safe_text(str(getattr(exc, "message", exc))))
 
         local = LocalTerminal(on_key)
+        # The host's terminal closing (an ssh link dropping) ends the sharing cleanly, recording
+        # flushed, instead of killing us mid-write.
+        import signal
+
+        loop.add_signal_handler(signal.SIGHUP, lambda: finish("hangup"))
 
         def emit(event: str, **fields: Any) -> None:
             text = notice_text(event, fields)

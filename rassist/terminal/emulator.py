@@ -126,11 +126,11 @@ class Emulator:
         return not self._pending
 
     def reset(self, cols: int, rows: int, repaint: bytes) -> None:
-        """Start over from a repaint (a SCREEN frame): what was pending is superseded."""
-        self._pending.clear()
+        """Start over from a repaint (a SCREEN frame): what was pending is superseded. The
+        repaint is drawn later, like any output (a big one must not stall the caller)."""
+        self._pending[:] = repaint
         self.screen.reset()
         self.screen.resize(rows, cols)
-        self.stream.feed(repaint)
 
     def resize(self, cols: int, rows: int) -> None:
         self.catch_up()
@@ -138,12 +138,13 @@ class Emulator:
 
     # ------------------------------------------------------------ reading the screen
 
-    def runs(self, y: int) -> Iterator[tuple[str, Style]]:
-        """Row y as runs of (safe text, style); a wide character's second cell is skipped."""
+    def runs(self, y: int, width: int | None = None) -> Iterator[tuple[str, Style]]:
+        """Row y (its first `width` cells) as runs of (safe text, style); a wide character's
+        second cell is skipped."""
         line = self.screen.buffer[y]
         text: list[str] = []
         style: Style | None = None
-        for x in range(self.screen.columns):
+        for x in range(self.screen.columns if width is None else min(width, self.screen.columns)):
             char = line[x]
             if char.data == "":  # the right half of a wide character
                 continue
@@ -178,7 +179,7 @@ class Emulator:
         """Row y as SGR-coloured text, clipped to `width` columns, ending in a reset."""
         out: list[bytes] = []
         left = self.cols if width is None else width
-        runs = list(self.runs(y))
+        runs = list(self.runs(y, width))
         while runs and runs[-1][1] == PLAIN and not runs[-1][0].strip():
             runs.pop()  # blank tail: the row was erased before it is drawn
         if runs and runs[-1][1] == PLAIN:

@@ -23,9 +23,13 @@ def test_any_output_repaints_with_only_our_sequences(chunks, cols, rows):
     repaint = emulator.repaint()
     rest = OUR_SEQUENCES.sub(b"", repaint).decode("utf-8")
     assert all(ch.isprintable() or ch == "?" for ch in rest), rest
-    again = Emulator(cols, rows)  # a late joiner's emulator ends up with the same picture
-    again.feed(repaint)
+    again = Emulator(7, 3)  # a late joiner's emulator ends up with the same picture
+    again.feed(b"old junk")
+    again.reset(cols, rows, repaint)
     assert again.lines() == emulator.lines()
+    # (a cursor waiting to wrap past the last column comes back on the last column)
+    assert (again.screen.cursor.x, again.screen.cursor.y) == (min(emulator.screen.cursor.x, cols - 1),
+                                                              emulator.screen.cursor.y)
 
 
 def test_a_flood_is_cut_to_the_backlog_and_the_tail_is_drawn():

@@ -73,14 +73,17 @@ class TermView(Widget):
             return Text("")
         cursor = emulator.screen.cursor
         text = Text(no_wrap=True, overflow="crop", end="")
-        for y in range(emulator.rows):
+        # Only what the pane can show: a huge host terminal costs no more than a small one.
+        width, height = max(self.size.width, 1), max(self.size.height, 1)
+        rows = min(emulator.rows, height)
+        for y in range(rows):
             line = Text(no_wrap=True, end="")
-            for run, style in emulator.runs(y):
+            for run, style in emulator.runs(y, width):
                 line.append(run, rich_style(style))
             if y == cursor.y and not cursor.hidden and cursor.x < emulator.cols:
                 line.pad_right(max(0, cursor.x + 1 - len(line)))
                 line.stylize("reverse", cursor.x, cursor.x + 1)
             text.append(line)
-            if y < emulator.rows - 1:
+            if y < rows - 1:
                 text.append("\n")
         return text
