@@ -82,6 +82,8 @@ def host(
         run(out, lambda: _list_monitors(out))
     if command and not shell:
         raise typer.BadParameter("a COMMAND is only taken with --shell", param_hint="COMMAND")
+    if cast and not shell:
+        raise typer.BadParameter("--cast records a shared terminal: use it with --shell", param_hint="--cast")
     if shell:
         from rassist.cli.shell import host_shell_command
 
