@@ -61,6 +61,9 @@ def host(
     no_fast_lane: bool = common.NoFastLaneOpt,
     peer_timeout: float = common.PeerTimeoutOpt,
     relay_only: bool = common.RelayOnlyOpt,
+    no_record: bool = common.NoRecordOpt,
+    title: str | None = common.TitleOpt,
+    tag: list[str] = common.TagOpt,
 ) -> None:
     """Share this machine: print a code, wait for a helper, approve them, chat.
 
@@ -71,6 +74,9 @@ def host(
     live = _Live()
     if list_monitors:
         run(out, lambda: _list_monitors(out))
+    from rassist.records.attach import attach
+
+    recorder = attach(out, "host", "host", common.default_name(name), title, tag, not no_record)
 
     async def main() -> int:
         from rassist.cli.console import Lines
@@ -89,6 +95,7 @@ def host(
         # In the TUI a later request for control becomes a dialog; otherwise an event.
         features = host_features(monitor, ask=live.hooks.ask_control if tui else None,
                                  download_dir=download_dir, fast_lane=not (no_fast_lane or relay_only))
+        features[:0] = [recorder] if recorder else []
         opts = HostOptions(name=common.default_name(name), server=server, timeout=timeout,
                            code=code, code_length=code_length, once=once, peer_timeout=peer_timeout,
                            relay_only=relay_only, features=features)
@@ -104,7 +111,11 @@ def host(
         live.session = await Host(opts, out.emit, approve).run()
         return await drive(live.session, out, lines)
 
-    run(out, main, live.interrupt)
+    try:
+        run(out, main, live.interrupt)
+    finally:
+        if recorder:
+            recorder.close()
 
 
 def join_command(
@@ -124,6 +135,9 @@ def join_command(
     no_fast_lane: bool = common.NoFastLaneOpt,
     peer_timeout: float = common.PeerTimeoutOpt,
     relay_only: bool = common.RelayOnlyOpt,
+    no_record: bool = common.NoRecordOpt,
+    title: str | None = common.TitleOpt,
+    tag: list[str] = common.TagOpt,
 ) -> None:
     """Connect to a host with the code it printed; see its screen and chat.
 
@@ -132,6 +146,9 @@ def join_command(
     """
     out = Output(json_mode)
     live = _Live()
+    from rassist.records.attach import attach
+
+    recorder = attach(out, "join", "join", common.default_name(name), title, tag, not no_record)
 
     async def main() -> int:
         if not code:
@@ -160,6 +177,7 @@ def join_command(
         on_frame = live.hooks.on_frame if tui else view.on_frame if view else None
         features = join_features(record, on_frame, download_dir=download_dir,
                                  fast_lane=not (no_fast_lane or relay_only))
+        features[:0] = [recorder] if recorder else []
         opts = JoinOptions(name=common.default_name(name), server=server, timeout=timeout, wants=wants,
                            peer_timeout=peer_timeout, relay_only=relay_only, features=features + extra)
         if tui:
@@ -175,7 +193,11 @@ def join_command(
             if view is not None:
                 view.stop()
 
-    run(out, main, live.interrupt)
+    try:
+        run(out, main, live.interrupt)
+    finally:
+        if recorder:
+            recorder.close()
 
 
 def _tui_wanted(json_mode: bool, no_tui: bool) -> bool:
