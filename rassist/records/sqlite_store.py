@@ -60,7 +60,8 @@ class SqliteStore:
         self.path = path
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            self.db = sqlite3.connect(str(path), timeout=BUSY_MS / 1000, isolation_level=None)
+            self.db = sqlite3.connect(str(path), timeout=BUSY_MS / 1000, isolation_level=None,
+                                      check_same_thread=False)  # one user at a time, by design
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")
             self.db.executescript(SCHEMA)
