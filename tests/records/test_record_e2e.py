@@ -86,3 +86,102 @@ def test_host_and_join_both_keep_chat_grants_files_and_notes(server, tmp_path):
     assert hits[0]["count"] == 1 and hits[1]["record"] == info["id"] and "«ECONNRESET»" in hits[1]["snippet"]
     _, hits = tickets(join_dir, "search", "vpn-config-dump.txt")
     assert hits[0]["count"] >= 1 and all(h["record"] == jinfo["id"] for h in hits[1:])
+
+
+def test_send_and_receive_keep_file_hashes_and_a_shared_store_cross_checks(server, tmp_path):
+    """A team's store: both sides write to the same database, so verify checks each record
+    against the heads the other side confirmed; then tamper, export, note and prune."""
+    data = tmp_path / "team"
+    report = tmp_path / "crash-report-7781.log"
+    report.write_bytes(b"segfault at 0x0\n" * 5000)
+    env = {"RASSIST_DATA_DIR": str(data)}
+    sender = Proc(["send", "--json", "--server", server, "--title", "crash dump", "--tag", "crash", str(report)],
+                  env=env)
+    code = sender.wait_event("code")["code"]
+    receiver = Proc(["receive", code, "--json", "--yes", "--server", server, "-o", str(tmp_path / "in")], env=env)
+    assert receiver.wait_exit(60) == 0 and sender.wait_exit(30) == 0
+    digest = hashlib.sha256(report.read_bytes()).hexdigest()
+
+    _, listed = tickets(data, "list")
+    assert sorted(t["command"] for t in listed) == ["receive", "send"]
+    assert listed[0]["session"] == listed[1]["session"] != ""
+    for t in listed:
+        _, shown = tickets(data, "show", t["id"])
+        files = [e["data"] for e in shown if e.get("kind") == "file-done"]
+        assert files and files[0]["sha256"] == digest, shown
+        assert shown[0]["verify"]["ok"] and shown[0]["verify"]["confirmed"], shown[0]
+    _, found = tickets(data, "search", "crash-report-7781.log")
+    assert {h["record"] for h in found[1:]} == {t["id"] for t in listed}
+    assert [t["id"] for t in tickets(data, "list", "--tag", "crash")[1]] == [
+        t["id"] for t in listed if t["command"] == "send"]
+
+    send_id = next(t["id"] for t in listed if t["command"] == "send")
+    _, noted = tickets(data, "note", send_id[:6], "customer", "confirmed", "the", "fix")
+    assert noted == [{"event": "noted", "record": send_id, "seq": noted[0]["seq"]}]
+    _, found = tickets(data, "search", "customer confirmed")
+    assert found[1]["record"] == send_id and found[1]["kind"] == "note"
+
+    # Export: Markdown and a self-contained HTML page.
+    _, done = tickets(data, "export", send_id, "--format", "md", "-o", str(tmp_path / "t.md"))
+    assert done[0]["ok"] is True
+    from markdown_it import MarkdownIt
+
+    rendered = MarkdownIt("commonmark").enable("table").render((tmp_path / "t.md").read_text())
+    assert "<h1>crash dump</h1>" in rendered and digest in rendered and "<table>" in rendered
+    tickets(data, "export", send_id, "--format", "html", "-o", str(tmp_path / "t.html"))
+    assert_valid_html((tmp_path / "t.html").read_text())
+    tickets(data, "export", send_id, "--format", "json", "-o", str(tmp_path / "t.json"))
+    assert json.loads((tmp_path / "t.json").read_text())["record"]["id"] == send_id
+
+    # Tamper with the sender's record: verify names the entry and exits 3.
+    import sqlite3
+
+    db = sqlite3.connect(data / "tickets.db")
+    db.execute("UPDATE entries SET data = replace(data, ?, ?) WHERE record = ? AND kind = 'file-done'",
+               (digest, "0" * 64, send_id))
+    db.commit()
+    db.close()
+    rc, verdicts = tickets(data, "verify", check=False)
+    assert rc == 3
+    bad = [v for v in verdicts if not v["ok"]]
+    assert [v["record"] for v in bad] == [send_id] and "changed" in bad[0]["problem"]
+    assert isinstance(bad[0]["first_bad"], int)
+    _, pruned = tickets(data, "prune", "--older-than", "1s")
+    assert pruned[0]["count"] == 2
+    _, listed = tickets(data, "list")
+    assert listed == []
+
+
+def test_no_record_keeps_nothing_and_bad_arguments_are_usage_errors(server, tmp_path):
+    data = tmp_path / "data"
+    env = {"RASSIST_DATA_DIR": str(data)}
+    sender = Proc(["send", "--json", "--server", server, "--no-record", "--text", "hello"], env=env)
+    code = sender.wait_event("code")["code"]
+    receiver = Proc(["receive", code, "--json", "--yes", "--no-record", "--server", server], env=env)
+    assert receiver.wait_exit(60) == 0 and sender.wait_exit(30) == 0
+    assert not any(e["event"] == "record" for e in sender.drain() + receiver.drain())
+    assert tickets(data, "list")[1] == []
+    assert tickets(data, "show", "zz", check=False)[0] == 2
+    assert tickets(data, "prune", "--older-than", "soon", check=False)[0] == 2
+    assert tickets(data, "export", "abc", "--format", "pdf", "-o", str(tmp_path / "x"), check=False)[0] == 2
+
+
+def assert_valid_html(text: str) -> None:
+    """Every element that must close does, in order (a strict check with the stdlib parser)."""
+    from html.parser import HTMLParser
+
+    void = {"meta", "img", "br", "hr", "link", "input"}
+    stack: list[str] = []
+
+    class Checker(HTMLParser):
+        def handle_starttag(self, tag, attrs):
+            if tag not in void:
+                stack.append(tag)
+
+        def handle_endtag(self, tag):
+            assert stack and stack[-1] == tag, (tag, stack)
+            stack.pop()
+
+    assert text.startswith("<!DOCTYPE html>")
+    Checker().feed(text)
+    assert stack == []
