@@ -43,7 +43,7 @@ def read_text(path: Path) -> str:
     from PIL import Image
 
     with Image.open(path) as image:
-        text = pytesseract.image_to_string(prepare(image), config="--psm 6")
+        text = pytesseract.image_to_string(prepare(image), config="--psm 4")
     return "\n".join(line.rstrip() for line in text.splitlines() if line.strip())
 
 

@@ -74,7 +74,7 @@ class Writer:
         self._queue.put(marker)
         return marker.done.wait(timeout)
 
-    def close(self, timeout: float = 10.0) -> None:
+    def close(self, timeout: float = 60.0) -> None:
         self._queue.put(_STOP)
         self._thread.join(timeout)
         if self._thread.is_alive() or self._pending:
