@@ -5,6 +5,7 @@ file names): entries keep it as data, and every place that shows it escapes it."
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -79,7 +80,7 @@ def _clip(value: Any, limit: int = MAX_TEXT) -> Any:
         return {str(k)[:200]: _clip(v, limit) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_clip(v, limit) for v in list(value)[:1000]]
-    if isinstance(value, float) and value != value:  # NaN has no canonical JSON
+    if isinstance(value, float) and not math.isfinite(value):  # no canonical JSON for these
         return None
     if value is None or isinstance(value, bool | int | float):
         return value
