@@ -4,57 +4,30 @@ a temp dir, as the postgres user when we are root)."""
 
 from __future__ import annotations
 
-import glob
 import itertools
 import os
-import shutil
-import subprocess
-import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from rassist.records.store import Store
+from tests.records.pgcluster import cluster, pg_bin
 
 _dbs = itertools.count()
-
-
-def _pg_bin() -> Path | None:
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=lambda p: int(p.split("/")[4]))
-    return Path(found[-1]).parent if found else None
-
-
-def _as_owner(args: list[str], owner: str | None) -> None:
-    cmd = ["runuser", "-u", owner, "--", *args] if owner else args
-    subprocess.run(cmd, check=True, capture_output=True, timeout=120)
 
 
 @pytest.fixture(scope="session")
 def postgres_socket() -> Iterator[str]:
     """The directory of a fresh cluster's unix socket; the cluster is removed afterwards."""
-    bindir = _pg_bin()
-    if bindir is None:
+    if pg_bin() is None:
         pytest.skip(reason="PostgreSQL server binaries are missing: apt-get install postgresql")
     try:
         import psycopg  # noqa: F401
     except ImportError:
         pytest.skip(reason="psycopg is not installed: pip install 'rassist[postgres]'")
-    owner = "postgres" if os.geteuid() == 0 else None  # initdb refuses to run as root
-    root = tempfile.mkdtemp(prefix="rassist-pg-")
-    os.chmod(root, 0o755)
-    if owner:
-        shutil.chown(root, owner)
-    data = f"{root}/data"
-    try:
-        _as_owner([str(bindir / "initdb"), "-D", data, "-A", "trust", "-U", "postgres", "-E", "UTF8", "-N"], owner)
-        _as_owner([str(bindir / "pg_ctl"), "-D", data, "-l", f"{root}/log", "-w", "-t", "60", "-o",
-                   f"-k {root} -c listen_addresses='' -c fsync=off -c full_page_writes=off", "start"], owner)
-        yield root
-    finally:
-        with_stop = [str(bindir / "pg_ctl"), "-D", data, "-m", "immediate", "-w", "stop"]
-        subprocess.run(["runuser", "-u", owner, "--", *with_stop] if owner else with_stop, capture_output=True)
-        shutil.rmtree(root, ignore_errors=True)
+    with cluster() as socket_dir:
+        yield socket_dir
 
 
 @pytest.fixture
