@@ -28,7 +28,9 @@ if TYPE_CHECKING:
     from rassist.session import Emit, Session
 
 HEAD_INTERVAL = 10.0
-FINAL_WAIT = 1.0  # how long the side that leaves waits for the peer's last head
+FIRST_HEAD = 5.0  # at most this long for the first entries to be written
+MIN_HEAD_GAP = 1.0  # seconds between two of the peer's heads that we keep
+FINAL_WAIT = 2.0  # how long the side that leaves waits for the peer's last head
 MAX_NOTE = 4000
 _HEX = re.compile(r"^[0-9a-f]{1,64}$")
 _FINGERPRINT = re.compile(r"a=fingerprint:\S+ ([0-9A-Fa-f:]+)")
@@ -81,6 +83,7 @@ class Recorder:
         self._changed = False
         self._peer_head: tuple[int, str] | None = None
         self._final_sent = False
+        self._last_peer_head = float("-inf")
         self._final_heard: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[None] | None = None
@@ -197,19 +200,21 @@ class Recorder:
     # ------------------------------------------------------------ chain heads
 
     async def _heads(self) -> None:
+        if self.writer is not None:  # early, so the peer knows at once that we record
+            await asyncio.to_thread(self.writer.flush, FIRST_HEAD)
         while True:
-            await asyncio.sleep(HEAD_INTERVAL)
             if self._changed:
                 await self._send_head(final=False)
+            await asyncio.sleep(HEAD_INTERVAL)
 
     async def _send_head(self, final: bool) -> None:
         if self.session is None or self.writer is None:
             return
-        self._changed = False
         await asyncio.to_thread(self.writer.flush, 0.5)  # the head should cover what was emitted
         seq, head = self.writer.head
         if seq < 0:
             return
+        self._changed = False
         self.session.ctl.send({"t": "rec-head", "record": self.info.id, "seq": seq, "head": head,
                                "final": final, "yours": list(self._peer_head) if self._peer_head else None})
 
@@ -217,7 +222,7 @@ class Recorder:
         """Before our goodbye: our last head out, the peer's last head in (briefly)."""
         self._final_sent = True
         await self._send_head(final=True)
-        if self._final_heard is not None:
+        if self._final_heard is not None and self._peer_head is not None:  # only a peer that records answers
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._final_heard.wait(), FINAL_WAIT)
 
@@ -227,6 +232,11 @@ class Recorder:
             return
         record, seq, head = parsed
         final = msg.get("final") is True
+        now = asyncio.get_running_loop().time()
+        if (final and self._final_heard is not None and self._final_heard.is_set()) or \
+                (not final and now - self._last_peer_head < MIN_HEAD_GAP):
+            return  # a peer flooding heads does not get to fill our disk
+        self._last_peer_head = now
         yours = msg.get("yours")
         confirms = yours if (isinstance(yours, list) and len(yours) == 2 and isinstance(yours[0], int)
                              and isinstance(yours[1], str) and _HEX.match(yours[1])) else None
