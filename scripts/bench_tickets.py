@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import os
 import random
 import statistics
@@ -38,8 +39,8 @@ def vocabulary(rnd: random.Random, size: int = 20_000) -> list[str]:
     return [''.join(rnd.choice(letters) for _ in range(rnd.randint(3, 10))) for _ in range(size)]
 
 
-def chat_line(rnd: random.Random, vocab: list[str], weights: list[float]) -> str:
-    words = rnd.choices(vocab, weights=weights, k=rnd.randint(4, 14))
+def chat_line(rnd: random.Random, vocab: list[str], cum_weights: list[float]) -> str:
+    words = rnd.choices(vocab, cum_weights=cum_weights, k=rnd.randint(4, 14))
     if rnd.random() < 0.05:
         words.insert(rnd.randrange(len(words)), rnd.choice(TECH))
     return " ".join(words)
@@ -49,7 +50,7 @@ def build(store, sessions: int, lines: int, seed: int = 1) -> list[str]:
     """Fill `store` with synthetic sessions; returns the vocabulary (for queries)."""
     rnd = random.Random(seed)
     vocab = vocabulary(rnd)
-    weights = [1 / (i + 1) for i in range(len(vocab))]  # Zipf: a few words are everywhere
+    weights = list(itertools.accumulate(1 / (i + 1) for i in range(len(vocab))))  # Zipf: a few words are everywhere
     per = lines // sessions
     start = time.time()
     t0 = int(time.time() * 1000) - sessions * 3_600_000

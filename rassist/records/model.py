@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 MAX_TEXT = 100_000  # characters of one text field kept in an entry (OCR of a big screen fits)
@@ -26,6 +27,17 @@ class Entry:
 
     def as_dict(self) -> dict[str, Any]:
         return {"seq": self.seq, "ts": self.ts, "kind": self.kind, "data": self.data, "hash": self.hash}
+
+
+@dataclass
+class Item:
+    """Something to record, before it has a place in the chain."""
+
+    kind: str
+    data: dict[str, Any]
+    ts: int = field(default_factory=lambda: now_ms())
+    summary: dict[str, Any] = field(default_factory=dict)
+    snapshot: Path | None = None  # a PNG to copy into the record's folder (and read with OCR)
 
 
 @dataclass

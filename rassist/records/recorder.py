@@ -21,8 +21,9 @@ from typing import TYPE_CHECKING, Any
 from aiortc import RTCPeerConnection
 
 from rassist.errors import CommandError
-from rassist.records.model import RecordInfo, entry_for_event, now_ms
-from rassist.records.writer import Item, Writer
+from rassist.records.model import Item, RecordInfo, entry_for_event, now_ms
+from rassist.records.screentext import SAMPLE
+from rassist.records.writer import Writer
 
 if TYPE_CHECKING:
     from rassist.session import Emit, Session
@@ -87,6 +88,7 @@ class Recorder:
         self._final_heard: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[None] | None = None
+        self._sampler: asyncio.Task[None] | None = None
         self._ended = False
         self._input_seen = 0
 
@@ -174,11 +176,26 @@ class Recorder:
         if isinstance(add_hook, list):
             add_hook.append(self._last_head)
         self._task = asyncio.ensure_future(self._heads())
+        recording = next((f for f in session.features if getattr(f, "record", None) is not None
+                          and getattr(f, "viewer", None) is not None), None)
+        if recording is not None and self.ocr is not None:
+            self._sampler = asyncio.ensure_future(self._sample(recording))
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
+        for task in (self._task, self._sampler):
+            if task is not None:
+                task.cancel()
         self._count_input()
+
+    async def _sample(self, recording: Any) -> None:
+        """The screen being recorded, offered for OCR now and then (scene changes are read)."""
+        source = Path(str(recording.record)).name
+        while True:
+            await asyncio.sleep(SAMPLE)
+            frame = recording.viewer.latest
+            screen_text = self.writer.screen_text if self.writer is not None else None
+            if frame is not None and screen_text is not None:
+                screen_text.frame(frame, source)
 
     def _count_input(self) -> None:
         """Keys and pointer events a controller sent: how many, never what."""

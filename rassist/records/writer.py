@@ -19,22 +19,14 @@ from pathlib import Path
 from typing import Any
 
 from rassist.crypto import chain
-from rassist.records.model import Entry, RecordInfo, now_ms, searchable
+from rassist.records.model import Entry, Item, RecordInfo, searchable
+from rassist.records.screentext import ScreenText
 from rassist.records.store import Store, StoreError, files_dir, open_store
 
 MAX_PENDING = 10_000
 BATCH = 500
 RETRY = 1.0  # seconds between attempts while the store fails
 Warn = Callable[[str], None]
-
-
-@dataclass
-class Item:
-    kind: str
-    data: dict[str, Any]
-    ts: int = field(default_factory=now_ms)
-    summary: dict[str, Any] = field(default_factory=dict)
-    snapshot: Path | None = None  # a PNG to copy into the record's folder (and read with OCR)
 
 
 @dataclass
@@ -62,6 +54,7 @@ class Writer:
         self._created = False
         self._snapshots = 0
         self._warned = False
+        self.screen_text = ScreenText(ocr, self.put) if ocr is not None else None
         self._thread = threading.Thread(target=self._run, name=f"record-{info.id}", daemon=True)
         self._thread.start()
 
@@ -75,6 +68,9 @@ class Writer:
         return marker.done.wait(timeout)
 
     def close(self, timeout: float = 60.0) -> None:
+        """Finish: screen text still being read (bounded by `timeout`), then every entry."""
+        if self.screen_text is not None:
+            self.screen_text.close(timeout)
         self._queue.put(_STOP)
         self._thread.join(timeout)
         if self._thread.is_alive() or self._pending:
@@ -127,7 +123,7 @@ class Writer:
             self.lost.update(i.kind for i, _ in dropped)
 
     def _keep_snapshot(self, item: Item) -> list[Item]:
-        """Copy the PNG beside the record, hash it, read its text; the entries say what happened."""
+        """Copy the PNG beside the record and hash it; its text is read on the OCR thread."""
         source = item.snapshot
         assert source is not None
         self._snapshots += 1
@@ -140,14 +136,9 @@ class Writer:
         except OSError as exc:
             item.data["error"] = f"not kept: {exc.strerror or exc}"
             return []
-        if self.ocr is None:
-            return []
-        try:
-            text = self.ocr(folder / name)
-        except Exception as exc:  # noqa: BLE001 - OCR trouble costs the text, never the session
-            item.data["ocr_error"] = str(exc)[:200]
-            return []
-        return [Item("screen-text", {"file": name, "text": text}, ts=item.ts)] if text else []
+        if self.screen_text is not None:
+            self.screen_text.snapshot(folder / name, name, item.ts)
+        return []
 
     def _write(self) -> None:
         if not self._pending and not self._summary:

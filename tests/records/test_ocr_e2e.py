@@ -3,6 +3,8 @@ snapshot, its record keeps the PNG and the OCR'd text, and `tickets search` find
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
@@ -66,3 +68,23 @@ def test_without_ocr_search_says_it_is_off(tmp_path):
     assert '"ocr": "off: RASSIST_NO_OCR is set"' in done.stdout
     done = subprocess.run(command, capture_output=True, text=True, timeout=60, env=env)
     assert done.returncode == 0 and "OCR is off" in done.stderr
+
+
+@pytest.mark.skipif(ocr.unavailable() is not None, reason=f"OCR is off: {ocr.unavailable()}")
+def test_a_recording_joiner_reads_the_screen_once_it_settles(painter, server, tmp_path):
+    painter.put(error_screen())
+    data = tmp_path / "data"
+    host = Proc(["host", "--json", "--yes", "--server", server, "--no-record"])
+    code = host.wait_event("code")["code"]
+    join = Proc(["join", code, "--json", "--server", server, "--record", str(tmp_path / "s.mkv")],
+                env={"RASSIST_DATA_DIR": str(data)})
+    join.wait_event("screen", timeout=40)
+    time.sleep(7)  # a few samples of the same, settled screen
+    join.send({"quit": True})
+    assert join.wait_exit(120) == 0
+    host.wait_exit()
+    _, found = tickets(data, "search", "payments-api")
+    assert found[0]["count"] >= 1, found
+    _, shown = tickets(data, "show", found[1]["record"])
+    read = [e["data"] for e in shown if e.get("kind") == "screen-text"]
+    assert read and read[0]["source"] == "recording" and read[0]["file"] == "s.mkv"
