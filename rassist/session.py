@@ -120,7 +120,7 @@ class Session:
         self._closing = True  # the peer may hang up first once it has our bye: that is fine
         for hook in self.before_bye:
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(hook(), 3.0)
+                await asyncio.wait_for(hook(), 1.5)  # the TUI gives close() 2 s
         self.ctl.send({"t": "bye", "reason": reason})
         # aiortc sends asynchronously: give the bye a moment to leave before tearing down.
         for _ in range(20):

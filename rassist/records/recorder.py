@@ -4,7 +4,8 @@
 On the loop it only turns an event into an Item and queues it (microseconds); the Writer's
 thread does the rest. The peer's chain heads arrive on "ctl" as
     {"t": "rec-head", "record": ID, "seq": N, "head": HEX, "final": bool, "yours": [N, HEX] | null}
-every HEAD_INTERVAL while entries are added and once at the end; each is stored in our record,
+every HEAD_INTERVAL while entries are added and once at the end ({"t": "rec-hello"} at the start
+says that a side records, so the other waits for its last head); each is stored in our record,
 so a record rewritten wholesale no longer matches the heads its peer kept."""
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
 HEAD_INTERVAL = 10.0
 FIRST_HEAD = 5.0  # at most this long for the first entries to be written
 MIN_HEAD_GAP = 1.0  # seconds between two of the peer's heads that we keep
-FINAL_WAIT = 2.0  # how long the side that leaves waits for the peer's last head
+FINAL_WAIT = 1.0  # how long the side that leaves waits for the peer's last head
 MAX_NOTE = 4000
 _HEX = re.compile(r"^[0-9a-f]{1,64}$")
 _FINGERPRINT = re.compile(r"a=fingerprint:\S+ ([0-9A-Fa-f:]+)")
@@ -84,6 +85,7 @@ class Recorder:
         self._changed = False
         self._peer_head: tuple[int, str] | None = None
         self._final_sent = False
+        self._peer_records = False
         self._last_peer_head = float("-inf")
         self._final_heard: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -171,6 +173,8 @@ class Recorder:
         self.info.session = link
         self.add("link", {"session": link, "peer": session.peer_name}, {"session": link})
         session.ctl.on("rec-head", self._on_head)
+        session.ctl.on("rec-hello", self._on_hello)
+        session.ctl.send({"t": "rec-hello", "record": self.info.id})  # so the peer waits for our last head
         session.add_command("note", self._note_command)
         add_hook = getattr(session, "before_bye", None)
         if isinstance(add_hook, list):
@@ -239,9 +243,12 @@ class Recorder:
         """Before our goodbye: our last head out, the peer's last head in (briefly)."""
         self._final_sent = True
         await self._send_head(final=True)
-        if self._final_heard is not None and self._peer_head is not None:  # only a peer that records answers
+        if self._final_heard is not None and self._peer_records:  # only a peer that records answers
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._final_heard.wait(), FINAL_WAIT)
+
+    def _on_hello(self, msg: dict[str, Any]) -> None:
+        self._peer_records = True
 
     async def _on_head(self, msg: dict[str, Any]) -> None:
         parsed = parse_head(msg)
@@ -258,6 +265,7 @@ class Recorder:
         confirms = yours if (isinstance(yours, list) and len(yours) == 2 and isinstance(yours[0], int)
                              and isinstance(yours[1], str) and _HEX.match(yours[1])) else None
         self._peer_head = (seq, head)
+        self._peer_records = True
         self.add("peer-head", {"record": record, "seq": seq, "head": head, "final": final,
                                "confirms": confirms})
         if final:
