@@ -80,7 +80,7 @@ class Recorder:
         self._writer_factory = writer_factory
         self.writer: Writer | None = None
         self._emit: Emit | None = None  # the emit we wrap: warnings go straight to it
-        self._wrapping = False
+        self._wrapper: Emit | None = None
         self.session: Session | None = None
         self._changed = False
         self._peer_head: tuple[int, str] | None = None
@@ -99,12 +99,12 @@ class Recorder:
     def wrap(self, emit: Emit) -> Emit:
         """An emit that shows the event as before, then records it."""
         self._emit = emit
-        self._wrapping = True
 
         def recording_emit(event: str, **fields: Any) -> None:
             emit(event, **fields)
             self.record_event(event, fields)
 
+        self._wrapper = recording_emit
         return recording_emit
 
     def record_event(self, event: str, fields: dict[str, Any]) -> None:
@@ -166,7 +166,7 @@ class Recorder:
 
     async def start(self, session: Session) -> None:
         self.session = session
-        if not self._wrapping:  # the TUI: the CLI's Output is not in the path
+        if session.emit is not self._wrapper:  # the TUI: the CLI's Output is not in the path
             session.emit = self.wrap(session.emit)
         self._final_heard = asyncio.Event()
         link = session_link(session.pc)
