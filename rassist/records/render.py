@@ -54,6 +54,10 @@ def describe(kind: str, data: Any) -> str:
         return f"{d.get('peer')} asked for: {', '.join(str(w) for w in d.get('wants') or []) or 'chat only'}"
     if kind == "control":
         return f"control {d.get('state')} ({d.get('peer')})" + (f": {d.get('reason')}" if d.get("reason") else "")
+    if kind == "annotate":
+        return f"annotation {d.get('state')} ({d.get('peer')})" + (f": {d.get('reason')}" if d.get("reason") else "")
+    if kind == "mark":
+        return f"{d.get('peer')} drew a {d.get('kind')} on the screen"
     if kind == "control-request":
         return f"{d.get('peer')} asked for control"
     if kind == "input":
