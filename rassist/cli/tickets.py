@@ -228,8 +228,7 @@ def note(ticket: str = typer.Argument(..., metavar="ID"),
 
         store = _store()
         info = store.get(ticket)
-        entries = store.entries(info.id)
-        seq, prev = (entries[-1]["seq"], entries[-1]["hash"]) if entries else (-1, chain.genesis(info.id))
+        seq, prev = store.last(info.id) or (-1, chain.genesis(info.id))
         data = {"text": " ".join(text)[:4000], "by": default_name(None), "after": "session"}
         ts = now_ms()
         entry = Entry(int(seq) + 1, ts, "note", data, chain.entry_hash(str(prev), int(seq) + 1, ts, "note", data))

@@ -17,7 +17,7 @@ from rassist.records.store import files_dir
 from rassist.records.verify import Verdict
 
 FORMATS = ("md", "html", "json")
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~])")
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]!|<>~])")  # what can start markup inside a line or cell
 
 
 def md_escape(text: str) -> str:

@@ -129,4 +129,4 @@ def searchable(kind: str, data: dict[str, Any]) -> str:
         parts = [data.get("kind"), data.get("message")]
     elif kind == "snapshot":
         parts = [data.get("file"), data.get("source")]
-    return " ".join(str(p) for p in parts if p)
+    return " ".join(dict.fromkeys(str(p) for p in parts if p))  # each piece once

@@ -70,6 +70,8 @@ def describe(kind: str, data: Any) -> str:
         return f"{verb} {d.get('path')} ({_size(d.get('size'))}, sha256 {d.get('sha256')})"
     if kind == "transfer-done":
         return f"transfer {d.get('id')} done: {d.get('files')} file(s), {_size(d.get('bytes'))}"
+    if kind == "file-accepted":
+        return f"accepted transfer {d.get('id')}" + (f" into {d.get('target')}" if d.get("target") else "")
     if kind == "file-declined":
         return f"transfer {d.get('id')} declined"
     if kind == "file-skipped":

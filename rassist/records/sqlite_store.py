@@ -131,6 +131,10 @@ class SqliteStore:
         return [{"seq": r[0], "ts": r[1], "kind": r[2], "data": parse_data(r[3]), "hash": r[4]}
                 for r in rows]
 
+    def last(self, record_id: str) -> tuple[int, str] | None:
+        rows = self._run("SELECT seq, hash FROM entries WHERE record = ? ORDER BY seq DESC LIMIT 1", (record_id,))
+        return (rows[0][0], rows[0][1]) if rows else None
+
     def search(self, query: str, limit: int = 20) -> list[Hit]:
         rows = self._run(
             "SELECT e.record, r.title, e.seq, e.kind, e.ts, r.started, "

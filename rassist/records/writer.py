@@ -158,7 +158,13 @@ class Writer:
                 prev = chain.entry_hash(prev, seq, item.ts, item.kind, item.data)
                 batch.append(Entry(seq, item.ts, item.kind, item.data, prev))
                 texts.append(text)
-            store.append(self.info.id, batch, texts, self._summary)
+            try:
+                store.append(self.info.id, batch, texts, self._summary)
+            except StoreError:
+                if not self._resync(store):
+                    raise
+                self._write()  # someone else appended (a note from `rassist tickets note`): chain after it
+                return
         except (StoreError, OSError) as exc:
             self._failed(getattr(exc, "message", None) or str(exc))
             return
@@ -169,6 +175,14 @@ class Writer:
         if self.failing is not None:
             self.failing = None
             self.warn(f"the record {self.info.id} is being saved again")
+
+    def _resync(self, store: Store) -> bool:
+        """Move our head to the store's last entry if another writer got further; True if so."""
+        last = store.last(self.info.id)
+        if last is None or last[0] <= self.head[0]:
+            return False
+        self.head = last
+        return True
 
     def _open(self) -> Store:
         if self._store is None:

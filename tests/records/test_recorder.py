@@ -130,3 +130,25 @@ async def test_a_full_disk_does_not_end_the_session_and_the_record_says_what_was
     assert any(e["kind"] == "chat" and e["data"]["text"] == "space again" for e in entries)
     assert verify_in_store(store, store.get(rec.info.id)).ok
     store.close()
+
+
+async def test_a_note_added_from_the_command_line_during_a_session_is_chained_in(tmp_path, monkeypatch):
+    import subprocess
+    import sys
+
+    monkeypatch.setenv("RASSIST_DATA_DIR", str(tmp_path))
+    rec = Recorder("host", "host", "helpdesk")
+    async with connected_sessions([rec], [], {"view"}) as pair:
+        await wait_for(lambda: rec.writer is not None and rec.writer.head[0] >= 0)
+        done = await asyncio.to_thread(subprocess.run, [sys.executable, "-m", "rassist", "tickets", "note",
+                                                        rec.info.id, "called", "from", "outside"],
+                                       capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        pair.join.chat("after the note")
+        await pair.host_events.wait("chat", text="after the note")
+    rec.close()
+    store = SqliteStore(tmp_path / "tickets.db")
+    entries = store.entries(rec.info.id)
+    assert [e["data"].get("text") for e in entries if e["kind"] in ("note", "chat")] == [
+        "called from outside", "after the note"]
+    assert verify_in_store(store, store.get(rec.info.id)).ok
