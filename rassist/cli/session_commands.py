@@ -64,6 +64,8 @@ def host(
     no_record: bool = common.NoRecordOpt,
     title: str | None = common.TitleOpt,
     tag: list[str] = common.TagOpt,
+    record: Path | None = typer.Option(None, "--record", metavar="FILE",
+                                       help="Record the screen you share to FILE (.mkv, .mp4 or .webm)."),
 ) -> None:
     """Share this machine: print a code, wait for a helper, approve them, chat.
 
@@ -97,6 +99,10 @@ def host(
         features = host_features(monitor, ask=live.hooks.ask_control if tui else None,
                                  download_dir=download_dir, fast_lane=not (no_fast_lane or relay_only))
         features[:0] = [recorder] if recorder else []
+        if record is not None:
+            from rassist.media.host_record import HostRecording
+
+            features.append(HostRecording(record, monitor))
         opts = HostOptions(name=common.default_name(name), server=server, timeout=timeout,
                            code=code, code_length=code_length, once=once, peer_timeout=peer_timeout,
                            relay_only=relay_only, features=features)

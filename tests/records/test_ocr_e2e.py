@@ -88,3 +88,28 @@ def test_a_recording_joiner_reads_the_screen_once_it_settles(painter, server, tm
     _, shown = tickets(data, "show", found[1]["record"])
     read = [e["data"] for e in shown if e.get("kind") == "screen-text"]
     assert read and read[0]["source"] == "recording" and read[0]["file"] == "s.mkv"
+
+
+def test_the_host_records_what_it_shares_and_its_ticket_reads_it(painter, server, tmp_path):
+    import av
+
+    painter.put(error_screen())
+    data = tmp_path / "data"
+    video = tmp_path / "shared.mkv"
+    host = Proc(["host", "--json", "--yes", "--server", server, "--record", str(video)],
+                env={"RASSIST_DATA_DIR": str(data)})
+    code = host.wait_event("code")["code"]
+    join = Proc(["join", code, "--json", "--server", server, "--no-record"])
+    join.wait_event("screen", timeout=40)
+    time.sleep(7)
+    join.send({"quit": True})
+    assert join.wait_exit(60) == 0
+    assert host.wait_exit(120) == 0
+    recorded = host.wait_event("recorded")
+    assert recorded["path"] == str(video) and recorded["frames"] >= 1
+    with av.open(str(video)) as container:
+        frame = next(container.decode(video=0))
+        assert (frame.width, frame.height) == (1920, 1080)
+    if ocr.unavailable() is None:
+        _, found = tickets(data, "search", "ECONNREFUSED")
+        assert found[0]["count"] >= 1 and found[1]["kind"] == "screen-text", found
