@@ -33,7 +33,7 @@ def prepare(image):  # type: ignore[no-untyped-def]
     if dark:
         grey = ImageOps.invert(grey)
     if SCALE != 1:
-        grey = grey.resize((grey.width * SCALE, grey.height * SCALE), resample=3)  # bicubic
+        grey = grey.resize((int(grey.width * SCALE), int(grey.height * SCALE)), resample=3)  # bicubic
     return grey
 
 
@@ -42,6 +42,9 @@ def read_text(path: Path) -> str:
     import pytesseract
     from PIL import Image
 
+    # One thread: tesseract's OpenMP threads spin while waiting, which makes a frame 4x slower
+    # on a busy machine (and the session shares the machine).
+    os.environ.setdefault("OMP_THREAD_LIMIT", "1")
     with Image.open(path) as image:
         text = pytesseract.image_to_string(prepare(image), config="--psm 4")
     return "\n".join(line.rstrip() for line in text.splitlines() if line.strip())
