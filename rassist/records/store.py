@@ -91,4 +91,5 @@ def describe_store() -> str:
 
 def fts_terms(query: str) -> list[str]:
     """The words of a query as plain text: FTS syntax characters are searched for, not obeyed."""
-    return [t for t in query.split() if t.strip()]
+    cleaned = "".join(ch if ch.isprintable() else " " for ch in query)  # NUL ends an SQL string
+    return [t for t in cleaned.split() if t.strip()]

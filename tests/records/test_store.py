@@ -82,7 +82,7 @@ def test_search_ranks_and_shows_the_moment(open_store):
 
 @pytest.mark.parametrize("query", ['"ECONNREFUSED', "ECONNREFUSED*", "port:631", "NOT ECONNREFUSED",
                                    "(ECONNREFUSED", "ECONNREFUSED AND", "'ECONNREFUSED'", "^ECONNREFUSED",
-                                   "ECONNREFUSED -x", "NEAR(ECONNREFUSED)"])
+                                   "ECONNREFUSED -x", "NEAR(ECONNREFUSED)", "ECONNREFUSED\x00"])
 def test_query_syntax_characters_are_searched_as_text(open_store, query):
     t0 = now_ms()
     write_record(open_store, [chat("got ECONNREFUSED on port:631 NEAR(x) AND -x (NOT) here", t0)])
@@ -189,3 +189,28 @@ def test_prune_removes_old_records_only(open_store):
     assert store.prune(now_ms() - 90 * 86_400_000) == ["000000000001"]
     assert [r.id for r in store.records()] == ["000000000002"]
     assert store.search("ancient") == [] and store.entries("000000000001") == []
+
+
+def test_any_query_is_text_never_fts_syntax(tmp_path):
+    """Whatever a person types (quotes, stars, brackets, NEAR, column filters, NUL), SQLite's
+    FTS5 gets plain words: a result or nothing, never a syntax error."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from rassist.records.sqlite_store import SqliteStore
+
+    store = SqliteStore(tmp_path / "t.db")
+    writer_items = [chat('he said "x*" (NEAR) col:umn ^start AND -not OR + {a b}', now_ms())]
+    write_record(lambda: SqliteStore(tmp_path / "t.db"), writer_items)
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.text(alphabet=st.sampled_from('"*()^:-+{}[]\'ANDORNTEXabc \x00é'), min_size=1, max_size=30))
+    def search(query):
+        try:
+            store.search(query)
+        except StoreError as exc:
+            assert "search for what" in exc.message, exc.message  # only a query of nothing but spaces
+
+    search()
+    assert store.search('"x*"')[0].record == "a1b2c3d4e5f6"
+    assert store.search("col:umn")[0].record == "a1b2c3d4e5f6"
