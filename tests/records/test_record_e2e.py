@@ -185,3 +185,43 @@ def assert_valid_html(text: str) -> None:
     assert text.startswith("<!DOCTYPE html>")
     Checker().feed(text)
     assert stack == []
+
+
+def rewrite_wholesale(db_path: Path, record_id: str, old: str, new: str) -> None:
+    """What a careful forger does: change a chat line and recompute every hash after it."""
+    import sqlite3
+
+    from rassist.crypto import chain
+
+    db = sqlite3.connect(db_path)
+    rows = db.execute("SELECT seq, ts, kind, data FROM entries WHERE record = ? ORDER BY seq", (record_id,)).fetchall()
+    prev = chain.genesis(record_id)
+    for seq, ts, kind, data in rows:
+        data = data.replace(old, new)
+        prev = chain.entry_hash(prev, seq, ts, kind, json.loads(data))
+        db.execute("UPDATE entries SET data = ?, hash = ? WHERE record = ? AND seq = ?", (data, prev, record_id, seq))
+    db.execute("UPDATE records SET head = ? WHERE id = ?", (prev, record_id))
+    db.commit()
+    db.close()
+
+
+def test_a_rewritten_record_fails_against_the_other_sides_export(server, tmp_path):
+    host_dir, join_dir = tmp_path / "host-data", tmp_path / "join-data"
+    host = Proc(["host", "--json", "--yes", "--server", server], env={"RASSIST_DATA_DIR": str(host_dir)})
+    code = host.wait_event("code")["code"]
+    join = Proc(["join", code, "--json", "--server", server], env={"RASSIST_DATA_DIR": str(join_dir)})
+    join.wait_event("connected")
+    host.send({"chat": "I will not open the payroll folder"})
+    join.wait_event("chat")
+    join.send({"quit": True})
+    assert join.wait_exit() == 0 and host.wait_exit() == 0
+    host_id = tickets(host_dir, "list")[1][0]["id"]
+    join_id = tickets(join_dir, "list")[1][0]["id"]
+    tickets(join_dir, "export", join_id, "--format", "json", "-o", str(tmp_path / "join.json"))
+    _, ok = tickets(host_dir, "verify", host_id, "--peer", str(tmp_path / "join.json"))
+    assert ok[0]["ok"] and ok[0]["confirmed"]
+
+    rewrite_wholesale(host_dir / "tickets.db", host_id, "will not open", "will open")
+    assert tickets(host_dir, "verify", host_id)[1][0]["ok"]  # alone, a perfect forgery looks fine...
+    rc, bad = tickets(host_dir, "verify", host_id, "--peer", str(tmp_path / "join.json"), check=False)
+    assert rc == 3 and not bad[0]["ok"] and "rewritten" in bad[0]["problem"]  # ...not against the peer
