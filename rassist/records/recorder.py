@@ -157,7 +157,10 @@ class Recorder:
             self._ended = True
             self.writer.put(Item("ended", {"reason": reason or "unknown"},
                                  summary={"ended": now_ms(), "outcome": reason or "unknown"}))
-        self.writer.close()
+        try:
+            self.writer.close()
+        except KeyboardInterrupt:  # a second Ctrl-C while the last entries are written
+            self._warn(f"the record {self.info.id} may be incomplete (interrupted while saving)")
 
     # ------------------------------------------------------------ the session feature
 
