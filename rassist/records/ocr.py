@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 SCALE = 2  # tesseract reads small screen fonts (13 px) far better at twice the size
@@ -50,6 +51,6 @@ def read_text(path: Path) -> str:
     return "\n".join(line.rstrip() for line in text.splitlines() if line.strip())
 
 
-def reader() -> "callable | None":  # type: ignore[valid-type]
+def reader() -> Callable[[Path], str] | None:
     """read_text if OCR is available, else None."""
     return read_text if unavailable() is None else None
