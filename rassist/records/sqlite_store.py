@@ -9,6 +9,7 @@ from pathlib import Path
 from rassist.records.model import Entry, Hit, RecordInfo
 from rassist.records.store import SNIPPET_END, SNIPPET_START, NotFound, StoreError, fts_terms
 
+RANKED = 5_000  # matches of one query that are ranked (the newest); rarer words: all of them
 BUSY_MS = 2000  # a locked database waits this long, then the write is retried later
 
 SCHEMA = """
@@ -136,11 +137,16 @@ class SqliteStore:
         return (rows[0][0], rows[0][1]) if rows else None
 
     def search(self, query: str, limit: int = 20) -> list[Hit]:
+        match = match_expression(query)
+        # A word found everywhere would rank every one of its rows: rank its newest RANKED only.
+        cutoff = self._run("SELECT rowid FROM entries_fts WHERE entries_fts MATCH ? ORDER BY rowid DESC "
+                           "LIMIT 1 OFFSET ?", (match, RANKED))
         rows = self._run(
             "SELECT e.record, r.title, e.seq, e.kind, e.ts, r.started, "
             f"snippet(entries_fts, 0, '{SNIPPET_START}', '{SNIPPET_END}', '…', 12), f.rank "
             "FROM entries_fts f JOIN entries e ON e.rid = f.rowid JOIN records r ON r.id = e.record "
-            "WHERE entries_fts MATCH ? ORDER BY f.rank LIMIT ?", (match_expression(query), limit))
+            "WHERE entries_fts MATCH ? AND f.rowid >= ? ORDER BY f.rank LIMIT ?",
+            (match, cutoff[0][0] if cutoff else 0, limit))
         return [Hit(record=r[0], title=r[1], seq=r[2], kind=r[3], at=max(0, r[4] - r[5]) / 1000,
                     ts=r[4], snippet=r[6], score=round(-r[7], 3)) for r in rows]
 
