@@ -108,7 +108,7 @@ class Recorder:
         return recording_emit
 
     def record_event(self, event: str, fields: dict[str, Any]) -> None:
-        if event.startswith("record"):
+        if event in ("record", "record-warning"):
             return  # our own announcements
         kept = entry_for_event(event, fields, self.name)
         if kept is None:

@@ -88,6 +88,8 @@ def test_a_recording_joiner_reads_the_screen_once_it_settles(painter, server, tm
     _, shown = tickets(data, "show", found[1]["record"])
     read = [e["data"] for e in shown if e.get("kind") == "screen-text"]
     assert read and read[0]["source"] == "recording" and read[0]["file"] == "s.mkv"
+    recorded = [e["data"] for e in shown if e.get("kind") == "recorded"]
+    assert recorded and recorded[0]["path"] == str(tmp_path / "s.mkv") and recorded[0]["frames"] > 0
 
 
 def test_the_host_records_what_it_shares_and_its_ticket_reads_it(painter, server, tmp_path):
