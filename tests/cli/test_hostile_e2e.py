@@ -117,3 +117,12 @@ def test_a_rendezvous_handing_out_a_bad_nameplate_is_a_lost_connection(server):
         host = Proc(["host", "--json", "--yes", "--server", mitm.url])
         assert host.wait_exit() == ConnectionLost.exit_code
         assert "bad frame" in host.wait_event("error")["message"]
+
+
+def test_a_peers_ticket_export_nested_deep_is_a_usage_error(tmp_path):
+    deep = tmp_path / "peer.json"
+    deep.write_text('{"record":' + "[" * 5000 + "]" * 5000 + "}")
+    verify = Proc(["tickets", "verify", "abc", "--peer", str(deep), "--json"],
+                  env={"RASSIST_DATA_DIR": str(tmp_path / "data")})
+    assert verify.wait_exit() == 2
+    assert verify.wait_event("error")["kind"] == "usage"
