@@ -21,6 +21,15 @@ def server(
     turn_secret: str | None = typer.Option(None, "--turn-secret", envvar="RASSIST_TURN_SECRET",
                                            help="coturn's static-auth-secret (use-auth-secret mode)."),
     turn_ttl: int = typer.Option(3600, "--turn-ttl", min=60, help="Lifetime of TURN credentials, seconds."),
+    stun_port: list[int] = typer.Option([], "--stun-port", min=0, max=65535, metavar="PORT",
+                                        help="UDP port(s) of the built-in STUN responder (repeatable). "
+                                             "Default: the --port number and the one after it (the second "
+                                             "lets `rassist doctor` test how a NAT maps ports)."),
+    no_stun: bool = typer.Option(False, "--no-stun", help="Do not answer STUN (clients then gather no "
+                                                         "public address unless a TURN server gives one)."),
+    public_host: str | None = typer.Option(None, "--public-host", metavar="HOST",
+                                           help="Host name or address clients should send STUN to. Default: "
+                                                "the host in the URL each client used to reach this server."),
 ) -> None:
     """Run a rendezvous server that pairs hosts and joiners.
 
@@ -39,9 +48,17 @@ def server(
         raise typer.Exit(2)
     config = TurnConfig(tuple(turn), turn_secret, turn_ttl) if turn and turn_secret else None
 
+    from rassist.rendezvous.stun_server import start_stun
+
     async def main() -> None:
-        async with await RendezvousServer(turn=config).start(host, port) as running:
+        rendezvous = RendezvousServer(turn=config, public_host=public_host)
+        async with await rendezvous.start(host, port) as running:
             bound = running.sockets[0].getsockname()
+            if not no_stun:
+                wanted = stun_port or [bound[1], bound[1] + 1]
+                stun = await start_stun(host, wanted, fallback=not stun_port)
+                rendezvous.stun_ports = [p for _, p in stun]
+                logging.getLogger("rassist.server").info("STUN on UDP %s", ", ".join(map(str, rendezvous.stun_ports)))
             local = "127.0.0.1" if bound[0] == "0.0.0.0" else bound[0]
             # The first line on stdout is a URL to use here, so scripts (and tests with --port 0) can read it.
             print(f"ws://{local}:{bound[1]}", flush=True)

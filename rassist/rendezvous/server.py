@@ -15,6 +15,7 @@ from websockets.exceptions import ConnectionClosed
 from rassist.protocol import rendezvous as wire
 from rassist.protocol.ratelimit import TokenBucket
 from rassist.rendezvous.rooms import NameplateTaken, NoSuchNameplate, Rooms
+from rassist.rendezvous.stun_server import stun_urls
 from rassist.rendezvous.turn import TurnConfig
 
 log = logging.getLogger("rassist.server")
@@ -32,6 +33,8 @@ class RendezvousServer:
     random_nameplates: bool = False
     limits: Limits = field(default_factory=Limits)
     turn: TurnConfig | None = None
+    stun_ports: list[int] = field(default_factory=list)  # where our STUN responder answers
+    public_host: str | None = None  # the host clients should use for STUN, if not the one they dialled
     rooms: Rooms = field(init=False)
     pairings: int = 0
     _per_ip: dict[str, int] = field(default_factory=dict)
@@ -80,6 +83,9 @@ class RendezvousServer:
             await _send(ws, wire.encode("pong"))
         elif op == "turn":
             servers = [self.turn.credentials(time.time())] if self.turn else []
+            stun = stun_urls(ws.request.headers.get("Host") if ws.request else None, self.public_host,
+                             self.stun_ports)
+            servers = ([{"urls": stun}] if stun else []) + servers
             await _send(ws, wire.encode("turn", servers=servers))
         elif op == "allocate":
             partner = self.rooms.release(ws)
