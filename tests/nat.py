@@ -99,6 +99,12 @@ def internet(answers: bool = False, udp: str = "all", public_peer: str | None = 
         run("ip", "-n", pub, "link", "add", "br0", "type", "bridge")
         run("ip", "-n", pub, "addr", "add", f"{PUBLIC}/24", "dev", "br0")
         run("ip", "-n", pub, "link", "set", "br0", "up")
+        # Like a real server, pub has a default route (into a veth with nothing behind it):
+        # packets to private addresses leave and vanish instead of failing at send.
+        run("ip", "-n", pub, "link", "add", "void", "type", "veth", "peer", "name", "void1")
+        run("ip", "-n", pub, "link", "set", "void", "up")
+        run("ip", "-n", pub, "link", "set", "void1", "up")
+        run("ip", "-n", pub, "route", "add", "default", "dev", "void")
         net = Internet(pub, {}, {})
         for index, who in enumerate("ab", start=1):
             if who == public_peer:

@@ -1,0 +1,66 @@
+"""The path a session took, and why none was found, in words for people and fields for scripts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rassist.transport.ice import Tuner, is_private
+
+
+def describe(local: Any, remote: Any, tuner: Tuner) -> dict[str, str]:
+    """Fields of the `route` object: candidate types and addresses, `path` (lan / direct /
+    relay), and for a relay `relay` (udp / tcp / tls) and `why`."""
+    fields = {"local": local.type, "remote": remote.type,
+              "local_address": f"{local.host}:{local.port}",
+              "remote_address": f"{remote.host}:{remote.port}",
+              "protocol": local.transport.lower()}
+    if "relay" in (local.type, remote.type):
+        fields["path"] = "relay"
+        if local.type == "relay":
+            fields["relay"] = tuner.relays.get((local.host, local.port), "udp")
+        else:
+            fields["relay"] = "peer's"  # only the other side relays: its own TURN transport
+        fields["why"] = _why(tuner, fields["relay"])
+    elif local.type == "host" and remote.type == "host" and (is_private(remote.host) or is_private(local.host)):
+        fields["path"] = "lan"
+    else:
+        fields["path"] = "direct"
+    return fields
+
+
+def _why(tuner: Tuner, relay: str) -> str:
+    if tuner.relay_only:
+        return "relay-only was asked for"
+    if relay in ("tcp", "tls"):
+        return "UDP is blocked on this network"
+    if not tuner.srflx:
+        return "no public address over STUN (UDP to the server blocked?)"
+    return "no direct path answered (NATs that map ports per destination, or UDP between peers blocked)"
+
+
+def summary(route: dict[str, Any]) -> str:
+    """One phrase: 'LAN', 'direct through NAT', 'relayed over TCP (why)'."""
+    path = route.get("path")
+    if path == "lan":
+        return "LAN (direct)"
+    if path == "direct":
+        return "direct through NAT" if "srflx" in (route.get("local"), route.get("remote")) or \
+            "prflx" in (route.get("local"), route.get("remote")) else "direct"
+    if path == "relay":
+        over = str(route.get("relay", "udp")).upper()
+        over = "the peer's relay" if over == "PEER'S" else f"relay over {over}"
+        return f"{over}: {route.get('why', '')}".rstrip(": ")
+    return f"{route.get('local', '?')}/{route.get('remote', '?')}"
+
+
+def no_route_message(tuner: Tuner, timed_out: bool, timeout: float) -> str:
+    what = f"no peer-to-peer path after {timeout:g} s" if timed_out else "no peer-to-peer path (ICE failed)"
+    reasons = list(dict.fromkeys(tuner.failures))
+    if not tuner.plan.turn:
+        reasons.append("the rendezvous server hands out no TURN relay (rassist server --turn URL "
+                       "--turn-secret S), so only direct paths were tried")
+    elif not tuner.relays:
+        reasons.append("no relay could be allocated")
+    else:
+        reasons.append("a relay was allocated, but the peer could not be reached through it")
+    return f"{what}: {'; '.join(reasons)}. Run `rassist doctor --server URL` on both sides to see what this network allows."
