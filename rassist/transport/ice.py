@@ -97,12 +97,15 @@ def is_private(host: str) -> bool:
 def describe_failure(exc: BaseException) -> str:
     """A TURN or STUN failure in words a person can act on."""
     if isinstance(exc, aioice_stun.TransactionFailed):
-        code = exc.response.error_code if exc.response else None
-        if code and code[0] == 401:
+        code = exc.response.attributes.get("ERROR-CODE") if exc.response else None
+        if not (isinstance(code, tuple) and len(code) == 2):
+            return "refused the allocation"
+        code = (code[0], str(code[1])[:60])
+        if code[0] == 401:
             return "refused the credentials (401: the server's --turn-secret differs from coturn's, or they expired)"
-        if code and code[0] == 438:
+        if code[0] == 438:
             return "said the credentials are stale (438)"
-        return f"refused the allocation ({code[0]} {code[1]})" if code else "refused the allocation"
+        return f"refused the allocation ({code[0]} {code[1]!r})"
     if isinstance(exc, (aioice_stun.TransactionTimeout, asyncio.TimeoutError, asyncio.CancelledError)):
         return "did not answer"
     if isinstance(exc, ConnectionRefusedError):

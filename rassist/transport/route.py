@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
 
 from rassist.transport.ice import Tuner, is_private
@@ -21,11 +22,24 @@ def describe(local: Any, remote: Any, tuner: Tuner) -> dict[str, str]:
         else:
             fields["relay"] = "peer's"  # only the other side relays: its own TURN transport
         fields["why"] = _why(tuner, fields["relay"])
-    elif local.type == "host" and remote.type == "host" and (is_private(remote.host) or is_private(local.host)):
+    elif local.type == "host" and remote.type == "host" and _same_lan(local.host, remote.host):
         fields["path"] = "lan"
     else:
         fields["path"] = "direct"
     return fields
+
+
+def _same_lan(a: str, b: str) -> bool:
+    """Both private, or one subnet (/24, /64): no NAT between them."""
+    if is_private(a) and is_private(b):
+        return True
+    try:
+        x, y = ipaddress.ip_address(a), ipaddress.ip_address(b)
+    except ValueError:
+        return False
+    bits = 24 if x.version == 4 else 64
+    return x.version == y.version and \
+        ipaddress.ip_network(f"{a}/{bits}", strict=False) == ipaddress.ip_network(f"{b}/{bits}", strict=False)
 
 
 def _why(tuner: Tuner, relay: str) -> str:
