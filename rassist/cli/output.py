@@ -10,6 +10,8 @@ from typing import Any, TextIO
 from rich.console import Console
 from rich.markup import escape
 
+from rassist.transport.route import summary
+
 
 class Output:
     def __init__(self, json_mode: bool, stdout: TextIO | None = None) -> None:
@@ -44,9 +46,10 @@ def _human(event: str, f: dict[str, Any]) -> str | None:
                 "approval": "Waiting for the host to approve..."}.get(f.get("for", ""), None)
     if event == "connected":
         route = f.get("route", {})
-        how = f"{route.get('local', '?')}/{route.get('remote', '?')}"
+        how = escape(summary(route))
         if "remote_address" in route:
-            how += f" ({route.get('protocol', 'udp')} to {route['remote_address']})"
+            how += f" ({escape(str(route.get('local', '?')))}/{escape(str(route.get('remote', '?')))} to " \
+                   f"{escape(str(route['remote_address']))})"
         return (f"[green]Connected[/] to [bold]{escape(f['peer'])}[/] over {how}; "
                 f"allowed: {', '.join(f.get('granted', [])) or 'chat only'}.\n"
                 "Type to chat; /quit to leave.")

@@ -31,14 +31,13 @@ from aioice import ice as aioice_ice
 from aioice import stun as aioice_stun
 from aioice.candidate import Candidate
 
+from rassist.transport.route import is_private
+
 RELAY_DELAY = 0.5      # relay checks wait this long after ICE starts: direct paths answer first
 STUN_WAIT = 0.8        # a STUN server that has not answered by then is taken as unreachable
 RELAY_GRACE = 0.25     # after the first relay allocation, how long the other transports may take
 GATHER_DEADLINE = 2.0  # nothing in gathering waits longer than this
 TRANSPORT_RANK = {"udp": 2, "tcp": 1, "tls": 0}
-_PRIVATE = [ipaddress.ip_network(n) for n in (
-    "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "169.254.0.0/16",
-    "127.0.0.0/8", "fc00::/7", "fe80::/10", "::1/128")]
 
 
 @dataclass(frozen=True)
@@ -84,14 +83,6 @@ def plan(servers: Iterable[dict[str, Any]]) -> Plan:
                 if transport in TRANSPORT_RANK and isinstance(user, str) and isinstance(password, str):
                     result.turn.append(TurnServer(url, parsed["host"], parsed["port"], transport, user, password))
     return result
-
-
-def is_private(host: str) -> bool:
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return False  # an mDNS name: aioice already keeps relays away from those
-    return any(address in net for net in _PRIVATE)
 
 
 def describe_failure(exc: BaseException) -> str:

@@ -3,9 +3,22 @@
 from __future__ import annotations
 
 import ipaddress
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rassist.transport.ice import Tuner, is_private
+if TYPE_CHECKING:  # this module stays light: the CLI formats routes without loading aioice
+    from rassist.transport.ice import Tuner
+
+_PRIVATE = [ipaddress.ip_network(n) for n in (
+    "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "169.254.0.0/16",
+    "127.0.0.0/8", "fc00::/7", "fe80::/10", "::1/128")]
+
+
+def is_private(host: str) -> bool:
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False  # an mDNS name: aioice already keeps relays away from those
+    return any(address in net for net in _PRIVATE)
 
 
 def describe(local: Any, remote: Any, tuner: Tuner) -> dict[str, str]:
