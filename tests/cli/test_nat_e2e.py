@@ -174,3 +174,21 @@ def test_g_a_broken_relay_is_a_clear_no_route_error(tmp_path, fault):
         assert expected in error["message"], error["message"]
         if fault == "coturn-down":
             assert "refused the connection" in error["message"] or "did not answer" in error["message"]
+
+
+@pytest.mark.parametrize("kind", ["port-dependent", "no-udp"])
+def test_send_and_receive_through_the_relay(tmp_path, kind):
+    data = bytes(range(256)) * 3000  # 768 kB
+    (tmp_path / "dump.bin").write_bytes(data)
+    options = {"port-dependent": {"answers": True}, "no-udp": {"udp": "none"}}[kind]
+    with internet(**options) as net, ExitStack() as stack:
+        url = start(stack, net, tmp_path, with_turn=True)
+        sender = Proc([*net.rassist("a"), "send", "--json", "--server", url, str(tmp_path / "dump.bin")], raw=True)
+        code = sender.wait_event("code")["code"]
+        receiver = Proc([*net.rassist("b"), "receive", code, "--json", "--yes", "--server", url,
+                         "-o", str(tmp_path / "in")], raw=True)
+        assert receiver.wait_event("connected", timeout=30)["route"]["path"] == "relay"
+        done = receiver.wait_event("file-done", timeout=90)
+        assert done["sha256"] == hashlib.sha256(data).hexdigest()
+        assert (tmp_path / "in" / "dump.bin").read_bytes() == data
+        assert receiver.wait_exit(60) == 0 and sender.wait_exit(30) == 0
