@@ -141,7 +141,9 @@ def coturn_args(address: str, secret: str, workdir: Path, port: int = TURN_PORT)
             f"--listening-port={port}", "--use-auth-secret", f"--static-auth-secret={secret}",
             "--realm=rassist.test", "--no-tls", "--no-dtls", "--no-cli", "--fingerprint",
             f"--log-file={workdir / 'turn.log'}", "--simple-log", f"--userdb={workdir / 'turndb'}",
-            "--allowed-peer-ip=198.19.0.0-198.19.255.255", "--no-multicast-peers"]
+            "--no-multicast-peers", "--denied-peer-ip=10.0.0.0-10.255.255.255",
+            "--denied-peer-ip=172.16.0.0-172.31.255.255", "--denied-peer-ip=192.168.0.0-192.168.255.255",
+            "--denied-peer-ip=100.64.0.0-100.127.255.255", "--denied-peer-ip=169.254.0.0-169.254.255.255"]
 
 
 @contextmanager
