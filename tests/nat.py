@@ -88,8 +88,11 @@ def _home(pub: str, tag: str, who: str, index: int, answers: bool, udp: str) -> 
 
 
 @contextmanager
-def internet(answers: bool = False, udp: str = "all", public_peer: str | None = None) -> Iterator[Internet]:
-    """Peers a and b behind their own NAT; `public_peer` ("a" or "b") sits on the public segment instead."""
+def internet(answers: bool = False, udp: str = "all", public_peer: str | None = None,
+             server_default_route: bool = True) -> Iterator[Internet]:
+    """Peers a and b behind their own NAT; `public_peer` ("a" or "b") sits on the public segment instead.
+    Without `server_default_route` the server machine cannot send to private addresses at all
+    (sendto fails): scripts/repro_aioice_mixed.py shows what that does to coturn."""
     tag = f"{os.getpid()}x{next(_counter)}"
     pub = f"npub{tag}"
     made = [pub]
@@ -104,7 +107,8 @@ def internet(answers: bool = False, udp: str = "all", public_peer: str | None = 
         run("ip", "-n", pub, "link", "add", "void", "type", "veth", "peer", "name", "void1")
         run("ip", "-n", pub, "link", "set", "void", "up")
         run("ip", "-n", pub, "link", "set", "void1", "up")
-        run("ip", "-n", pub, "route", "add", "default", "dev", "void")
+        if server_default_route:
+            run("ip", "-n", pub, "route", "add", "default", "dev", "void")
         net = Internet(pub, {}, {})
         for index, who in enumerate("ab", start=1):
             if who == public_peer:
