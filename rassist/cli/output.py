@@ -48,9 +48,9 @@ def _human(event: str, f: dict[str, Any]) -> str | None:
         route = f.get("route", {})
         how = escape(summary(route))
         if "remote_address" in route:
-            how += f" ({escape(str(route.get('local', '?')))}/{escape(str(route.get('remote', '?')))} to " \
-                   f"{escape(str(route['remote_address']))})"
-        return (f"[green]Connected[/] to [bold]{escape(f['peer'])}[/] over {how}; "
+            how += f", {escape(str(route.get('local', '?')))}/{escape(str(route.get('remote', '?')))} to " \
+                   f"{escape(str(route['remote_address']))}"
+        return (f"[green]Connected[/] to [bold]{escape(f['peer'])}[/]: {how}; "
                 f"allowed: {', '.join(f.get('granted', [])) or 'chat only'}.\n"
                 "Type to chat; /quit to leave.")
     if event == "chat":

@@ -74,9 +74,9 @@ def summary(route: dict[str, Any]) -> str:
         return "direct through NAT" if "srflx" in (route.get("local"), route.get("remote")) or \
             "prflx" in (route.get("local"), route.get("remote")) else "direct"
     if path == "relay":
-        over = str(route.get("relay", "udp")).upper()
-        over = "the peer's relay" if over == "PEER'S" else f"relay over {over}"
-        return f"{over}: {route.get('why', '')}".rstrip(": ")
+        over = str(route.get("relay", "udp"))
+        over = "through the peer's relay" if over == "peer's" else f"relayed over {over.upper()}"
+        return f"{over} ({route['why']})" if route.get("why") else over
     return f"{route.get('local', '?')}/{route.get('remote', '?')}"
 
 
