@@ -30,6 +30,13 @@ def server(
     public_host: str | None = typer.Option(None, "--public-host", metavar="HOST",
                                            help="Host name or address clients should send STUN to. Default: "
                                                 "the host in the URL each client used to reach this server."),
+    redis: str | None = typer.Option(None, "--redis", envvar="RASSIST_REDIS", metavar="URL",
+                                     help="Share nameplates, pairings and limits with every other node that "
+                                          "uses this Redis, e.g. redis://10.0.0.5:6379/0: several nodes behind "
+                                          "a load balancer then serve one code space."),
+    metrics: bool = typer.Option(False, "--metrics", help="Answer GET /metrics on the same port with "
+                                                          "Prometheus text (pairings, waiting hosts, failed "
+                                                          "guesses, relayed bytes)."),
 ) -> None:
     """Run a rendezvous server that pairs hosts and joiners.
 
@@ -51,8 +58,13 @@ def server(
     from rassist.rendezvous.stun_server import start_stun
 
     async def main() -> None:
-        rendezvous = RendezvousServer(turn=config, public_host=public_host)
-        async with await rendezvous.start(host, port) as running:
+        try:
+            rendezvous = RendezvousServer(turn=config, redis=redis, metrics_path=metrics, public_host=public_host)
+            running = await rendezvous.start(host, port)
+        except ConnectionError as exc:
+            typer.echo(f"Error: {exc}", err=True)
+            raise typer.Exit(1) from None
+        async with running:
             bound = running.sockets[0].getsockname()
             if not no_stun:
                 wanted = stun_port or [bound[1], bound[1] + 1]
@@ -63,7 +75,10 @@ def server(
             # The first line on stdout is a URL to use here, so scripts (and tests with --port 0) can read it.
             print(f"ws://{local}:{bound[1]}", flush=True)
             logging.getLogger("rassist.server").info("listening on %s:%s", bound[0], bound[1])
-            await asyncio.Future()
+            try:
+                await asyncio.Future()
+            finally:
+                await rendezvous.close()
 
     try:
         asyncio.run(main())

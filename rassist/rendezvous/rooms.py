@@ -1,7 +1,12 @@
 """Who is paired with whom on the rendezvous server. Pure bookkeeping, no I/O.
 
 A nameplate belongs to one waiting host. The first claim pairs it with a joiner and takes it off
-the open list for good: a second claim (an attacker's second guess) finds nothing."""
+the open list for good: a second claim (an attacker's second guess) finds nothing.
+
+With a preset code either side may arrive first: a claim may wait for its nameplate. Only a
+host that asks for that very nameplate pairs with the waiting joiner (never a fresh
+allocation), and the pairing uses the nameplate up exactly as an ordinary claim does, so a
+waiting claim is still one guess."""
 
 from __future__ import annotations
 
@@ -26,43 +31,75 @@ class Rooms:
     open: dict[str, Conn] = field(default_factory=dict)        # nameplate -> waiting host
     nameplate_of: dict[Conn, str] = field(default_factory=dict)  # host -> its open nameplate
     partner: dict[Conn, Conn] = field(default_factory=dict)     # both directions
+    waiting: dict[str, Conn] = field(default_factory=dict)     # nameplate -> joiner waiting for it
+    waits_for: dict[Conn, str] = field(default_factory=dict)   # joiner -> the nameplate it awaits
+    in_use: dict[str, Conn] = field(default_factory=dict)      # nameplate -> its paired host
+    used_by: dict[Conn, str] = field(default_factory=dict)     # paired host -> its nameplate
 
     def allocate(self, host: Conn, wanted: str | None = None) -> str:
-        """A fresh nameplate for `host` (`wanted` if given and free), burning any it had."""
+        """A fresh nameplate for `host` (`wanted` if given and free), burning any it had.
+        If a joiner waits for `wanted`, the two are paired at once (see `partner`)."""
         self.release(host)
-        if wanted is not None and wanted in self.open:
+        if wanted is not None and (wanted in self.open or wanted in self.in_use):
             raise NameplateTaken(wanted)
         nameplate = wanted or self._free_nameplate()
+        joiner = self.waiting.pop(nameplate, None)
+        if joiner is not None:
+            del self.waits_for[joiner]
+            self._pair(nameplate, host, joiner)
+            return nameplate
         self.open[nameplate] = host
         self.nameplate_of[host] = nameplate
         return nameplate
 
-    def claim(self, nameplate: str, joiner: Conn) -> Conn:
-        host = self.open.pop(nameplate, None)
-        if host is None or joiner in self.partner or joiner is host:
+    def claim(self, nameplate: str, joiner: Conn, wait: bool = False) -> Conn | None:
+        """The host of `nameplate`, now paired with `joiner`. With `wait`, a nameplate nobody
+        holds yet is awaited instead: returns None and a later allocate() pairs them."""
+        if joiner in self.partner or joiner in self.waits_for or joiner in self.nameplate_of:
             raise NoSuchNameplate(nameplate)
+        host = self.open.pop(nameplate, None)
+        if host is None:
+            if not wait or nameplate in self.in_use or nameplate in self.waiting:
+                raise NoSuchNameplate(nameplate)
+            self.waiting[nameplate] = joiner
+            self.waits_for[joiner] = nameplate
+            return None
         del self.nameplate_of[host]
-        self.partner[host] = joiner
-        self.partner[joiner] = host
+        self._pair(nameplate, host, joiner)
         return host
 
     def release(self, conn: Conn) -> Conn | None:
-        """Forget `conn`'s nameplate and pairing; returns the partner to tell, if any."""
+        """Forget `conn`'s nameplate, wait and pairing; returns the partner to tell, if any."""
         nameplate = self.nameplate_of.pop(conn, None)
         if nameplate is not None:
             self.open.pop(nameplate, None)
+        awaited = self.waits_for.pop(conn, None)
+        if awaited is not None:
+            self.waiting.pop(awaited, None)
         other = self.partner.pop(conn, None)
         if other is not None:
             self.partner.pop(other, None)
+        for host in (conn, other):
+            used = self.used_by.pop(host, None)
+            if used is not None:
+                del self.in_use[used]
         return other
 
+    def _pair(self, nameplate: str, host: Conn, joiner: Conn) -> None:
+        self.partner[host] = joiner
+        self.partner[joiner] = host
+        self.in_use[nameplate] = host
+        self.used_by[host] = nameplate
+
     def _free_nameplate(self) -> str:
+        # Never a nameplate a joiner waits for: that joiner expects a host with a preset code.
+        taken = self.open.keys() | self.waiting.keys() | self.in_use.keys()
         if self.random_nameplates:
             # Several embedded servers share a LAN: random numbers make a clash unlikely.
-            while (candidate := str(10 + secrets.randbelow(990))) in self.open:
+            while (candidate := str(10 + secrets.randbelow(990))) in taken:
                 pass
             return candidate
         number = 1
-        while str(number) in self.open:
+        while str(number) in taken:
             number += 1
         return str(number)
