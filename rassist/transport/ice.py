@@ -155,7 +155,7 @@ class Tuner:
             loop = asyncio.get_running_loop()
             if state["started"] is None:
                 state["started"] = loop.time()
-            if pair.local_candidate.type == "relay" and not tuner.relay_only:
+            if "relay" in (pair.local_candidate.type, pair.remote_candidate.type) and not tuner.relay_only:
                 wait = state["started"] + RELAY_DELAY - loop.time()
                 if wait > 0:
                     pair.state = aioice_ice.CandidatePair.State.IN_PROGRESS  # the pacer moves on
