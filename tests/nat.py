@@ -139,22 +139,35 @@ def coturn_available() -> str | None:
     return None
 
 
-def coturn_args(address: str, secret: str, workdir: Path, port: int = TURN_PORT) -> list[str]:
-    """The coturn options the tests use (README "Running your own server" shows the same)."""
+def coturn_args(address: str, secret: str, workdir: Path, port: int = TURN_PORT, tls: bool = False) -> list[str]:
+    """The coturn options the tests use (README "Running your own server" shows the same).
+    With `tls`, TURN over TLS on 443 too, with a certificate for `address` (see tls_files)."""
+    tls_args = (["--tls-listening-port=443", f"--cert={workdir / 'turn.crt'}", f"--pkey={workdir / 'turn.key'}",
+                 "--no-dtls"] if tls else ["--no-tls", "--no-dtls"])
     return ["turnserver", "-n", f"--listening-ip={address}", f"--relay-ip={address}",
             f"--listening-port={port}", "--use-auth-secret", f"--static-auth-secret={secret}",
-            "--realm=rassist.test", "--no-tls", "--no-dtls", "--no-cli", "--fingerprint",
+            "--realm=rassist.test", *tls_args, "--no-cli", "--fingerprint",
             f"--log-file={workdir / 'turn.log'}", "--simple-log", f"--userdb={workdir / 'turndb'}",
             "--no-multicast-peers", "--denied-peer-ip=10.0.0.0-10.255.255.255",
             "--denied-peer-ip=172.16.0.0-172.31.255.255", "--denied-peer-ip=192.168.0.0-192.168.255.255",
             "--denied-peer-ip=100.64.0.0-100.127.255.255", "--denied-peer-ip=169.254.0.0-169.254.255.255"]
 
 
+def tls_files(address: str, workdir: Path) -> Path:
+    """A self-signed certificate for IP `address` (turn.crt, turn.key in workdir); returns the
+    certificate, which clients trust through SSL_CERT_FILE."""
+    run("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+        "-keyout", str(workdir / "turn.key"), "-out", str(workdir / "turn.crt"), "-days", "1",
+        "-subj", "/CN=rassist test TURN", "-addext", f"subjectAltName=IP:{address}")
+    return workdir / "turn.crt"
+
+
 @contextmanager
-def coturn(net: Internet, secret: str, workdir: Path) -> Iterator[subprocess.Popen]:
-    """coturn on the public segment (UDP and TCP on 3478); its log goes to a file."""
+def coturn(net: Internet, secret: str, workdir: Path, tls: bool = False) -> Iterator[subprocess.Popen]:
+    """coturn on the public segment (UDP and TCP on 3478, with `tls` TLS on 443 too: call
+    tls_files first); its log goes to a file."""
     log = workdir / "turn.log"
-    proc = subprocess.Popen([*net.prefix(net.pub), *coturn_args(net.server_addr, secret, workdir)],
+    proc = subprocess.Popen([*net.prefix(net.pub), *coturn_args(net.server_addr, secret, workdir, tls=tls)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 10

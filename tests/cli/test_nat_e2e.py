@@ -5,13 +5,16 @@ move a file too."""
 from __future__ import annotations
 
 import hashlib
+import json
+import os
+import subprocess
 import sys
 from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
 
-from tests.nat import Internet, coturn, coturn_available, internet
+from tests.nat import Internet, coturn, coturn_available, internet, tls_files
 from tests.netns import unavailable_reason
 from tests.procs import Proc, rendezvous_server
 
@@ -192,3 +195,32 @@ def test_send_and_receive_through_the_relay(tmp_path, kind):
         assert done["sha256"] == hashlib.sha256(data).hexdigest()
         assert (tmp_path / "in" / "dump.bin").read_bytes() == data
         assert receiver.wait_exit(60) == 0 and sender.wait_exit(30) == 0
+
+
+def test_turn_over_tls_on_443_when_only_tls_gets_out(tmp_path):
+    """TCP 3478 and all UDP blocked: only TURN over TLS on 443 (and the rendezvous) gets out."""
+    with internet(udp="none") as net, ExitStack() as stack:
+        if reason := coturn_available():
+            pytest.skip(reason=reason)
+        cert = tls_files(net.server_addr, tmp_path)
+        stack.enter_context(coturn(net, SECRET, tmp_path, tls=True))
+        for router in net.routers.values():
+            subprocess.run([*net.prefix(router), "iptables", "-A", "FORWARD", "-o", "wan", "-p", "tcp",
+                            "--dport", "3478", "-j", "DROP"], check=True)
+        url = start(stack, net, tmp_path, with_turn=False, server_args=[
+            *turn_args(net), "--turn", f"turns:{net.server_addr}:443?transport=tcp"])
+        env = {"SSL_CERT_FILE": str(cert)}  # the test's own CA; a real server has a public certificate
+        host = Proc([*net.rassist("a"), "host", "--json", "--yes", "--once", "--server", url], raw=True, env=env)
+        code = host.wait_event("code")["code"]
+        join = Proc([*net.rassist("b"), "join", code, "--json", "--server", url], raw=True, env=env)
+        route = join.wait_event("connected", timeout=30)["route"]
+        assert (route["path"], route["relay"]) == ("relay", "tls"), route
+        assert host.wait_event("connected", timeout=30)["route"]["relay"] == "tls"
+        chat_both_ways(host, join)
+        finish(host, join)
+        doctor = subprocess.run([*net.rassist("a"), "doctor", "--json", "--server", url], capture_output=True,
+                                text=True, timeout=60, env={**os.environ, **env})
+        checks = [json.loads(line) for line in doctor.stdout.splitlines()]
+        assert doctor.returncode == 0
+        assert {c["transport"]: c["ok"] for c in checks if c.get("name") == "turn"} == \
+            {"udp": False, "tcp": False, "tls": True}
