@@ -33,7 +33,7 @@ def describe(local: Any, remote: Any, tuner: Tuner) -> dict[str, str]:
         if local.type == "relay":
             fields["relay"] = tuner.relays.get((local.host, local.port), "udp")
         else:
-            fields["relay"] = "peer's"  # only the other side relays: its own TURN transport
+            fields["relay"] = "peer"  # only the other side relays: its own TURN transport
         fields["why"] = _why(tuner, fields["relay"])
     elif local.type == "host" and remote.type == "host" and _same_lan(local.host, remote.host):
         fields["path"] = "lan"
@@ -75,7 +75,7 @@ def summary(route: dict[str, Any]) -> str:
             "prflx" in (route.get("local"), route.get("remote")) else "direct"
     if path == "relay":
         over = str(route.get("relay", "udp"))
-        over = "through the peer's relay" if over == "peer's" else f"relayed over {over.upper()}"
+        over = "through the peer's relay" if over == "peer" else f"relayed over {over.upper()}"
         return f"{over} ({route['why']})" if route.get("why") else over
     return f"{route.get('local', '?')}/{route.get('remote', '?')}"
 

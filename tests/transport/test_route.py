@@ -32,7 +32,7 @@ def test_paths():
     assert (relayed["path"], relayed["relay"], relayed["why"]) == ("relay", "tcp", "UDP is blocked on this network")
     assert route.summary(relayed) == "relayed over TCP (UDP is blocked on this network)"
     theirs = route.describe(cand("host", "10.0.2.2"), cand("relay", "198.19.0.1"), t)
-    assert theirs["relay"] == "peer's" and route.summary(theirs).startswith("through the peer's relay")
+    assert theirs["relay"] == "peer" and route.summary(theirs).startswith("through the peer's relay")
     assert route.summary({"path": "direct", "local": "host", "remote": "srflx"}) == "direct through NAT"
     assert route.summary({"local": "unknown", "remote": "unknown"}) == "unknown/unknown"
 
@@ -65,3 +65,14 @@ urls = st.sampled_from(["turn:", "turns:", "stun:", "turn:h:", "turn:h:99999", "
 def test_plan_never_raises_on_hostile_lists(servers):
     p = ice.plan(servers)
     assert all(0 < s.port < 65536 and s.transport in ("udp", "tcp", "tls") for s in p.turn)
+
+
+def test_status_bar_labels():
+    from rassist.tui.text import route_label
+
+    assert route_label({"path": "relay", "relay": "tcp", "local": "relay", "remote": "relay"}) == "relay TCP"
+    assert route_label({"path": "relay", "relay": "peer", "local": "host", "remote": "relay"}) == "TURN relay"
+    assert route_label({"path": "lan", "local": "host", "remote": "host"}) == "LAN"
+    assert route_label({"path": "direct", "local": "host", "remote": "srflx"}) == "NAT"
+    assert route_label({"path": "direct", "local": "host", "remote": "host"}) == "direct"
+    assert route_label({"local": "host", "remote": "host"}) == "LAN"  # older peers: no path field
