@@ -20,7 +20,9 @@ def server(
                                         "(repeatable). Needs --turn-secret."),
     turn_secret: str | None = typer.Option(None, "--turn-secret", envvar="RASSIST_TURN_SECRET",
                                            help="coturn's static-auth-secret (use-auth-secret mode)."),
-    turn_ttl: int = typer.Option(3600, "--turn-ttl", min=60, help="Lifetime of TURN credentials, seconds."),
+    turn_ttl: int = typer.Option(86400, "--turn-ttl", min=60,
+                                 help="Lifetime of TURN credentials, seconds. coturn checks it when a "
+                                      "relay is refreshed too: keep it longer than the longest session."),
     stun_port: list[int] = typer.Option([], "--stun-port", min=0, max=65535, metavar="PORT",
                                         help="UDP port(s) of the built-in STUN responder (repeatable). "
                                              "Default: the --port number and the one after it (the second "
