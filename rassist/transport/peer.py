@@ -1,4 +1,5 @@
-"""The aiortc peer connection: three negotiated data channels, no STUN unless asked for.
+"""The aiortc peer connection: three negotiated data channels; STUN and TURN only as the
+rendezvous server hands them out, gathered and checked by our ICE policy (transport/ice.py).
 
 Negotiated channels (fixed ids on both sides) are usable as soon as SCTP is up: no extra
 round trip of DCEP open messages, and no race over who creates which channel."""
@@ -8,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable, Iterable
-
 from typing import Any
 
 from aiortc import (
