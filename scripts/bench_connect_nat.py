@@ -4,7 +4,9 @@
 Topologies from tests/nat.py: a flat LAN (the reference), two home NATs with the rendezvous
 server alone and with coturn, port-dependent NATs, UDP only to TURN, no UDP at all, one peer
 public. Prints the median over --runs and the route taken, with the target beside each:
-direct paths within 150 ms of the flat-LAN figure, relay fallback within 3 s."""
+direct paths within 150 ms of the flat-LAN figure, relay fallback within 3 s. The joiner's
+"ICE start -> open" (first connectivity check to the data channel open, `route.ice_ms`) is
+printed too: unlike the total, it hardly depends on process start-up and machine load."""
 
 from __future__ import annotations
 
@@ -53,7 +55,7 @@ def describe(route: dict) -> str:
     return f"{how} ({route.get('local')}/{route.get('remote')})"
 
 
-def measure(name: str, runs: int) -> tuple[list[float], list[str]]:
+def measure(name: str, runs: int) -> tuple[list[float], list[str], list[int]]:
     python = [sys.executable, "-m", "rassist"]
     with ExitStack() as stack:
         if TOPOLOGIES[name] is None:
@@ -74,7 +76,8 @@ def measure(name: str, runs: int) -> tuple[list[float], list[str]]:
             host_cmd, join_cmd = net.rassist("a"), net.rassist("b")
         one_run(host_cmd, join_cmd, url)  # warm the page cache
         results = [one_run(host_cmd, join_cmd, url) for _ in range(runs)]
-    return [r[0] * 1000 for r in results], [describe(r[1]) for r in results]
+    ice = [r[1]["ice_ms"] for r in results if isinstance(r[1].get("ice_ms"), int)]
+    return [r[0] * 1000 for r in results], [describe(r[1]) for r in results], ice
 
 
 def main() -> None:
@@ -87,7 +90,7 @@ def main() -> None:
     for name in TOPOLOGIES:
         if args.only and name != "flat LAN" and not any(name.startswith(o) for o in args.only):
             continue
-        times, routes = measure(name, args.runs)
+        times, routes, ice = measure(name, args.runs)
         median = statistics.median(times)
         routes_seen = ", ".join(sorted(set(routes)))
         if flat is None:
@@ -98,8 +101,9 @@ def main() -> None:
         else:
             target = (f"target <= flat LAN + 150 = {flat + 150:.0f} ms: "
                       f"{'ok' if median <= flat + 150 else 'MISSED'}")
+        ice_part = f"{statistics.median(ice):5.0f}" if ice else "    ?"
         print(f"{name:34s} median {median:6.0f} ms  min {min(times):5.0f}  max {max(times):5.0f}  "
-              f"route {routes_seen}  [{target}]", flush=True)
+              f"ICE start -> open {ice_part} ms  route {routes_seen}  [{target}]", flush=True)
 
 
 if __name__ == "__main__":

@@ -115,6 +115,7 @@ class Tuner:
         self.relays: dict[tuple[str, int], str] = {}  # our relay candidate -> "udp"/"tcp"/"tls"
         self.failures: list[str] = []                 # what went wrong while gathering
         self.srflx = False                            # did STUN give us a public address
+        self.started: float | None = None             # loop time of the first connectivity check
         self._installed: set[int] = set()
 
     def install(self, pc: Any) -> None:
@@ -135,7 +136,7 @@ class Tuner:
         pair_remote = conn._pair_remote_candidate
         check_start = conn.check_start
         check_incoming = conn.check_incoming
-        state = {"started": None}
+        state: dict[str, float | None] = {"started": None}
         tuner = self
 
         async def get_component_candidates(self: aioice_ice.Connection, component: int,
@@ -155,6 +156,8 @@ class Tuner:
             loop = asyncio.get_running_loop()
             if state["started"] is None:
                 state["started"] = loop.time()
+                if tuner.started is None:
+                    tuner.started = state["started"]
             if "relay" in (pair.local_candidate.type, pair.remote_candidate.type) and not tuner.relay_only:
                 wait = state["started"] + RELAY_DELAY - loop.time()
                 if wait > 0:

@@ -37,6 +37,7 @@ class Peer:
         self.channels: dict[str, RTCDataChannel] = {}
         self._backlog: dict[str, list[str | bytes]] = {label: [] for label in CHANNELS}
         self._opened = asyncio.Event()
+        self.opened_at: float | None = None
         self._failed = asyncio.Event()
 
         @self.pc.on("connectionstatechange")
@@ -49,7 +50,11 @@ class Peer:
             dc = self.pc.createDataChannel(label, negotiated=True, id=number, ordered=True)
             dc.on("message", self._backlog[label].append)
             self.channels[label] = dc
-        self.channels["ctl"].on("open", self._opened.set)
+        self.channels["ctl"].on("open", self._open)
+
+    def _open(self) -> None:
+        self.opened_at = asyncio.get_running_loop().time()
+        self._opened.set()
 
     def listen(self, label: str, callback: Callable[[str | bytes], None]) -> None:
         """Receive a channel's messages, starting with any that arrived before anyone listened.
@@ -96,13 +101,16 @@ class Peer:
             return
         raise NoRoute(route.no_route_message(self.ice, timed_out=failed not in done, timeout=timeout))
 
-    def route(self) -> dict[str, str]:
+    def route(self) -> dict[str, Any]:
         """The nominated ICE candidate pair: types (host/srflx/relay), addresses, and the path in
         words: `path` is lan, direct or relay; relays say over what and why."""
         with contextlib.suppress(AttributeError, IndexError, KeyError):
             transport = self.pc.sctp.transport.transport
             pair = transport._connection._nominated[1]  # aioice keeps it private; no public getter
-            return route.describe(pair.local_candidate, pair.remote_candidate, self.ice)
+            fields: dict[str, Any] = dict(route.describe(pair.local_candidate, pair.remote_candidate, self.ice))
+            if self.ice.started is not None and self.opened_at is not None:
+                fields["ice_ms"] = round((self.opened_at - self.ice.started) * 1000)  # checks to channel open
+            return fields
         return {"local": "unknown", "remote": "unknown"}
 
     async def close(self) -> None:
