@@ -23,6 +23,8 @@ CommandHandler = Callable[[dict[str, Any]], Awaitable[None] | None]
 Toggle = Callable[[], Awaitable[None]]
 MAX_CHAT = 4000
 HEARTBEAT = 1.0
+# A peer's goodbye that says more than "I left" (the shared shell ended): passed on as the reason.
+BYE_REASONS = {"shell-exited"}
 
 
 class Feature(Protocol):
@@ -181,7 +183,7 @@ class Session:
 
     def _on_bye(self, msg: dict[str, Any]) -> None:
         self._closing = True
-        self._end("peer-left")
+        self._end(msg["reason"] if msg.get("reason") in BYE_REASONS else "peer-left")
 
     def _chat_command(self, cmd: dict[str, Any]) -> None:
         if not isinstance(cmd["chat"], str) or not cmd["chat"]:

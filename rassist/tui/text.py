@@ -12,7 +12,8 @@ from rich.markup import escape
 
 from rassist.transport.route import summary
 
-CLOSED_REASONS = {"quit": "you left", "peer-left": "the other side left", "interrupted": "interrupted"}
+CLOSED_REASONS = {"quit": "you left", "peer-left": "the other side left", "interrupted": "interrupted",
+                  "shell-exited": "the shared shell ended"}
 
 
 def size(n: Any) -> str:
