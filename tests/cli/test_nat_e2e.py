@@ -158,10 +158,10 @@ def test_g_a_broken_relay_is_a_clear_no_route_error(tmp_path, fault):
             pytest.skip(reason=reason)
         if fault != "coturn-down":
             stack.enter_context(coturn(net, SECRET, tmp_path))
-        args = turn_args(net, "not-the-secret" if fault == "wrong-secret" else SECRET)
+        args = turn_args(net, "not-the-secret" if fault == "wrong-secret" else SECRET) + ["--turn-ttl", "3600"]
         prefix = net.prefix(net.pub)
         if fault == "expired":
-            # The server's clock two hours behind: it hands out credentials that expired an hour ago.
+            # The server's clock two hours behind, credentials valid for one: expired an hour ago.
             prefix = [*prefix, sys.executable, "-c",
                       "import sys, time; real = time.time; time.time = lambda: real() - 7200; "
                       "sys.argv[0] = 'rassist'; from rassist.cli.main import main; main()"]
