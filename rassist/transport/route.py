@@ -61,8 +61,8 @@ def _why(tuner: Tuner, relay: str) -> str:
     if relay in ("tcp", "tls"):
         return "UDP is blocked on this network"
     if not tuner.srflx:
-        return "no public address over STUN (UDP to the server blocked?)"
-    return "no direct path answered (NATs that map ports per destination, or UDP between peers blocked)"
+        return "no public address over STUN: is UDP to the server blocked?"
+    return "no direct path answered: the NATs map ports per destination or block UDP between peers"
 
 
 def summary(route: dict[str, Any]) -> str:
