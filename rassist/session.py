@@ -52,6 +52,7 @@ class Session:
         self._closing = False
         self.rtt: float | None = None  # seconds, smoothed, from the heartbeat's ping and pong
         self._pings: dict[int, float] = {}
+        self.before_bye: list[Callable[[], Awaitable[None]]] = []  # last words (the record's chain head)
         self.ctl.on_any = self._heard
         self.ctl.on("chat", self._on_chat)
         self.ctl.on("bye", self._on_bye)
@@ -134,6 +135,9 @@ class Session:
         if self._ended.done() or self._closing:
             return
         self._closing = True  # the peer may hang up first once it has our bye: that is fine
+        for hook in self.before_bye:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(hook(), 1.5)  # the TUI gives close() 2 s
         self.ctl.send({"t": "bye", "reason": reason})
         # aiortc sends asynchronously: give the bye a moment to leave before tearing down.
         for _ in range(20):
@@ -142,6 +146,13 @@ class Session:
             await asyncio.sleep(0.01)
         await asyncio.sleep(0.05)
         self._end(reason)
+
+    def outcome(self) -> str | None:
+        """Why the session ended (its reason, or the error's kind), or None while it runs."""
+        if not self._ended.done():
+            return None
+        error = self._ended.exception()
+        return getattr(error, "kind", "error") if error is not None else self._ended.result()
 
     def _end(self, outcome: str | Exception) -> None:
         if self._ended.done():

@@ -70,6 +70,11 @@ def host(
                                           "file. Default: ~/.local/share/rassist/casts/."),
     command: list[str] | None = typer.Argument(None, metavar="COMMAND", show_default=False,
                                                help="With --shell: the program to share (after --) instead of $SHELL."),
+    no_record: bool = common.NoRecordOpt,
+    title: str | None = common.TitleOpt,
+    tag: list[str] = common.TagOpt,
+    record: Path | None = typer.Option(None, "--record", metavar="FILE",
+                                       help="Record the screen you share to FILE (.mkv, .mp4 or .webm)."),
 ) -> None:
     """Share this machine: print a code, wait for a helper, approve them, chat.
 
@@ -91,6 +96,9 @@ def host(
                                             code_length, once, peer_timeout, relay_only, yes, allow,
                                             download_dir, not (no_fast_lane or relay_only), cast, command,
                                             no_tui))
+    from rassist.records.attach import attach
+
+    recorder = attach(out, "host", "host", common.default_name(name), title, tag, not no_record)
 
     async def main() -> int:
         from rassist.cli.console import Lines
@@ -110,6 +118,11 @@ def host(
         # In the TUI a later request for control becomes a dialog; otherwise an event.
         features = host_features(monitor, ask=live.hooks.ask_control if tui else None,
                                  download_dir=download_dir, fast_lane=not (no_fast_lane or relay_only))
+        features[:0] = [recorder] if recorder else []
+        if record is not None:
+            from rassist.media.host_record import HostRecording
+
+            features.append(HostRecording(record, monitor))
         opts = HostOptions(name=common.default_name(name), server=server, timeout=timeout,
                            code=code, code_length=code_length, once=once, peer_timeout=peer_timeout,
                            relay_only=relay_only, features=features)
@@ -125,7 +138,11 @@ def host(
         live.session = await Host(opts, out.emit, approve).run()
         return await drive(live.session, out, lines)
 
-    run(out, main, live.interrupt)
+    try:
+        run(out, main, live.interrupt)
+    finally:
+        if recorder:
+            recorder.close()
 
 
 def join_command(
@@ -145,6 +162,9 @@ def join_command(
     no_fast_lane: bool = common.NoFastLaneOpt,
     peer_timeout: float = common.PeerTimeoutOpt,
     relay_only: bool = common.RelayOnlyOpt,
+    no_record: bool = common.NoRecordOpt,
+    title: str | None = common.TitleOpt,
+    tag: list[str] = common.TagOpt,
 ) -> None:
     """Connect to a host with the code it printed; see its screen and chat.
 
@@ -153,6 +173,9 @@ def join_command(
     """
     out = Output(json_mode)
     live = _Live()
+    from rassist.records.attach import attach
+
+    recorder = attach(out, "join", "join", common.default_name(name), title, tag, not no_record)
 
     async def main() -> int:
         if not code:
@@ -193,6 +216,7 @@ def join_command(
             out.console = type(out.console)(file=StatusSink(shell_view), highlight=False)
         features = join_features(record, on_frame, download_dir=download_dir,
                                  fast_lane=not (no_fast_lane or relay_only), terminal=terminal)
+        features[:0] = [recorder] if recorder else []
         opts = JoinOptions(name=common.default_name(name), server=server, timeout=timeout, wants=wants,
                            peer_timeout=peer_timeout, relay_only=relay_only, features=features + extra)
         if tui:
@@ -214,7 +238,11 @@ def join_command(
             if shell_view is not None:
                 shell_view.stop()
 
-    run(out, main, live.interrupt)
+    try:
+        run(out, main, live.interrupt)
+    finally:
+        if recorder:
+            recorder.close()
 
 
 def _tui_wanted(json_mode: bool, no_tui: bool) -> bool:
