@@ -4,11 +4,7 @@ from __future__ import annotations
 
 import typer
 
-<<<<<<< HEAD
-from rassist.cli import doctor, snapshot, transfer
-=======
-from rassist.cli import snapshot, tickets, transfer
->>>>>>> main
+from rassist.cli import doctor, snapshot, tickets, transfer
 from rassist.cli.server_command import server
 from rassist.cli.session_commands import host, join_command
 
@@ -25,11 +21,8 @@ app.command()(host)
 app.command("join")(join_command)
 snapshot.register(app)
 transfer.register(app)
-<<<<<<< HEAD
-doctor.register(app)
-=======
 tickets.register(app)
->>>>>>> main
+doctor.register(app)
 
 
 def main() -> None:
