@@ -120,7 +120,7 @@ async def _make_offer(opts: Options, ice: list[dict]) -> tuple[Peer, str]:
 
 async def _ice_servers(client: RendezvousClient, opts: Options) -> list[dict]:
     servers = await client.turn_servers()
-    if opts.relay_only and not servers:
+    if opts.relay_only and not any(str(u).startswith("turn") for s in servers for u in s["urls"]):
         raise UsageError("--relay-only needs a rendezvous server that hands out TURN credentials "
                          "(rassist server --turn URL --turn-secret ...)")
     return servers

@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from rassist.protocol.display import visible_event
+from rassist.transport.route import summary
 
 
 class Output:
@@ -58,10 +59,11 @@ def _human(event: str, f: dict[str, Any]) -> str | None:
                 "host": "Waiting for the host to start (same code)..."}.get(f.get("for", ""), None)
     if event == "connected":
         route = f.get("route", {})
-        how = f"{route.get('local', '?')}/{route.get('remote', '?')}"
+        how = escape(summary(route))
         if "remote_address" in route:
-            how += f" ({route.get('protocol', 'udp')} to {route['remote_address']})"
-        return (f"[green]Connected[/] to [bold]{escape(f['peer'])}[/] over {how}; "
+            how += f", {escape(str(route.get('local', '?')))}/{escape(str(route.get('remote', '?')))} to " \
+                   f"{escape(str(route['remote_address']))}"
+        return (f"[green]Connected[/] to [bold]{escape(f['peer'])}[/]: {how}; "
                 f"allowed: {', '.join(f.get('granted', [])) or 'chat only'}.\n"
                 "Type to chat; /quit to leave.")
     if event == "chat":

@@ -97,6 +97,16 @@ class RendezvousClient:
         msg = await self._expect("turn")
         return wire.ice_servers(msg.get("servers"))
 
+    async def ping(self, timeout: float) -> float:
+        """Round-trip time to the server, in seconds."""
+        started = asyncio.get_running_loop().time()
+        await self._send("ping")
+        try:
+            await asyncio.wait_for(self._expect("pong"), timeout)
+        except TimeoutError:
+            raise ConnectionLost(f"the rendezvous server at {self.url} did not answer a ping") from None
+        return asyncio.get_running_loop().time() - started
+
     async def send(self, data: bytes) -> None:
         await self._send("send", body=wire.pack_body(data))
 

@@ -20,6 +20,7 @@ from rassist.protocol.ratelimit import TokenBucket
 from rassist.rendezvous.hub import Conn, Hub, LocalHub
 from rassist.rendezvous.metrics import Metrics
 from rassist.rendezvous.rooms import NameplateTaken, NoSuchNameplate
+from rassist.rendezvous.stun_server import stun_urls
 from rassist.rendezvous.turn import TurnConfig
 
 log = logging.getLogger("rassist.server")
@@ -42,6 +43,8 @@ class RendezvousServer:
     random_nameplates: bool = False
     limits: Limits = field(default_factory=Limits)
     turn: TurnConfig | None = None
+    stun_ports: list[int] = field(default_factory=list)  # where our STUN responder answers
+    public_host: str | None = None  # the host clients should use for STUN, if not the one they dialled
     redis: str | None = None        # a Redis URL: share nameplates and limits with other nodes
     metrics_path: bool = False      # answer GET /metrics (Prometheus text) on the same port
     hub: Hub = field(init=False)
@@ -124,6 +127,9 @@ class RendezvousServer:
             await _send(ws, wire.encode("pong"))
         elif op == "turn":
             servers = [self.turn.credentials(time.time())] if self.turn else []
+            stun = stun_urls(ws.request.headers.get("Host") if ws.request else None, self.public_host,
+                             self.stun_ports)
+            servers = ([{"urls": stun}] if stun else []) + servers
             await _send(ws, wire.encode("turn", servers=servers))
         elif op == "allocate":
             await self._tell_partner(await self.hub.release(ws))
