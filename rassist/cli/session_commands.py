@@ -100,6 +100,10 @@ def host(
             return await run_host_tui(opts, live.hooks, auto=yes or bool(allowed), allowed=allowed)
         lines = Lines()  # only now: its stdin thread would steal the TUI's keys
         out.renderers.update(host_renderers() | files_renderers())
+        from rassist.features import no_display
+
+        if (reason := no_display(features)) is not None:  # say it now, not once someone joined
+            out.emit("screen", state="unavailable", message=reason)
         approve = Approval(out, lines, auto=yes or bool(allowed), allowed=allowed)
         live.session = await Host(opts, out.emit, approve).run()
         return await drive(live.session, out, lines)
@@ -168,8 +172,13 @@ def join_command(
             return await run_join_tui(code, opts, live.hooks)
         lines = Lines()  # only now: its stdin thread would steal the TUI's keys
         out.renderers.update(join_renderers() | files_renderers())
+        if view is not None:  # the picture is drawn on request, between the chat lines
+            out.renderers["screen"] = lambda f: (f"The host's screen is coming ({f.get('width')}x{f.get('height')}): "
+                                                 "type [bold]/screen[/] to see it.")
         try:
             live.session = await join(code, opts, out.emit)
+            if view is not None:
+                live.session.add_command("screen", view.show)
             return await drive(live.session, out, lines)
         finally:
             if view is not None:

@@ -213,6 +213,8 @@ def files_renderers() -> dict[str, Any]:
 
 
 def _summary(f: dict[str, Any]) -> str:
+    if f.get("text"):
+        return f"a text snippet, {decimal(int(f.get('size', 0)))}"  # not "0 file(s)"
     parts = [f"{f.get('files', 0)} file(s)"]
     if f.get("dirs"):
         parts.append(f"{f['dirs']} folder(s)")

@@ -14,13 +14,12 @@ CLOSED_REASONS = {"quit": "you left", "peer-left": "the other side left", "inter
 
 
 def size(n: Any) -> str:
-    if not isinstance(n, (int, float)) or n < 0:
+    """Bytes written the way the CLI's lines and progress bars write them (rich: 1.5 kB, 3.2 MB)."""
+    if not isinstance(n, (int, float)) or isinstance(n, bool) or n < 0:
         return "?"
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1000 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1000
-    return "?"
+    from rich.filesize import decimal
+
+    return decimal(int(n))
 
 
 def rate(kbps: Any) -> str:
