@@ -214,8 +214,13 @@ async def _find_host(code: Code, timeout: float) -> RendezvousClient:
     with contextlib.suppress(Unreachable):
         return await _connect(local.same_machine(code.nameplate), min(timeout, 2.0))
     urls = await local.on_lan(code.nameplate, min(timeout, 5.0))
+    if not urls and local.anyone_on_this_machine():
+        # Someone is waiting here, with another code: this one is wrong, or was burned by a
+        # wrong guess (the host then issued a fresh one). That is the wrong-code exit, 3.
+        raise AuthError(f"nobody is waiting for code {code.nameplate}-... any more: the code is wrong "
+                        "or was used already (a wrong guess burns a code); ask for the new code")
     if not urls:
-        raise Unreachable(f"no host with code {code.nameplate}-... found on this machine or the LAN; "
+        raise Unreachable(f"nobody with code {code.nameplate}-... found on this machine or the LAN; "
                           "check the code, or use --server URL / RASSIST_SERVER")
     return await _connect(urls, timeout)
 

@@ -113,7 +113,7 @@ def host(
 
 def join_command(
     code: str | None = typer.Argument(None, envvar="RASSIST_CODE", show_default=False,
-                                      help="The code the host gave you, e.g. 7-crayon-walrus "
+                                      help="The code the host gave you, e.g. 583-positive-kickoff "
                                            "(or set RASSIST_CODE)."),
     server: str | None = common.ServerOpt,
     json_mode: bool = common.JsonOpt,

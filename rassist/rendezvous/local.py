@@ -117,6 +117,11 @@ def same_machine(nameplate: str) -> list[str]:
     return urls
 
 
+def anyone_on_this_machine() -> bool:
+    """Whether any rassist host (or sender) announces a server on this machine, whatever its code."""
+    return bool(same_machine("[1-9]*"))
+
+
 async def on_lan(nameplate: str, timeout: float) -> list[str]:
     """Server URLs announced over mDNS for `nameplate`; empty if none within `timeout`."""
     from zeroconf import IPVersion

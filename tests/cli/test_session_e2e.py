@@ -174,7 +174,7 @@ def test_embedded_default_without_server():
     assert join.wait_exit() == 0 and host.wait_exit() == 0
 
 
-def test_unknown_nameplate_and_malformed_code_and_unreachable_server(server):
+def test_unknown_nameplate_and_malformed_code_and_unreachable_server(server, tmp_path):
     assert start_join(server, "999-acme-adviser").wait_exit() == AuthError.exit_code
     bad = start_join(server, "acme-adviser")
     assert bad.wait_exit() == UsageError.exit_code
@@ -183,8 +183,24 @@ def test_unknown_nameplate_and_malformed_code_and_unreachable_server(server):
     gone = Proc(["join", "1-acme-adviser", "--json", "--server", "ws://127.0.0.1:9", "--timeout", "2"])
     assert gone.wait_exit() == Unreachable.exit_code
     assert time.monotonic() - t < 10
-    nobody = start_join(None, "77-acme-adviser", "--timeout", "1")
+    nobody = start_join(None, "77-acme-adviser", "--timeout", "1", env={"RASSIST_REGISTRY": str(tmp_path)})
     assert nobody.wait_exit() == Unreachable.exit_code
+    assert "nobody with code 77-... found" in nobody.wait_event("error")["message"]  # not "no host": send too
+
+
+def test_a_code_burned_by_a_wrong_guess_exits_3_without_a_server_too(tmp_path):
+    private = {"RASSIST_REGISTRY": str(tmp_path)}  # only this test's host announces itself here
+    host = Proc(["host", "--json", "--yes"], env=private)
+    code = host.wait_event("code")["code"]
+    nameplate, w1, w2 = code.split("-")
+    wrong = f"{nameplate}-{w1}-{'adroitness' if w2 != 'adroitness' else 'adviser'}"
+    assert start_join(None, wrong, env=private).wait_exit() == AuthError.exit_code
+    host.wait_event("code")  # a fresh one
+    late = start_join(None, code, "--timeout", "3", env=private)
+    assert late.wait_exit() == AuthError.exit_code
+    said = late.wait_event("error")["message"]  # the fresh code may reuse the number: then SPAKE2 says it
+    assert "used already" in said or "wrong code" in said, said
+    host.kill()
 
 
 def test_peer_vanishing_is_reported(server):
