@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import socket
+from pathlib import Path
 
 import typer
 
@@ -28,6 +29,27 @@ def default_name(name: str | None) -> str:
     except (KeyError, OSError):
         user = "someone"
     return f"{user}@{socket.gethostname()}"
+
+
+def writable_dir(path: Path | None, option: str) -> Path | None:
+    """Check, before any code is used, that files can be saved in `path` (created if missing):
+    a read-only or mistyped directory found after pairing would burn the code for nothing."""
+    if path is None:
+        return None
+    import tempfile
+
+    if path.exists() and not path.is_dir():
+        raise UsageError(f"{option} {path}: that is a file, not a directory")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"{option} {path}: cannot create that directory ({exc.strerror or exc})") from None
+    try:
+        with tempfile.TemporaryFile(dir=path, prefix=".rassist-check-"):
+            pass
+    except OSError as exc:
+        raise UsageError(f"{option} {path}: cannot write there ({exc.strerror or exc})") from None
+    return path
 
 
 def parse_permissions(values: list[str]) -> set[str]:

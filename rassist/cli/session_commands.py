@@ -81,6 +81,7 @@ def host(
         from rassist.pairing import Host, HostOptions
 
         allowed = common.parse_permissions(allow)
+        common.writable_dir(download_dir, "--download-dir")
         tui = _tui_wanted(json_mode, no_tui)
         if tui:
             from rassist.tui.hooks import TuiHooks
@@ -140,6 +141,7 @@ def join_command(
     async def main() -> int:
         if not code:
             raise UsageError("no code given: rassist join CODE (or set RASSIST_CODE)")
+        common.writable_dir(download_dir, "--download-dir")
         from rassist.cli.console import Lines
         from rassist.cli.drive import drive
         from rassist.features import join_features

@@ -22,7 +22,7 @@ from rich.markup import escape
 from rassist.cli import common
 from rassist.cli.output import Output
 from rassist.cli.run import INTERRUPTED, run
-from rassist.errors import ConnectionLost, DeclinedError, RassistError, UsageError
+from rassist.errors import ConnectionLost, RassistError, TimedOut, UsageError
 from rassist.protocol.codes import MAX_WORDS, MIN_WORDS
 
 if TYPE_CHECKING:
@@ -325,6 +325,7 @@ def receive(
     async def main() -> int:
         if not code:
             raise UsageError("no code given: rassist receive CODE (or set RASSIST_CODE)")
+        common.writable_dir(output, "--output")
         from rassist.cli.console import Lines
         from rassist.pairing import JoinOptions, join
         from rassist.transfer.feature import FilesFeature
@@ -421,7 +422,7 @@ async def _finish(out: Output, view: TransferView, session: Session, job: asynci
         return exc.exit_code
     if isinstance(outcome, BaseException):  # the feature has reported it as an error event
         view.stop()
-        if not isinstance(outcome, (DeclinedError, UsageError)):
+        if isinstance(outcome, (ConnectionLost, TimedOut)):  # only where trying again can help
             out.say("Run the same send and receive again to resume: only the missing part "
                     "will travel.")
         out.emit("closed", reason=getattr(outcome, "kind", "error"))
