@@ -59,3 +59,10 @@ def test_join_download_dir_is_checked_before_pairing_too(server, tmp_path):
         assert "cannot write there" in join.wait_event("error")["message"]
     finally:
         subprocess.run(["umount", str(ro)], check=False)
+
+
+def test_send_of_a_proc_file_sends_its_content(server, tmp_path):
+    sender, code = send(server, "/proc/self/status")
+    got = receive(server, code, tmp_path / "in", "--yes")
+    finish(sender, got)
+    assert (tmp_path / "in" / "status").read_bytes().startswith(b"Name:")
