@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import threading
+from collections.abc import Callable
 from typing import TextIO
 
 
@@ -15,6 +16,10 @@ class Lines:
         self._queue: asyncio.Queue[str | None] = asyncio.Queue()
         self._loop = asyncio.get_running_loop()
         self.closed = False
+        # While set, a line that arrives when nobody is waiting in next() goes here at once
+        # (before a session is connected, commands get an immediate answer, not silence).
+        self.unclaimed: Callable[[str], None] | None = None
+        self._waiting = 0
         self.interactive = bool(getattr(self._stream, "isatty", lambda: False)())
         threading.Thread(target=self._pump, name="stdin", daemon=True).start()
 
@@ -28,15 +33,25 @@ class Lines:
 
     def _put(self, line: str | None) -> None:
         try:
-            self._loop.call_soon_threadsafe(self._queue.put_nowait, line)
+            self._loop.call_soon_threadsafe(self._deliver, line)
         except RuntimeError:  # the loop has already finished: nobody is listening
             pass
+
+    def _deliver(self, line: str | None) -> None:
+        if line is not None and self.unclaimed is not None and self._waiting == 0 and self._queue.empty():
+            self.unclaimed(line)
+        else:
+            self._queue.put_nowait(line)
 
     async def next(self) -> str | None:
         """The next line, or None at end of input (and forever after)."""
         if self.closed:
             await asyncio.Future()  # nothing more will come; callers race this with other work
-        line = await self._queue.get()
+        self._waiting += 1
+        try:
+            line = await self._queue.get()
+        finally:
+            self._waiting -= 1
         if line is None:
             self.closed = True
         return line

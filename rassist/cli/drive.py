@@ -33,8 +33,29 @@ def parse_line(line: str, json_mode: bool) -> dict[str, Any] | None:
     return {"chat": line[1:] if line.startswith("//") else line}
 
 
+def answer_early(out: Output, lines: Lines) -> None:
+    """Until drive() starts, a command that nobody (such as the approval prompt) is waiting
+    for is answered at once with an error instead of waiting, unanswered, for a connection."""
+
+    def early(line: str) -> None:
+        try:
+            cmd = parse_line(line, out.json_mode)
+        except ValueError as exc:
+            out.emit("error", kind="command", message=f"malformed command: {exc}")
+            return
+        if cmd is not None:  # a blank line is nothing
+            name = next(iter(cmd), "?") if isinstance(cmd, dict) else "?"
+            out.emit("error", kind="command",
+                     message=f"not connected yet: {name!r} was not done (commands work once the "
+                             "\"connected\" event is out)" if out.json_mode else
+                             "Not connected yet: nothing was sent.")
+
+    lines.unclaimed = early
+
+
 async def drive(session: Session, out: Output, lines: Lines) -> int:
     """Run a connected session until it ends; returns the exit code."""
+    lines.unclaimed = None  # from now on every line is a command of this session
     reader = asyncio.ensure_future(_commands(session, out, lines))
     try:
         await session.start()

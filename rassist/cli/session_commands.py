@@ -74,7 +74,7 @@ def host(
 
     async def main() -> int:
         from rassist.cli.console import Lines
-        from rassist.cli.drive import Approval, drive
+        from rassist.cli.drive import Approval, answer_early, drive
         from rassist.features import host_features
         from rassist.cli.transfer import files_renderers
         from rassist.media.control import host_renderers
@@ -100,6 +100,7 @@ def host(
             opts.features.append(LinkStats())
             return await run_host_tui(opts, live.hooks, auto=yes or bool(allowed), allowed=allowed)
         lines = Lines()  # only now: its stdin thread would steal the TUI's keys
+        answer_early(out, lines)
         out.renderers.update(host_renderers() | files_renderers())
         from rassist.features import no_display
 
@@ -143,7 +144,7 @@ def join_command(
             raise UsageError("no code given: rassist join CODE (or set RASSIST_CODE)")
         common.writable_dir(download_dir, "--download-dir")
         from rassist.cli.console import Lines
-        from rassist.cli.drive import drive
+        from rassist.cli.drive import answer_early, drive
         from rassist.features import join_features
         from rassist.cli.transfer import files_renderers
         from rassist.media.control import join_renderers
@@ -173,6 +174,7 @@ def join_command(
 
             return await run_join_tui(code, opts, live.hooks)
         lines = Lines()  # only now: its stdin thread would steal the TUI's keys
+        answer_early(out, lines)
         out.renderers.update(join_renderers() | files_renderers())
         if view is not None:  # the picture is drawn on request, between the chat lines
             out.renderers["screen"] = lambda f: (f"The host's screen is coming ({f.get('width')}x{f.get('height')}): "
