@@ -12,8 +12,9 @@ from rassist.errors import UsageError
 from rassist.protocol.permissions import PERMISSIONS
 
 ServerOpt = typer.Option(None, "--server", envvar="RASSIST_SERVER", metavar="URL",
-                         help="Rendezvous server, e.g. ws://relay.example:4477. Default: the host "
-                              "embeds one and joiners find it on this machine or the LAN.")
+                         help="Rendezvous server, e.g. ws://relay.example:4477. Default: the side "
+                              "that prints the code runs one, and the other side finds it on this "
+                              "machine or the LAN.")
 JsonOpt = typer.Option(False, "--json", help="Machine mode: one JSON event per line on stdout, "
                                                "one JSON command per line on stdin.")
 NameOpt = typer.Option(None, "--name", help="How the peer sees you. Default: user@hostname.")

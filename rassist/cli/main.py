@@ -41,4 +41,7 @@ def _options(
 
 
 def main() -> None:
+    from rassist.cli.helptext import quiet_types
+
+    quiet_types()
     app()

@@ -66,6 +66,11 @@ def host(
 
     The helper runs `rassist join CODE`. In plain mode each line you type is sent as chat;
     /quit leaves. With --json, stdin takes commands such as {"chat": "hi"} and {"approve": true}.
+
+    Examples:
+      rassist host                            # prints a code; you approve whoever joins
+      rassist host --allow control,files      # grant control and files without asking
+      rassist host --json --yes --once        # for scripts: JSON events, one pairing
     """
     out = Output(json_mode)
     live = _Live()
@@ -133,8 +138,13 @@ def join_command(
 ) -> None:
     """Connect to a host with the code it printed; see its screen and chat.
 
-    In plain mode each line you type is sent as chat; /quit leaves. With --json, stdin takes
-    commands such as {"chat": "hi"} and {"quit": true}.
+    In plain mode each line you type is sent as chat; /screen shows the host's screen; /quit
+    leaves. With --json, stdin takes commands such as {"chat": "hi"} and {"quit": true}.
+
+    Examples:
+      rassist join 583-positive-kickoff       # screen, chat, files in a terminal UI
+      rassist join 583-positive-kickoff --control --files
+      RASSIST_CODE=583-positive-kickoff rassist join --no-tui
     """
     out = Output(json_mode)
     live = _Live()

@@ -255,6 +255,11 @@ def send(
 
     Every file is checked with SHA-256 on arrival. If the transfer is interrupted, run the
     same send and receive again: it continues where it stopped.
+
+    Examples:
+      rassist send report.pdf logs/           # prints a code for the receiver
+      rassist send --text "ssh deploy@10.0.0.7"
+      rassist send big.iso --limit-rate 20M --code 7-positive-kickoff
     """
     out = Output(json_mode)
     live = _Live()
@@ -317,6 +322,10 @@ def receive(
 
     With --json and without --yes, answer the file-offer event on stdin with
     {"accept": ID} or {"decline": ID}.
+
+    Examples:
+      rassist receive 583-positive-kickoff    # shows what is offered, asks, saves here
+      rassist receive 583-positive-kickoff -o ~/Downloads --yes
     """
     out = Output(json_mode)
     live = _Live()
