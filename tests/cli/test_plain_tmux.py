@@ -93,3 +93,15 @@ def test_host_says_at_start_that_it_has_no_display(server, monkeypatch):
         assert event["state"] == "unavailable" and "no display to capture" in event["message"]
     finally:
         host.kill()
+
+
+def test_the_terminal_probe_does_not_leak_into_the_tmux_window_title(tmux, tmp_path):
+    # textual-image's Kitty query is an APC sequence, which tmux takes for a pane title
+    # (importing textual_image.renderable on its own leaves "Gi=...,a=q,..." there).
+    done = tmp_path / "probed"
+    script = ("from rassist.media.render import probe_terminal\nprobe_terminal()\n"
+              f"open({str(done)!r}, 'w').write('yes')\nimport time\ntime.sleep(30)\n")
+    tmux.start(shlex.join([sys.executable, "-c", script]))
+    assert wait_file(done) == "yes"
+    title = tmux.tmux("display-message", "-p", "-t", "tui", "#{pane_title}")
+    assert "Gi=" not in title and "a=q" not in title, title
