@@ -78,6 +78,8 @@ def describe(event: str, f: dict[str, Any]) -> str | None:
             return f"Control {escape(str(f.get('state')))}{extra}"
         case "control-request":
             return f"{peer} asks for control"
+        case "screen" if f.get("state") == "unavailable":
+            return f"[yellow]Screen not shared[/]: {escape(str(f.get('message', '')))}"
         case "screen":
             dims = f" {f.get('width')}x{f.get('height')}" if f.get("width") else ""
             return f"Screen: {escape(str(f.get('state')))}{escape(dims)}"
