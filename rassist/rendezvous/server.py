@@ -98,7 +98,7 @@ class RendezvousServer:
             except NoSuchNameplate:
                 await _send(ws, wire.encode(
                     "error", kind="unknown-nameplate",
-                    message=f"no host is waiting on nameplate {msg['nameplate'][:12]} "
+                    message=f"nobody is waiting on nameplate {msg['nameplate'][:12]} "
                             "(wrong code, already used, or expired)"))
                 return
             self.pairings += 1

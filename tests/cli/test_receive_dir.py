@@ -66,3 +66,10 @@ def test_send_of_a_proc_file_sends_its_content(server, tmp_path):
     got = receive(server, code, tmp_path / "in", "--yes")
     finish(sender, got)
     assert (tmp_path / "in" / "status").read_bytes().startswith(b"Name:")
+
+
+def test_receive_of_an_unknown_code_does_not_talk_about_a_host(server, tmp_path):
+    got = receive(server, "999-positive-kickoff", tmp_path / "in", "--yes")
+    assert got.wait_exit() == 3
+    message = got.wait_event("error")["message"]
+    assert "nobody is waiting" in message and "host" not in message

@@ -110,7 +110,7 @@ async def test_second_claim_is_refused(server):
     second = await RendezvousClient.connect(url, 5)
     from rassist.errors import AuthError
 
-    with pytest.raises(AuthError, match="no host is waiting"):
+    with pytest.raises(AuthError, match="nobody is waiting"):
         await second.claim(nameplate)
 
 
