@@ -33,23 +33,26 @@ def default_name(name: str | None) -> str:
 
 
 def writable_dir(path: Path | None, option: str) -> Path | None:
-    """Check, before any code is used, that files can be saved in `path` (created if missing):
-    a read-only or mistyped directory found after pairing would burn the code for nothing."""
+    """Check, before any code is used, that files can be saved in `path` (or that it can be
+    created there): a read-only or mistyped directory found after pairing would burn the code
+    for nothing. Nothing is created here."""
     if path is None:
         return None
     import tempfile
 
     if path.exists() and not path.is_dir():
         raise UsageError(f"{option} {path}: that is a file, not a directory")
+    probe, missing = path, False
+    while not probe.exists():  # the nearest existing ancestor must let us create the rest
+        probe, missing = probe.absolute().parent, True
+    if not probe.is_dir():
+        raise UsageError(f"{option} {path}: cannot create that directory ({probe} is a file)")
     try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise UsageError(f"{option} {path}: cannot create that directory ({exc.strerror or exc})") from None
-    try:
-        with tempfile.TemporaryFile(dir=path, prefix=".rassist-check-"):
+        with tempfile.TemporaryFile(dir=probe, prefix=".rassist-check-"):
             pass
     except OSError as exc:
-        raise UsageError(f"{option} {path}: cannot write there ({exc.strerror or exc})") from None
+        what = "cannot create that directory" if missing else "cannot write there"
+        raise UsageError(f"{option} {path}: {what} ({exc.strerror or exc})") from None
     return path
 
 

@@ -340,6 +340,10 @@ def receive(
         from rassist.transfer.feature import FilesFeature
 
         lines = Lines() if not yes else None
+        if lines is not None and json_mode:
+            from rassist.cli.drive import answer_early
+
+            answer_early(out, lines)  # until the session is up; then they are its commands
         finished: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
 
         def on_finished(offer_id: str, direction: str, result: Any) -> None:
@@ -354,6 +358,8 @@ def receive(
                            wants=("files",), peer_timeout=peer_timeout, relay_only=relay_only,
                            features=[feature])
         live.session = session = await join(code, opts, out.emit)
+        if lines is not None:
+            lines.unclaimed = None  # from now on lines are this session's commands
         await session.start()
         commands = None
         if json_mode and lines is not None:

@@ -51,3 +51,4 @@ def test_commands_before_connecting_are_answered_at_once(server):
     join.send({"quit": True})
     assert join.wait_exit() == 0 and host.wait_exit() == 0
     assert time.monotonic() - started < 60
+
