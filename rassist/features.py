@@ -34,7 +34,9 @@ def host_features(monitor: int | None, ask: Callable[..., Any] | None = None,
     except NoDisplayError as exc:
         geometry = None  # chat and files still work; the host says so at start (no_display())
         screen.error = exc
-    return [screen, HostControl(geometry, ask=ask), files_feature(download_dir, fast_lane)]
+    from rassist.media.annotate import HostAnnotate
+
+    return [screen, HostControl(geometry, ask=ask), HostAnnotate(geometry), files_feature(download_dir, fast_lane)]
 
 
 def no_display(features: list[Feature]) -> str | None:
@@ -49,7 +51,9 @@ def no_display(features: list[Feature]) -> str | None:
 
 def join_features(record: Path | None = None, on_frame: Callable[[Any], None] | None = None,
                   download_dir: Path | None = None, fast_lane: bool = True) -> list[Feature]:
+    from rassist.media.annotate import JoinAnnotate
     from rassist.media.control import JoinControl
     from rassist.media.screen import ViewScreen
 
-    return [ViewScreen(record=record, on_frame=on_frame), JoinControl(), files_feature(download_dir, fast_lane)]
+    return [ViewScreen(record=record, on_frame=on_frame), JoinControl(), JoinAnnotate(),
+            files_feature(download_dir, fast_lane)]

@@ -147,13 +147,16 @@ class Host:
             while True:
                 nameplate = await client.allocate(preset.nameplate if preset else None)
                 code = preset or make_code(nameplate, self.opts.code_length)
-                preset = None  # a code is good for one attempt only
+                # A preset code is good for one attempt, and the other side knows it already:
+                # wait for it only as long as for any peer (it may also have come first).
+                patience = self.opts.timeout if preset else None
+                preset = None
                 if self._embedded is not None:
                     await self._embedded.announce.publish(nameplate)
                 self.emit("code", code=str(code))
                 self.emit("waiting", **{"for": "joiner"})
+                await client.wait_joined(patience)
                 try:
-                    await client.wait_joined()
                     peer, offer = await prepared
                     return await self._pair(_Relay(client, self.opts.timeout), code, peer, offer)
                 except (AuthError, DeclinedError, PeerGone, TimedOut) as exc:
@@ -207,22 +210,39 @@ class Host:
             self._embedded = None
 
 
-async def _find_host(code: Code, timeout: float) -> RendezvousClient:
-    """The embedded server of the host with this nameplate: this machine first, then the LAN."""
+async def _find_host(code: Code, timeout: float, on_wait: Callable[[], None]) -> RendezvousClient:
+    """The embedded server of the host with this nameplate: this machine first, then the LAN.
+    A host that has not started yet (a preset code) is awaited up to `timeout`."""
     from rassist.rendezvous import local
 
-    with contextlib.suppress(Unreachable):
-        return await _connect(local.same_machine(code.nameplate), min(timeout, 2.0))
-    urls = await local.on_lan(code.nameplate, min(timeout, 5.0))
-    if not urls and local.anyone_on_this_machine():
-        # Someone is waiting here, with another code: this one is wrong, or was burned by a
-        # wrong guess (the host then issued a fresh one). That is the wrong-code exit, 3.
-        raise AuthError(f"nobody is waiting for code {code.nameplate}-... any more: the code is wrong "
-                        "or was used already (a wrong guess burns a code); ask for the new code")
-    if not urls:
-        raise Unreachable(f"nobody with code {code.nameplate}-... found on this machine or the LAN; "
-                          "check the code, or use --server URL / RASSIST_SERVER")
-    return await _connect(urls, timeout)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    tried: set[str] = set()
+    lan: asyncio.Future[list[str]] | None = None
+    try:
+        while True:
+            fresh = [url for url in local.same_machine(code.nameplate) if url not in tried]
+            tried.update(fresh)
+            with contextlib.suppress(Unreachable):
+                if fresh:
+                    return await _connect(fresh, min(timeout, 2.0))
+            if lan is None:  # not on this machine (yet): ask the LAN too, meanwhile
+                lan = asyncio.ensure_future(local.on_lan(code.nameplate, timeout))
+                on_wait()
+            if lan.done() and not lan.cancelled() and lan.exception() is None and lan.result():
+                return await _connect(lan.result(), timeout)
+            left = deadline - loop.time()
+            if left <= 0:
+                break
+            if lan.done():  # the LAN gave up (or has no multicast): keep checking this machine
+                await asyncio.sleep(min(0.1, left))
+            else:
+                await asyncio.wait({lan}, timeout=min(0.1, left))  # wakes at once on an answer
+    finally:
+        if lan is not None:
+            lan.cancel()
+    raise TimedOut(f"nobody with code {code.nameplate}-... appeared on this machine or the LAN "
+                   f"within {timeout:g} s; check the code, or use --server URL / RASSIST_SERVER")
 
 
 async def join(code_text: str, opts: JoinOptions, emit: Emit) -> Session:
@@ -230,10 +250,14 @@ async def join(code_text: str, opts: JoinOptions, emit: Emit) -> Session:
         code = parse_code(code_text)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    client = await (_connect([opts.server], opts.timeout) if opts.server else _find_host(code, opts.timeout))
+    def waiting() -> None:
+        emit("waiting", **{"for": "host"})
+
+    client = await (_connect([opts.server], opts.timeout) if opts.server
+                    else _find_host(code, opts.timeout, waiting))
     relay = _Relay(client, opts.timeout)
     try:
-        await client.claim(code.nameplate)
+        await client.claim(code.nameplate, opts.timeout, waiting)
         ice = await _ice_servers(client, opts)
         pairing = sm.Pairing("join", str(code), opts.name, opts.wants)
         await relay.act(pairing.start())

@@ -16,9 +16,10 @@ class Lines:
         self._queue: asyncio.Queue[str | None] = asyncio.Queue()
         self._loop = asyncio.get_running_loop()
         self.closed = False
-        # While set, a line that arrives when nobody is waiting in next() goes here at once
-        # (before a session is connected, commands get an immediate answer, not silence).
-        self.unclaimed: Callable[[str], None] | None = None
+        # While set, a line that arrives when nobody is waiting in next() is offered here first;
+        # it returns True if it answered the line (before a session is connected, commands get
+        # an immediate answer, not silence), False to queue it as usual.
+        self.unclaimed: Callable[[str], bool] | None = None
         self._waiting = 0
         self.interactive = bool(getattr(self._stream, "isatty", lambda: False)())
         threading.Thread(target=self._pump, name="stdin", daemon=True).start()
@@ -38,10 +39,10 @@ class Lines:
             pass
 
     def _deliver(self, line: str | None) -> None:
-        if line is not None and self.unclaimed is not None and self._waiting == 0 and self._queue.empty():
-            self.unclaimed(line)
-        else:
-            self._queue.put_nowait(line)
+        if (line is not None and self.unclaimed is not None and self._waiting == 0
+                and self._queue.empty() and self.unclaimed(line)):
+            return
+        self._queue.put_nowait(line)
 
     async def next(self) -> str | None:
         """The next line, or None at end of input (and forever after)."""

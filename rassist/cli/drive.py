@@ -35,20 +35,26 @@ def parse_line(line: str, json_mode: bool) -> dict[str, Any] | None:
 
 def answer_early(out: Output, lines: Lines) -> None:
     """Until drive() starts, a command that nobody (such as the approval prompt) is waiting
-    for is answered at once with an error instead of waiting, unanswered, for a connection."""
+    for is answered at once with an error instead of waiting, unanswered, for a connection.
+    An approval ({"approve": ...}) is kept for the prompt, which may not have asked yet."""
 
-    def early(line: str) -> None:
+    def early(line: str) -> bool:
         try:
             cmd = parse_line(line, out.json_mode)
         except ValueError as exc:
             out.emit("error", kind="command", message=f"malformed command: {exc}")
-            return
-        if cmd is not None:  # a blank line is nothing
-            name = next(iter(cmd), "?") if isinstance(cmd, dict) else "?"
+            return True
+        if cmd is None:  # a blank line is nothing
+            return True
+        if out.json_mode and "approve" in cmd:
+            return False  # kept for the approval prompt
+        if out.json_mode:
             out.emit("error", kind="command",
-                     message=f"not connected yet: {name!r} was not done (commands work once the "
-                             "\"connected\" event is out)" if out.json_mode else
-                             "Not connected yet: nothing was sent.")
+                     message=f"not connected yet: {next(iter(cmd), '?')!r} was not done (commands "
+                             "work once the \"connected\" event is out)")
+        else:
+            out.say("Not connected yet: nothing was sent.")
+        return True
 
     lines.unclaimed = early
 
@@ -84,7 +90,7 @@ async def _commands(session: Session, out: Output, lines: Lines) -> None:
 
 
 _SPELLED = {"view": "view your screen", "control": "control your mouse and keyboard",
-            "files": "exchange files"}
+            "files": "exchange files", "annotate": "point and draw on your screen"}
 
 
 class Approval:

@@ -41,7 +41,8 @@ def _human(event: str, f: dict[str, Any]) -> str | None:
                 f"On the other machine run: [bold]rassist join {code}[/]")
     if event == "waiting":
         return {"joiner": "Waiting for someone to join...",
-                "approval": "Waiting for the host to approve..."}.get(f.get("for", ""), None)
+                "approval": "Waiting for the host to approve...",
+                "host": "Waiting for the host to start (same code)..."}.get(f.get("for", ""), None)
     if event == "connected":
         route = f.get("route", {})
         how = f"{route.get('local', '?')}/{route.get('remote', '?')}"

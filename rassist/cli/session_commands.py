@@ -82,6 +82,7 @@ def host(
         from rassist.cli.drive import Approval, answer_early, drive
         from rassist.features import host_features
         from rassist.cli.transfer import files_renderers
+        from rassist.media.annotate import renderers as annotate_renderers
         from rassist.media.control import host_renderers
         from rassist.pairing import Host, HostOptions
 
@@ -106,7 +107,7 @@ def host(
             return await run_host_tui(opts, live.hooks, auto=yes or bool(allowed), allowed=allowed)
         lines = Lines()  # only now: its stdin thread would steal the TUI's keys
         answer_early(out, lines)
-        out.renderers.update(host_renderers() | files_renderers())
+        out.renderers.update(host_renderers() | files_renderers() | annotate_renderers())
         from rassist.features import no_display
 
         if (reason := no_display(features)) is not None:  # say it now, not once someone joined
@@ -157,6 +158,7 @@ def join_command(
         from rassist.cli.drive import answer_early, drive
         from rassist.features import join_features
         from rassist.cli.transfer import files_renderers
+        from rassist.media.annotate import renderers as annotate_renderers
         from rassist.media.control import join_renderers
         from rassist.pairing import JoinOptions, join
 
@@ -185,7 +187,7 @@ def join_command(
             return await run_join_tui(code, opts, live.hooks)
         lines = Lines()  # only now: its stdin thread would steal the TUI's keys
         answer_early(out, lines)
-        out.renderers.update(join_renderers() | files_renderers())
+        out.renderers.update(join_renderers() | files_renderers() | annotate_renderers())
         if view is not None:  # the picture is drawn on request, between the chat lines
             out.renderers["screen"] = lambda f: (f"The host's screen is coming ({f.get('width')}x{f.get('height')}): "
                                                  "type [bold]/screen[/] to see it.")

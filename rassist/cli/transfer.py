@@ -79,7 +79,8 @@ class TransferView:
 
     def _waiting(self, f: dict[str, Any]) -> str | None:
         return {"joiner": "Waiting for the receiver...",
-                "approval": "Waiting for the sender..."}.get(f.get("for", ""))
+                "approval": "Waiting for the sender...",
+                "host": "Waiting for the sender to start (same code)..."}.get(f.get("for", ""))
 
     def _connected(self, f: dict[str, Any]) -> str:
         route = f.get("route", {})

@@ -1,7 +1,8 @@
 """The rendezvous wire format: one JSON object per websocket text frame, keyed by "op".
 
-Client -> server: allocate [nameplate], claim {nameplate}, send {body}, ping, turn.
-Server -> client: allocated {nameplate}, claimed, joined, message {body}, peer-gone, pong,
+Client -> server: allocate [nameplate], claim {nameplate, [wait]}, send {body}, ping, turn.
+Server -> client: allocated {nameplate}, waiting (a claim with wait: no host yet), claimed,
+joined, message {body}, peer-gone, pong,
 turn {servers: [{urls, username, credential}]}, error {kind, message}. Bodies are base64 of sealed or SPAKE2 bytes: the server never sees
 anything it could read."""
 
@@ -41,6 +42,8 @@ def decode(frame: str | bytes, allowed: frozenset[str] | None = None) -> dict[st
         raise WireError(f"unknown op {msg['op'][:40]!r}")
     if msg["op"] == "claim" and not _is_nameplate(msg.get("nameplate")):
         raise WireError("claim needs a nameplate (a number)")
+    if msg["op"] == "claim" and not isinstance(msg.get("wait", False), bool):
+        raise WireError("claim's wait is true or false")
     if msg["op"] == "allocate" and "nameplate" in msg and not _is_nameplate(msg["nameplate"]):
         raise WireError("allocate takes an optional nameplate (a number)")
     if msg["op"] in ("send", "message"):

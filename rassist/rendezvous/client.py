@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidURI, WebSocketException
 
-from rassist.errors import AuthError, ConnectionLost, Unreachable, UsageError
+from rassist.errors import AuthError, ConnectionLost, TimedOut, Unreachable, UsageError
 from rassist.protocol import rendezvous as wire
 
-SERVER_OPS = frozenset({"allocated", "claimed", "joined", "message", "peer-gone", "pong", "turn", "error"})
+SERVER_OPS = frozenset({"allocated", "waiting", "claimed", "joined", "message", "peer-gone", "pong", "turn", "error"})
 
 
 class PeerGone(Exception):
@@ -63,12 +64,28 @@ class RendezvousClient:
             raise ConnectionLost(f"unexpected reply from the rendezvous server: {msg['op']}")
         return str(msg["nameplate"])
 
-    async def wait_joined(self) -> None:
-        await self._expect("joined")
+    async def wait_joined(self, timeout: float | None = None) -> None:
+        """Until a joiner claims our nameplate (at most `timeout` seconds, if given)."""
+        try:
+            await asyncio.wait_for(self._expect("joined"), timeout)
+        except TimeoutError:
+            raise TimedOut(f"nobody joined within {timeout:g} s (is the other side running, "
+                           "with the same code?)") from None
 
-    async def claim(self, nameplate: str) -> None:
-        await self._send("claim", nameplate=nameplate)
+    async def claim(self, nameplate: str, wait: float | None = None,
+                    on_wait: Callable[[], None] | None = None) -> None:
+        """Pair with the host of `nameplate`. With `wait` (seconds), a host that has not
+        arrived yet (a preset code) is awaited that long; `on_wait` is called if it must be."""
+        await self._send("claim", nameplate=nameplate, **({"wait": True} if wait else {}))
         msg = await self.recv()
+        if msg["op"] == "waiting" and wait:
+            if on_wait is not None:
+                on_wait()
+            try:
+                msg = await asyncio.wait_for(self.recv(), wait)
+            except TimeoutError:
+                raise TimedOut(f"nobody with code number {nameplate} arrived within {wait:g} s "
+                               "(check the code; is the other side running?)") from None
         if msg["op"] == "error" and msg.get("kind") == "unknown-nameplate":
             raise AuthError(str(msg.get("message", "unknown nameplate")))
         if msg["op"] != "claimed":

@@ -52,3 +52,13 @@ def test_commands_before_connecting_are_answered_at_once(server):
     assert join.wait_exit() == 0 and host.wait_exit() == 0
     assert time.monotonic() - started < 60
 
+
+
+def test_an_approval_sent_before_the_request_still_counts(server):
+    host, code = start_host(server)
+    host.send({"approve": True})  # a script that answers in advance
+    join = start_join(server, code)
+    assert join.wait_event("connected")["granted"] == ["view"]
+    join.send({"quit": True})
+    assert join.wait_exit() == 0 and host.wait_exit() == 0
+    assert not [e for e in host.events if e["event"] == "error"]

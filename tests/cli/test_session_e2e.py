@@ -9,6 +9,7 @@ from rassist.errors import (
     AuthError,
     ConnectionLost,
     DeclinedError,
+    TimedOut,
     Unreachable,
     UsageError,
 )
@@ -65,9 +66,11 @@ def test_wrong_code_fails_both_sides_and_burns_the_nameplate(server):
     assert join.wait_exit() == AuthError.exit_code
     assert "wrong code" in join.wait_event("error")["message"]
     assert host.wait_exit() == AuthError.exit_code
-    # One guess per code: the right code no longer works either.
-    late = start_join(server, code)
+    # One guess per code: the right code no longer works either, and says so at once (exit 3,
+    # as the README says), instead of waiting for a host that will not come.
+    late = start_join(server, code, "--timeout", "1")
     assert late.wait_exit() == AuthError.exit_code
+    assert "used a moment ago" in late.wait_event("error")["message"]
 
 
 def test_host_offers_a_fresh_code_after_a_wrong_guess(server):
@@ -175,7 +178,8 @@ def test_embedded_default_without_server():
 
 
 def test_unknown_nameplate_and_malformed_code_and_unreachable_server(server, tmp_path):
-    assert start_join(server, "999-acme-adviser").wait_exit() == AuthError.exit_code
+    # A nameplate nobody holds may belong to a host that has not started yet: wait, then exit 4.
+    assert start_join(server, "999-acme-adviser", "--timeout", "1").wait_exit() == TimedOut.exit_code
     bad = start_join(server, "acme-adviser")
     assert bad.wait_exit() == UsageError.exit_code
     assert "malformed code" in bad.wait_event("error")["message"]
@@ -184,8 +188,8 @@ def test_unknown_nameplate_and_malformed_code_and_unreachable_server(server, tmp
     assert gone.wait_exit() == Unreachable.exit_code
     assert time.monotonic() - t < 10
     nobody = start_join(None, "77-acme-adviser", "--timeout", "1", env={"RASSIST_REGISTRY": str(tmp_path)})
-    assert nobody.wait_exit() == Unreachable.exit_code
-    assert "nobody with code 77-... found" in nobody.wait_event("error")["message"]  # not "no host": send too
+    assert nobody.wait_exit() == TimedOut.exit_code
+    assert "nobody with code 77-... appeared" in nobody.wait_event("error")["message"]  # not "no host": send too
 
 
 def test_a_code_burned_by_a_wrong_guess_exits_3_without_a_server_too(tmp_path):
@@ -199,7 +203,7 @@ def test_a_code_burned_by_a_wrong_guess_exits_3_without_a_server_too(tmp_path):
     late = start_join(None, code, "--timeout", "3", env=private)
     assert late.wait_exit() == AuthError.exit_code
     said = late.wait_event("error")["message"]  # the fresh code may reuse the number: then SPAKE2 says it
-    assert "used already" in said or "wrong code" in said, said
+    assert "used a moment ago" in said or "wrong code" in said, said
     host.kill()
 
 

@@ -110,7 +110,7 @@ async def test_second_claim_is_refused(server):
     second = await RendezvousClient.connect(url, 5)
     from rassist.errors import AuthError
 
-    with pytest.raises(AuthError, match="nobody is waiting"):
+    with pytest.raises(AuthError, match="has nobody waiting"):
         await second.claim(nameplate)
 
 
@@ -119,3 +119,46 @@ async def test_unreachable_server_is_a_clear_error():
 
     with pytest.raises(Unreachable, match="cannot reach"):
         await RendezvousClient.connect("ws://127.0.0.1:9", 2)
+
+
+async def test_a_joiner_may_arrive_before_a_host_with_a_preset_code(server):
+    _, url = server
+    joiner = await RendezvousClient.connect(url, 5)
+    waited = []
+    claiming = asyncio.ensure_future(joiner.claim("42", 5.0, lambda: waited.append(True)))
+    await asyncio.sleep(0.2)
+    assert not claiming.done()
+    host = await RendezvousClient.connect(url, 5)
+    assert await host.allocate("42") == "42"
+    await host.wait_joined(5.0)
+    await claiming
+    assert waited == [True]
+    await joiner.send(b"sealed")
+    assert await host.receive() == b"sealed"
+    from rassist.errors import AuthError
+
+    latecomer = await RendezvousClient.connect(url, 5)
+    with pytest.raises(AuthError):  # the nameplate is used up: no second guess by waiting
+        await latecomer.claim("42", 5.0)
+
+
+async def test_a_waiting_claim_gives_up_after_its_timeout(server):
+    _, url = server
+    from rassist.errors import TimedOut
+
+    joiner = await RendezvousClient.connect(url, 5)
+    with pytest.raises(TimedOut, match="code number 43"):
+        await joiner.claim("43", 0.3)
+    host = await RendezvousClient.connect(url, 5)
+    with pytest.raises(TimedOut, match="nobody joined"):
+        await host.wait_joined(0.3)
+
+
+async def test_a_fresh_nameplate_skips_one_a_joiner_waits_for(server):
+    _, url = server
+    joiner = await RendezvousClient.connect(url, 5)
+    claiming = asyncio.ensure_future(joiner.claim("1", 5.0))
+    await asyncio.sleep(0.2)
+    host = await RendezvousClient.connect(url, 5)
+    assert await host.allocate() != "1"
+    claiming.cancel()
