@@ -34,26 +34,26 @@ def parse_line(line: str, json_mode: bool) -> dict[str, Any] | None:
 
 
 def answer_early(out: Output, lines: Lines) -> None:
-    """Until drive() starts, a command that nobody (such as the approval prompt) is waiting
-    for is answered at once with an error instead of waiting, unanswered, for a connection.
-    An approval ({"approve": ...}) is kept for the prompt, which may not have asked yet."""
+    """--json: until drive() starts, a command that nobody (such as the approval prompt) is
+    waiting for is answered at once with an error instead of waiting, unanswered, for a
+    connection. An approval ({"approve": ...}) is kept for the prompt, which may not have asked
+    yet. Plain mode keeps what a person types and sends it once connected."""
+    if not out.json_mode:
+        return
 
     def early(line: str) -> bool:
         try:
-            cmd = parse_line(line, out.json_mode)
+            cmd = parse_line(line, True)
         except ValueError as exc:
             out.emit("error", kind="command", message=f"malformed command: {exc}")
             return True
         if cmd is None:  # a blank line is nothing
             return True
-        if out.json_mode and "approve" in cmd:
+        if "approve" in cmd:
             return False  # kept for the approval prompt
-        if out.json_mode:
-            out.emit("error", kind="command",
-                     message=f"not connected yet: {next(iter(cmd), '?')!r} was not done (commands "
-                             "work once the \"connected\" event is out)")
-        else:
-            out.say("Not connected yet: nothing was sent.")
+        out.emit("error", kind="command",
+                 message=f"not connected yet: {next(iter(cmd), '?')!r} was not done (commands work "
+                         "once the \"connected\" event is out)")
         return True
 
     lines.unclaimed = early

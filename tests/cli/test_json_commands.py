@@ -12,7 +12,7 @@ def test_two_command_keys_are_an_error_naming_both_and_nothing_is_done(server):
     join = start_join(server, code)
     join.wait_event("connected")
     join.send({"chat": "x", "quit": True})
-    error = join.wait_event("error")
+    error = join.wait_event("error", kind="command")
     assert error["kind"] == "command"
     assert "'chat' and 'quit'" in error["message"] and "nothing was done" in error["message"]
     join.send({"chat": "still here"})
@@ -32,20 +32,20 @@ def test_a_blank_line_is_ignored_not_reported(server):
     host.wait_event("chat", text="after blanks")
     join.send({"quit": True})
     assert join.wait_exit() == 0
-    assert not [e for e in join.events if e["event"] == "error"]
+    assert not [e for e in join.events if e["event"] == "error" and e["kind"] == "command"]
 
 
 def test_commands_before_connecting_are_answered_at_once(server):
     host, code = start_host(server)  # asks before approving: the joiner waits
     started = time.monotonic()
     host.send({"chat": "too early"})
-    error = host.wait_event("error", timeout=10)
+    error = host.wait_event("error", timeout=10, kind="command")
     assert "not connected yet" in error["message"] and "'chat'" in error["message"]
     join = start_join(server, code)
     host.wait_event("request")
     join.wait_event("waiting", **{"for": "approval"})
     join.send({"chat": "me too"})
-    assert "not connected yet" in join.wait_event("error", timeout=10)["message"]
+    assert "not connected yet" in join.wait_event("error", timeout=10, kind="command")["message"]
     host.send({"approve": True})  # the approval prompt still gets its answer
     join.wait_event("connected")
     join.send({"quit": True})
@@ -61,4 +61,4 @@ def test_an_approval_sent_before_the_request_still_counts(server):
     assert join.wait_event("connected")["granted"] == ["view"]
     join.send({"quit": True})
     assert join.wait_exit() == 0 and host.wait_exit() == 0
-    assert not [e for e in host.events if e["event"] == "error"]
+    assert not [e for e in host.events if e["event"] == "error" and e["kind"] == "command"]
