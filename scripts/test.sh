@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/venv.sh
 
-packages="xvfb xdotool x11-utils coturn iproute2 iptables tmux redis-server"
+packages="xvfb xdotool x11-utils coturn iproute2 iptables tmux redis-server vim postgresql tesseract-ocr tesseract-ocr-eng"
 missing=""
 for p in $packages; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
 if [ -n "$missing" ]; then

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from rassist.cli import snapshot, transfer
+from rassist.cli import snapshot, tickets, transfer
 from rassist.cli.server_command import server
 from rassist.cli.session_commands import host, join_command
 
@@ -21,6 +21,7 @@ app.command()(host)
 app.command("join")(join_command)
 snapshot.register(app)
 transfer.register(app)
+tickets.register(app)
 
 
 def _version(value: bool) -> None:

@@ -251,6 +251,9 @@ def send(
                                           help="At most this many bytes per second, e.g. 20M."),
     peer_timeout: float = common.PeerTimeoutOpt,
     relay_only: bool = common.RelayOnlyOpt,
+    no_record: bool = common.NoRecordOpt,
+    title: str | None = common.TitleOpt,
+    tag: list[str] = common.TagOpt,
 ) -> None:
     """Send files, directories or a text snippet: prints a code for `rassist receive CODE`.
 
@@ -265,6 +268,9 @@ def send(
     out = Output(json_mode)
     live = _Live()
     view = TransferView(out, "sending")
+    from rassist.records.attach import attach
+
+    recorder = attach(out, "send", "host", common.default_name(name), title, tag, not no_record)
 
     async def main() -> int:
         from rassist.pairing import Host, HostOptions
@@ -285,7 +291,7 @@ def send(
 
         opts = HostOptions(name=common.default_name(name), server=server, timeout=timeout,
                            code=code, code_length=code_length, peer_timeout=peer_timeout,
-                           relay_only=relay_only, features=[feature])
+                           relay_only=relay_only, features=[*([recorder] if recorder else []), feature])
         live.session = session = await Host(opts, out.emit, approve).run()
         await session.start()
         if scan is not None:
@@ -300,6 +306,8 @@ def send(
         run(out, main, live.interrupt)
     finally:
         view.stop()
+        if recorder:
+            recorder.close()
 
 
 def receive(
@@ -318,6 +326,9 @@ def receive(
     no_fast_lane: bool = common.NoFastLaneOpt,
     peer_timeout: float = common.PeerTimeoutOpt,
     relay_only: bool = common.RelayOnlyOpt,
+    no_record: bool = common.NoRecordOpt,
+    title: str | None = common.TitleOpt,
+    tag: list[str] = common.TagOpt,
 ) -> None:
     """Receive what `rassist send` offers: see names, count and size, accept, watch it arrive.
 
@@ -331,6 +342,9 @@ def receive(
     out = Output(json_mode)
     live = _Live()
     view = TransferView(out, "receiving")
+    from rassist.records.attach import attach
+
+    recorder = attach(out, "receive", "join", common.default_name(name), title, tag, not no_record)
 
     async def main() -> int:
         if not code:
@@ -357,7 +371,7 @@ def receive(
                                on_finished=on_finished)
         opts = JoinOptions(name=common.default_name(name), server=server, timeout=timeout,
                            wants=("files",), peer_timeout=peer_timeout, relay_only=relay_only,
-                           features=[feature])
+                           features=[*([recorder] if recorder else []), feature])
         live.session = session = await join(code, opts, out.emit)
         if lines is not None:
             lines.unclaimed = None  # from now on lines are this session's commands
@@ -383,6 +397,8 @@ def receive(
         run(out, main, live.interrupt)
     finally:
         view.stop()
+        if recorder:
+            recorder.close()
 
 
 async def _refuse(offer: Offer, peer: str) -> bool:
