@@ -27,15 +27,26 @@ def host_features(monitor: int | None, ask: Callable[..., Any] | None = None,
     from rassist.media.inject import Monitor
     from rassist.media.screen import HostScreen
 
+    screen = HostScreen(monitor)
     try:
         shared = pick_monitor(monitor)
         geometry: Monitor | None = Monitor(shared.left, shared.top, shared.width, shared.height)
-    except NoDisplayError:
-        geometry = None  # HostScreen reports it once connected; chat and files still work
+    except NoDisplayError as exc:
+        geometry = None  # chat and files still work; the host says so at start (no_display())
+        screen.error = exc
     from rassist.media.annotate import HostAnnotate
 
-    return [HostScreen(monitor), HostControl(geometry, ask=ask), HostAnnotate(geometry),
-            files_feature(download_dir, fast_lane)]
+    return [screen, HostControl(geometry, ask=ask), HostAnnotate(geometry), files_feature(download_dir, fast_lane)]
+
+
+def no_display(features: list[Feature]) -> str | None:
+    """Why the host has no screen to share, known before anyone joins; None if it has one."""
+    from rassist.media.screen import HostScreen
+
+    for feature in features:
+        if isinstance(feature, HostScreen) and feature.error is not None:
+            return feature.error.message
+    return None
 
 
 def join_features(record: Path | None = None, on_frame: Callable[[Any], None] | None = None,

@@ -244,7 +244,7 @@ async def _find_host(code: Code, timeout: float, on_wait: Callable[[], None]) ->
     finally:
         if lan is not None:
             lan.cancel()
-    raise TimedOut(f"no host with code {code.nameplate}-... appeared on this machine or the LAN "
+    raise TimedOut(f"nobody with code {code.nameplate}-... appeared on this machine or the LAN "
                    f"within {timeout:g} s; check the code, or use --server URL / RASSIST_SERVER")
 
 

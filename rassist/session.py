@@ -125,10 +125,13 @@ class Session:
         try:
             if not isinstance(cmd, dict) or not cmd:
                 raise CommandError("a command is a JSON object such as {\"chat\": \"hello\"}")
-            key = next((k for k in cmd if k in self._commands), None)
-            if key is None:
+            keys = [k for k in cmd if k in self._commands]
+            if not keys:
                 raise CommandError(f"unknown command {next(iter(cmd))!r}; known: {', '.join(sorted(self._commands))}")
-            result = self._commands[key](cmd)
+            if len(keys) > 1:  # doing one and dropping the other would be half-done
+                raise CommandError(f"one command per line: this one has {' and '.join(map(repr, keys))}; "
+                                   "nothing was done")
+            result = self._commands[keys[0]](cmd)
             if asyncio.iscoroutine(result):
                 await result
         except RassistError as exc:

@@ -8,6 +8,7 @@ import contextlib
 import sys
 import threading
 import time
+from collections.abc import Callable
 from typing import TextIO
 
 
@@ -18,6 +19,11 @@ class Lines:
         self._cutoff = 0.0  # lines that arrived before this (monotonic) are thrown away
         self._loop = asyncio.get_running_loop()
         self.closed = False
+        # While set, a line that arrives when nobody is waiting in next() is offered here first;
+        # it returns True if it answered the line (before a session is connected, commands get
+        # an immediate answer, not silence), False to queue it as usual.
+        self.unclaimed: Callable[[str], bool] | None = None
+        self._waiting = 0
         self.interactive = bool(getattr(self._stream, "isatty", lambda: False)())
         threading.Thread(target=self._pump, name="stdin", daemon=True).start()
 
@@ -31,17 +37,27 @@ class Lines:
 
     def _put(self, line: str | None) -> None:
         try:
-            self._loop.call_soon_threadsafe(self._queue.put_nowait, (time.monotonic(), line))
+            self._loop.call_soon_threadsafe(self._deliver, time.monotonic(), line)
         except RuntimeError:  # the loop has already finished: nobody is listening
             pass
+
+    def _deliver(self, at: float, line: str | None) -> None:
+        if (line is not None and self.unclaimed is not None and self._waiting == 0
+                and self._queue.empty() and self.unclaimed(line)):
+            return
+        self._queue.put_nowait((at, line))
 
     async def next(self) -> str | None:
         """The next line, or None at end of input (and forever after)."""
         if self.closed:
             await asyncio.Future()  # nothing more will come; callers race this with other work
-        at, line = await self._queue.get()
-        while line is not None and at < self._cutoff:  # typed before the question was shown
+        self._waiting += 1
+        try:
             at, line = await self._queue.get()
+            while line is not None and at < self._cutoff:  # typed before the question was shown
+                at, line = await self._queue.get()
+        finally:
+            self._waiting -= 1
         if line is None:
             self.closed = True
         return line

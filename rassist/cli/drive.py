@@ -34,8 +34,35 @@ def parse_line(line: str, json_mode: bool) -> dict[str, Any] | None:
     return {"chat": line[1:] if line.startswith("//") else line}
 
 
+def answer_early(out: Output, lines: Lines) -> None:
+    """--json: until drive() starts, a command that nobody (such as the approval prompt) is
+    waiting for is answered at once with an error instead of waiting, unanswered, for a
+    connection. An approval ({"approve": ...}) is kept for the prompt, which may not have asked
+    yet. Plain mode keeps what a person types and sends it once connected."""
+    if not out.json_mode:
+        return
+
+    def early(line: str) -> bool:
+        try:
+            cmd = parse_line(line, True)
+        except ValueError as exc:
+            out.emit("error", kind="command", message=f"malformed command: {exc}")
+            return True
+        if cmd is None:  # a blank line is nothing
+            return True
+        if "approve" in cmd:
+            return False  # kept for the approval prompt
+        out.emit("error", kind="command",
+                 message=f"not connected yet: {next(iter(cmd), '?')!r} was not done (commands work "
+                         "once the \"connected\" event is out)")
+        return True
+
+    lines.unclaimed = early
+
+
 async def drive(session: Session, out: Output, lines: Lines) -> int:
     """Run a connected session until it ends; returns the exit code."""
+    lines.unclaimed = None  # from now on every line is a command of this session
     reader = asyncio.ensure_future(_commands(session, out, lines))
     try:
         await session.start()

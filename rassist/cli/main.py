@@ -25,5 +25,25 @@ tickets.register(app)
 doctor.register(app)
 
 
+def _version(value: bool) -> None:
+    if value:
+        from rassist import __version__
+
+        typer.echo(f"rassist {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                 help="Print the version and exit."),
+) -> None:
+    """Remote assistance from the command line: share a screen, chat, move files, hand over
+    control. Peer to peer, end-to-end encrypted, paired by a short code."""
+
+
 def main() -> None:
+    from rassist.cli.helptext import quiet_types
+
+    quiet_types()
     app()

@@ -79,4 +79,18 @@ def _human(event: str, f: dict[str, Any]) -> str | None:
         reason = {"quit": "you left", "peer-left": "the other side left",
                   "shell-exited": "the shared shell ended"}.get(f.get("reason", ""))
         return f"Session closed: {reason}." if reason else None  # after an error, the error said it all
-    return f"[dim]{escape(event)}: {escape(json.dumps(f, ensure_ascii=False))}[/]"
+    if event == "screen":
+        dims = f"{f.get('width')}x{f.get('height')}"
+        return {"sharing": f"Sharing monitor {f.get('monitor')} ({dims}).",
+                "receiving": f"Receiving the host's screen ({dims}).",
+                "unavailable": f"[yellow]No screen to share[/] ({escape(str(f.get('message', '')))}); "
+                               "chat and files still work."}.get(str(f.get("state")))
+    if event == "snapshot":
+        return f"Saved the host's screen ({f.get('width')}x{f.get('height')}) to {escape(str(f.get('path')))}."
+    if event == "recorded":
+        return f"Recorded {f.get('frames')} frame(s) to {escape(str(f.get('path')))}."
+    if event == "connection":
+        return f"[dim]Connection {escape(str(f.get('state')))}.[/]"
+    # Anything else still reads as words, never as a JSON dict.
+    details = ", ".join(f"{escape(str(k))} {escape(str(v))}" for k, v in f.items())
+    return f"[dim]{escape(event)}{': ' + details if details else ''}[/]"

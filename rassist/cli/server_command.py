@@ -44,6 +44,11 @@ def server(
 
     It relays only SPAKE2 messages and sealed signalling it cannot read, logs one line per
     pairing, and never sees a screen, a key press, a chat line or a file.
+
+    Examples:
+      rassist server                          # port 4477 on every interface
+      rassist server --host 127.0.0.1 --port 0   # a free port, its URL printed first
+      rassist server --turn turn:turn.example:3478 --turn-secret "$SECRET"
     """
     logging.basicConfig(stream=sys.stderr, level=logging.INFO,
                         format="%(asctime)s %(message)s", datefmt="%Y-%m-%dT%H:%M:%S")

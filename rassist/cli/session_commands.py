@@ -80,6 +80,11 @@ def host(
 
     The helper runs `rassist join CODE`. In plain mode each line you type is sent as chat;
     /quit leaves. With --json, stdin takes commands such as {"chat": "hi"} and {"approve": true}.
+
+    Examples:
+      rassist host                            # prints a code; you approve whoever joins
+      rassist host --allow control,files      # grant control and files without asking
+      rassist host --json --yes --once        # for scripts: JSON events, one pairing
     """
     out = Output(json_mode)
     live = _Live()
@@ -102,7 +107,7 @@ def host(
 
     async def main() -> int:
         from rassist.cli.console import Lines
-        from rassist.cli.drive import Approval, drive
+        from rassist.cli.drive import Approval, answer_early, drive
         from rassist.features import host_features
         from rassist.cli.transfer import files_renderers
         from rassist.media.annotate import renderers as annotate_renderers
@@ -110,6 +115,7 @@ def host(
         from rassist.pairing import Host, HostOptions
 
         allowed = common.parse_permissions(allow)
+        common.writable_dir(download_dir, "--download-dir")
         tui = _tui_wanted(json_mode, no_tui)
         if tui:
             from rassist.tui.hooks import TuiHooks
@@ -133,7 +139,12 @@ def host(
             opts.features.append(LinkStats())
             return await run_host_tui(opts, live.hooks, auto=yes or bool(allowed), allowed=allowed)
         lines = Lines()  # only now: its stdin thread would steal the TUI's keys
+        answer_early(out, lines)
         out.renderers.update(host_renderers() | files_renderers() | annotate_renderers())
+        from rassist.features import no_display
+
+        if (reason := no_display(features)) is not None:  # say it now, not once someone joined
+            out.emit("screen", state="unavailable", message=reason)
         approve = Approval(out, lines, auto=yes or bool(allowed), allowed=allowed)
         live.session = await Host(opts, out.emit, approve).run()
         return await drive(live.session, out, lines)
@@ -147,7 +158,7 @@ def host(
 
 def join_command(
     code: str | None = typer.Argument(None, envvar="RASSIST_CODE", show_default=False,
-                                      help="The code the host gave you, e.g. 7-crayon-walrus "
+                                      help="The code the host gave you, e.g. 583-positive-kickoff "
                                            "(or set RASSIST_CODE)."),
     server: str | None = common.ServerOpt,
     json_mode: bool = common.JsonOpt,
@@ -168,8 +179,13 @@ def join_command(
 ) -> None:
     """Connect to a host with the code it printed; see its screen and chat.
 
-    In plain mode each line you type is sent as chat; /quit leaves. With --json, stdin takes
-    commands such as {"chat": "hi"} and {"quit": true}.
+    In plain mode each line you type is sent as chat; /screen shows the host's screen; /quit
+    leaves. With --json, stdin takes commands such as {"chat": "hi"} and {"quit": true}.
+
+    Examples:
+      rassist join 583-positive-kickoff       # screen, chat, files in a terminal UI
+      rassist join 583-positive-kickoff --control --files
+      RASSIST_CODE=583-positive-kickoff rassist join --no-tui
     """
     out = Output(json_mode)
     live = _Live()
@@ -180,8 +196,9 @@ def join_command(
     async def main() -> int:
         if not code:
             raise UsageError("no code given: rassist join CODE (or set RASSIST_CODE)")
+        common.writable_dir(download_dir, "--download-dir")
         from rassist.cli.console import Lines
-        from rassist.cli.drive import drive
+        from rassist.cli.drive import answer_early, drive
         from rassist.features import join_features
         from rassist.cli.transfer import files_renderers
         from rassist.media.annotate import renderers as annotate_renderers
@@ -226,11 +243,17 @@ def join_command(
         lines = Lines(shell_view.lines_stream if shell_view else None)  # only now: it would steal the TUI's keys
         if shell_view is not None:
             lines.interactive = True  # Ctrl-D still means goodbye
+        answer_early(out, lines)
         from rassist.terminal.join import term_renderers
 
         out.renderers.update(join_renderers() | files_renderers() | annotate_renderers() | term_renderers())
+        if view is not None:  # the picture is drawn on request, between the chat lines
+            out.renderers["screen"] = lambda f: (f"The host's screen is coming ({f.get('width')}x{f.get('height')}): "
+                                                 "type [bold]/screen[/] to see it.")
         try:
             live.session = await join(code, opts, out.emit)
+            if view is not None:
+                live.session.add_command("screen", view.show)
             return await drive(live.session, out, lines)
         finally:
             if view is not None:

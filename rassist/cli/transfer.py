@@ -22,7 +22,7 @@ from rich.markup import escape
 from rassist.cli import common
 from rassist.cli.output import Output
 from rassist.cli.run import INTERRUPTED, run
-from rassist.errors import ConnectionLost, DeclinedError, RassistError, UsageError
+from rassist.errors import ConnectionLost, RassistError, TimedOut, UsageError
 from rassist.protocol.codes import MAX_WORDS, MIN_WORDS
 from rassist.protocol.display import visible
 
@@ -211,6 +211,8 @@ def files_renderers() -> dict[str, Any]:
 
 
 def _summary(f: dict[str, Any]) -> str:
+    if f.get("text"):
+        return f"a text snippet, {decimal(int(f.get('size', 0)))}"  # not "0 file(s)"
     parts = [f"{f.get('files', 0)} file(s)"]
     if f.get("dirs"):
         parts.append(f"{f['dirs']} folder(s)")
@@ -254,6 +256,11 @@ def send(
 
     Every file is checked with SHA-256 on arrival. If the transfer is interrupted, run the
     same send and receive again: it continues where it stopped.
+
+    Examples:
+      rassist send report.pdf logs/           # prints a code for the receiver
+      rassist send --text "ssh deploy@10.0.0.7"
+      rassist send big.iso --limit-rate 20M --code 7-positive-kickoff
     """
     out = Output(json_mode)
     live = _Live()
@@ -324,6 +331,10 @@ def receive(
 
     With --json and without --yes, answer the file-offer event on stdin with
     {"accept": ID} or {"decline": ID}.
+
+    Examples:
+      rassist receive 583-positive-kickoff    # shows what is offered, asks, saves here
+      rassist receive 583-positive-kickoff -o ~/Downloads --yes
     """
     out = Output(json_mode)
     live = _Live()
@@ -335,11 +346,16 @@ def receive(
     async def main() -> int:
         if not code:
             raise UsageError("no code given: rassist receive CODE (or set RASSIST_CODE)")
+        common.writable_dir(output, "--output")
         from rassist.cli.console import Lines
         from rassist.pairing import JoinOptions, join
         from rassist.transfer.feature import FilesFeature
 
         lines = Lines() if not yes else None
+        if lines is not None and json_mode:
+            from rassist.cli.drive import answer_early
+
+            answer_early(out, lines)  # until the session is up; then they are its commands
         finished: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
 
         def on_finished(offer_id: str, direction: str, result: Any) -> None:
@@ -354,6 +370,8 @@ def receive(
                            wants=("files",), peer_timeout=peer_timeout, relay_only=relay_only,
                            features=[*([recorder] if recorder else []), feature])
         live.session = session = await join(code, opts, out.emit)
+        if lines is not None:
+            lines.unclaimed = None  # from now on lines are this session's commands
         await session.start()
         commands = None
         if json_mode and lines is not None:
@@ -435,7 +453,7 @@ async def _finish(out: Output, view: TransferView, session: Session, job: asynci
         return exc.exit_code
     if isinstance(outcome, BaseException):  # the feature has reported it as an error event
         view.stop()
-        if not isinstance(outcome, (DeclinedError, UsageError)):
+        if isinstance(outcome, (ConnectionLost, TimedOut)):  # only where trying again can help
             out.say("Run the same send and receive again to resume: only the missing part "
                     "will travel.")
         out.emit("closed", reason=getattr(outcome, "kind", "error"))

@@ -33,7 +33,7 @@ MAX_CLICKS = 3           # a triple click is the most any desktop understands
 MAX_HELD = 16            # keys and buttons held at once; more is a stuck-key attack, not typing
 MAX_MESSAGE = 16 * 1024  # characters (or bytes) of one wire message (a full text event fits with room to spare)
 
-# pynput's Key members: what the host can press by name.
+# Key names (pynput's spelling): what the host can press by name.
 KEY_NAMES: frozenset[str] = frozenset(
     ["alt", "alt_l", "alt_r", "alt_gr", "backspace", "caps_lock", "cmd", "cmd_l", "cmd_r",
      "ctrl", "ctrl_l", "ctrl_r", "delete", "down", "end", "enter", "esc", "home", "left",

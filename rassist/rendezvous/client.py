@@ -84,7 +84,7 @@ class RendezvousClient:
             try:
                 msg = await asyncio.wait_for(self.recv(), wait)
             except TimeoutError:
-                raise TimedOut(f"no host with nameplate {nameplate} arrived within {wait:g} s "
+                raise TimedOut(f"nobody with code number {nameplate} arrived within {wait:g} s "
                                "(check the code; is the other side running?)") from None
         if msg["op"] == "error" and msg.get("kind") == "unknown-nameplate":
             raise AuthError(str(msg.get("message", "unknown nameplate")))

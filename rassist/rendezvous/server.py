@@ -145,12 +145,13 @@ class RendezvousServer:
         elif op == "claim":
             try:
                 host = await self.hub.claim(msg["nameplate"], ws, msg.get("wait") is True)
-            except NoSuchNameplate:
+            except NoSuchNameplate as exc:
                 self.metrics.failed_claims += 1
+                why = ("was used a moment ago: a code works once, and a wrong guess burns it; "
+                       "ask for the new code" if exc.used else
+                       "has nobody waiting (wrong code, already used, or expired)")
                 await _send(ws, wire.encode(
-                    "error", kind="unknown-nameplate",
-                    message=f"no host is waiting on nameplate {msg['nameplate'][:12]} "
-                            "(wrong code, already used, or expired)"))
+                    "error", kind="unknown-nameplate", message=f"code number {msg['nameplate'][:12]} {why}"))
                 return
             if host is None:  # waits for a host with this preset nameplate
                 await _send(ws, wire.encode("waiting"))

@@ -161,7 +161,13 @@ class SendFileDialog(ModalScreen[str | None]):
     @on(Input.Submitted, "#path")
     @on(Button.Pressed, "#send")
     def send(self) -> None:
-        typed = self.query_one("#path", Input).value
+        field = self.query_one("#path", Input)
+        typed = field.value
+        # Enter sends what the field shows: the grey completion too, as PathSuggester shows it.
+        options = matches(typed) if typed else []
+        if options and options[0] != typed:
+            typed = field.value = options[0]
+            field.cursor_position = len(typed)
         try:
             path = check_sendable(typed)
         except ValueError as exc:

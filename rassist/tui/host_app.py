@@ -66,6 +66,10 @@ class HostApp(SessionApp):
 
     def mounted(self) -> None:
         self.status_bar.set(state="starting")
+        from rassist.features import no_display
+
+        if (reason := no_display(self.opts.features)) is not None:  # say it now, before anyone joins
+            self.emit("screen", state="unavailable", message=reason)
 
     # ---------------------------------------------------------------- approval (pairing's Approver)
 
@@ -167,6 +171,9 @@ class HostApp(SessionApp):
     def event_screen(self, f: dict[str, Any], at: float) -> None:
         if f.get("state") == "sharing":
             self.screen_state = f"shared (monitor {f.get('monitor')}, {f.get('width')}x{f.get('height')})"
+            self.panel.show(screen=self.screen_state)
+        elif f.get("state") == "unavailable":
+            self.screen_state = f"not shared: {f.get('message', '')}"
             self.panel.show(screen=self.screen_state)
 
     def event_error(self, f: dict[str, Any], at: float) -> None:

@@ -134,6 +134,11 @@ class JoinApp(SessionApp):
         super().event_connected(f, at)
         self._update_screen_note()
 
+    def event_waiting(self, f: dict[str, Any], at: float) -> None:
+        if f.get("for") == "approval" and self.session is None:  # paired: now the host decides
+            self.screen_pane.set_note("Waiting for the host to approve you…")
+            self.status_bar.set(state="waiting for approval")
+
     def _update_screen_note(self) -> None:
         """Why there is no picture (yet); events may come in any order, so decide from all of them."""
         if self.ended:

@@ -14,6 +14,9 @@ if TYPE_CHECKING:
 def probe_terminal() -> None:
     """textual-image asks the terminal about graphics and cell size on import; that only works
     before Textual owns stdin, so import it first."""
+    from rassist.media.render import probe_terminal as probe
+
+    probe()
     import textual_image.widget  # noqa: F401
 
 

@@ -17,13 +17,12 @@ CLOSED_REASONS = {"quit": "you left", "peer-left": "the other side left", "inter
 
 
 def size(n: Any) -> str:
-    if not isinstance(n, (int, float)) or n < 0:
+    """Bytes written the way the CLI's lines and progress bars write them (rich: 1.5 kB, 3.2 MB)."""
+    if not isinstance(n, (int, float)) or isinstance(n, bool) or n < 0:
         return "?"
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1000 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1000
-    return "?"
+    from rich.filesize import decimal
+
+    return decimal(int(n))
 
 
 def rate(kbps: Any) -> str:
@@ -99,6 +98,8 @@ def describe(event: str, f: dict[str, Any]) -> str | None:
             return f"Control {escape(str(f.get('state')))}{extra}"
         case "control-request":
             return f"{peer} asks for control"
+        case "screen" if f.get("state") == "unavailable":
+            return f"[yellow]Screen not shared[/]: {escape(str(f.get('message', '')))}"
         case "annotate":
             extra = f" ({escape(str(f['reason']))})" if isinstance(f.get("reason"), str) else ""
             return f"Pointing and drawing {escape(str(f.get('state')))}{extra}"

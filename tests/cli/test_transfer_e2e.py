@@ -134,7 +134,9 @@ def test_decline(server, tmp_path):
     receiver.send({"decline": offer["id"]})
     assert receiver.wait_exit() == DeclinedError.exit_code
     assert sender.wait_exit() == DeclinedError.exit_code
-    assert sender.wait_event("error")["kind"] == "declined"
+    error = sender.wait_event("error")
+    assert error["kind"] == "declined"
+    assert error["message"].endswith("declined x.txt")  # not "declined x.txt: declined"
     assert not (tmp_path / "in" / "x.txt").exists()
 
 

@@ -99,7 +99,7 @@ async def test_a_used_nameplate_is_gone_on_every_node(redis_url: str) -> None:
         await wrong.claim(nameplate)  # a guess (its words are wrong: SPAKE2 would fail)
         await wrong.close()
         second = await RendezvousClient.connect(b, 5)
-        with pytest.raises(AuthError, match="no host is waiting"):
+        with pytest.raises(AuthError, match="nobody waiting|used a moment ago"):
             await second.claim(nameplate)
         for client in (host, second):
             await client.close()
