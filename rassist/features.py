@@ -27,22 +27,36 @@ def host_features(monitor: int | None, ask: Callable[..., Any] | None = None,
     from rassist.media.inject import Monitor
     from rassist.media.screen import HostScreen
 
+    screen = HostScreen(monitor)
     try:
         shared = pick_monitor(monitor)
         geometry: Monitor | None = Monitor(shared.left, shared.top, shared.width, shared.height)
-    except NoDisplayError:
-        geometry = None  # HostScreen reports it once connected; chat and files still work
+    except NoDisplayError as exc:
+        geometry = None  # chat and files still work; the host says so at start (no_display())
+        screen.error = exc
     from rassist.media.annotate import HostAnnotate
 
-    return [HostScreen(monitor), HostControl(geometry, ask=ask), HostAnnotate(geometry),
-            files_feature(download_dir, fast_lane)]
+    return [screen, HostControl(geometry, ask=ask), HostAnnotate(geometry), files_feature(download_dir, fast_lane)]
+
+
+def no_display(features: list[Feature]) -> str | None:
+    """Why the host has no screen to share, known before anyone joins; None if it has one."""
+    from rassist.media.screen import HostScreen
+
+    for feature in features:
+        if isinstance(feature, HostScreen) and feature.error is not None:
+            return feature.error.message
+    return None
 
 
 def join_features(record: Path | None = None, on_frame: Callable[[Any], None] | None = None,
-                  download_dir: Path | None = None, fast_lane: bool = True) -> list[Feature]:
+                  download_dir: Path | None = None, fast_lane: bool = True,
+                  terminal: Feature | None = None) -> list[Feature]:
+    """`terminal` shows a shared shell (terminal.join.JoinTerminal); one is made if None."""
     from rassist.media.annotate import JoinAnnotate
     from rassist.media.control import JoinControl
     from rassist.media.screen import ViewScreen
+    from rassist.terminal.join import JoinTerminal
 
     return [ViewScreen(record=record, on_frame=on_frame), JoinControl(), JoinAnnotate(),
-            files_feature(download_dir, fast_lane)]
+            files_feature(download_dir, fast_lane), terminal or JoinTerminal()]

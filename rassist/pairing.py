@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
+import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
@@ -118,7 +120,7 @@ async def _make_offer(opts: Options, ice: list[dict]) -> tuple[Peer, str]:
 
 async def _ice_servers(client: RendezvousClient, opts: Options) -> list[dict]:
     servers = await client.turn_servers()
-    if opts.relay_only and not servers:
+    if opts.relay_only and not any(str(u).startswith("turn") for s in servers for u in s["urls"]):
         raise UsageError("--relay-only needs a rendezvous server that hands out TURN credentials "
                          "(rassist server --turn URL --turn-secret ...)")
     return servers
@@ -181,7 +183,8 @@ class Host:
             for action in await relay.act(pairing.receive(await relay.recv(waiting_for="the joiner"))):
                 if isinstance(action, sm.PeerHello):
                     hello = action
-        self.emit("request", peer=hello.name, wants=list(hello.wants))
+        hello = dataclasses.replace(hello, request_id=secrets.token_hex(4))
+        self.emit("request", id=hello.request_id, peer=hello.name, wants=list(hello.wants))
         # Stop asking if the joiner leaves or aborts while the host makes up its mind.
         granted = await _listening(relay, pairing, self.approve(hello), hangup_ends_it=True)
         if granted is None:
@@ -241,7 +244,7 @@ async def _find_host(code: Code, timeout: float, on_wait: Callable[[], None]) ->
     finally:
         if lan is not None:
             lan.cancel()
-    raise TimedOut(f"no host with code {code.nameplate}-... appeared on this machine or the LAN "
+    raise TimedOut(f"nobody with code {code.nameplate}-... appeared on this machine or the LAN "
                    f"within {timeout:g} s; check the code, or use --server URL / RASSIST_SERVER")
 
 

@@ -14,6 +14,7 @@ from typing import Any, Literal, Protocol
 from aiortc import RTCDataChannel, RTCPeerConnection
 
 from rassist.errors import CommandError, ConnectionLost, RassistError
+from rassist.protocol.ratelimit import TokenBucket
 from rassist.transport.channel import MessageChannel
 from rassist.transport.peer import Peer
 
@@ -23,6 +24,9 @@ CommandHandler = Callable[[dict[str, Any]], Awaitable[None] | None]
 Toggle = Callable[[], Awaitable[None]]
 MAX_CHAT = 4000
 HEARTBEAT = 1.0
+CHAT_RATE, CHAT_BURST = 10.0, 30.0  # a peer's chat lines per second: more is a flood, not talk
+# A peer's goodbye that says more than "I left" (the shared shell ended): passed on as the reason.
+BYE_REASONS = {"shell-exited"}
 
 
 class Feature(Protocol):
@@ -50,6 +54,9 @@ class Session:
         self._closing = False
         self.rtt: float | None = None  # seconds, smoothed, from the heartbeat's ping and pong
         self._pings: dict[int, float] = {}
+        self._chat_bucket = TokenBucket(CHAT_RATE, CHAT_BURST)
+        self.chat_dropped = 0
+        self.before_bye: list[Callable[[], Awaitable[None]]] = []  # last words (the record's chain head)
         self.ctl.on_any = self._heard
         self.ctl.on("chat", self._on_chat)
         self.ctl.on("bye", self._on_bye)
@@ -118,10 +125,13 @@ class Session:
         try:
             if not isinstance(cmd, dict) or not cmd:
                 raise CommandError("a command is a JSON object such as {\"chat\": \"hello\"}")
-            key = next((k for k in cmd if k in self._commands), None)
-            if key is None:
+            keys = [k for k in cmd if k in self._commands]
+            if not keys:
                 raise CommandError(f"unknown command {next(iter(cmd))!r}; known: {', '.join(sorted(self._commands))}")
-            result = self._commands[key](cmd)
+            if len(keys) > 1:  # doing one and dropping the other would be half-done
+                raise CommandError(f"one command per line: this one has {' and '.join(map(repr, keys))}; "
+                                   "nothing was done")
+            result = self._commands[keys[0]](cmd)
             if asyncio.iscoroutine(result):
                 await result
         except RassistError as exc:
@@ -132,6 +142,9 @@ class Session:
         if self._ended.done() or self._closing:
             return
         self._closing = True  # the peer may hang up first once it has our bye: that is fine
+        for hook in self.before_bye:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(hook(), 1.5)  # the TUI gives close() 2 s
         self.ctl.send({"t": "bye", "reason": reason})
         # aiortc sends asynchronously: give the bye a moment to leave before tearing down.
         for _ in range(20):
@@ -140,6 +153,13 @@ class Session:
             await asyncio.sleep(0.01)
         await asyncio.sleep(0.05)
         self._end(reason)
+
+    def outcome(self) -> str | None:
+        """Why the session ended (its reason, or the error's kind), or None while it runs."""
+        if not self._ended.done():
+            return None
+        error = self._ended.exception()
+        return getattr(error, "kind", "error") if error is not None else self._ended.result()
 
     def _end(self, outcome: str | Exception) -> None:
         if self._ended.done():
@@ -176,12 +196,20 @@ class Session:
 
     def _on_chat(self, msg: dict[str, Any]) -> None:
         text = msg.get("text")
-        if isinstance(text, str):
-            self.emit("chat", **{"from": self.peer_name, "text": text[:MAX_CHAT]})
+        if not isinstance(text, str):
+            return
+        if not self._chat_bucket.allow(time.monotonic()):
+            # A flood would bury the screen (and the TUI's keys, F2 to revoke among them).
+            self.chat_dropped += 1
+            if self.chat_dropped == 1 or self.chat_dropped % 100 == 0:
+                self.emit("error", kind="flood", message=f"{self.peer_name} sends chat faster than "
+                          f"{CHAT_RATE:g} lines a second: {self.chat_dropped} line(s) dropped")
+            return
+        self.emit("chat", **{"from": self.peer_name, "text": text[:MAX_CHAT]})
 
     def _on_bye(self, msg: dict[str, Any]) -> None:
         self._closing = True
-        self._end("peer-left")
+        self._end(msg["reason"] if msg.get("reason") in BYE_REASONS else "peer-left")
 
     def _chat_command(self, cmd: dict[str, Any]) -> None:
         if not isinstance(cmd["chat"], str) or not cmd["chat"]:

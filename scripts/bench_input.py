@@ -194,7 +194,7 @@ def main() -> None:
     parser.add_argument("--drag", type=int, default=1000)
     args = parser.parse_args()
     xvfb, display = start_xvfb()
-    os.environ["DISPLAY"] = display  # before anything imports pynput
+    os.environ["DISPLAY"] = display  # before the injector connects
     try:
         asyncio.run(bench(args))
     finally:

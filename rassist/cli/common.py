@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import socket
+from pathlib import Path
 
 import typer
 
@@ -11,8 +12,9 @@ from rassist.errors import UsageError
 from rassist.protocol.permissions import PERMISSIONS
 
 ServerOpt = typer.Option(None, "--server", envvar="RASSIST_SERVER", metavar="URL",
-                         help="Rendezvous server, e.g. ws://relay.example:4477. Default: the host "
-                              "embeds one and joiners find it on this machine or the LAN.")
+                         help="Rendezvous server, e.g. ws://relay.example:4477. Default: the side "
+                              "that prints the code runs one, and the other side finds it on this "
+                              "machine or the LAN.")
 JsonOpt = typer.Option(False, "--json", help="Machine mode: one JSON event per line on stdout, "
                                                "one JSON command per line on stdin.")
 NameOpt = typer.Option(None, "--name", help="How the peer sees you. Default: user@hostname.")
@@ -28,6 +30,30 @@ def default_name(name: str | None) -> str:
     except (KeyError, OSError):
         user = "someone"
     return f"{user}@{socket.gethostname()}"
+
+
+def writable_dir(path: Path | None, option: str) -> Path | None:
+    """Check, before any code is used, that files can be saved in `path` (or that it can be
+    created there): a read-only or mistyped directory found after pairing would burn the code
+    for nothing. Nothing is created here."""
+    if path is None:
+        return None
+    import tempfile
+
+    if path.exists() and not path.is_dir():
+        raise UsageError(f"{option} {path}: that is a file, not a directory")
+    probe, missing = path, False
+    while not probe.exists():  # the nearest existing ancestor must let us create the rest
+        probe, missing = probe.absolute().parent, True
+    if not probe.is_dir():
+        raise UsageError(f"{option} {path}: cannot create that directory ({probe} is a file)")
+    try:
+        with tempfile.TemporaryFile(dir=probe, prefix=".rassist-check-"):
+            pass
+    except OSError as exc:
+        what = "cannot create that directory" if missing else "cannot write there"
+        raise UsageError(f"{option} {path}: {what} ({exc.strerror or exc})") from None
+    return path
 
 
 def parse_permissions(values: list[str]) -> set[str]:
@@ -47,3 +73,7 @@ DownloadDirOpt = typer.Option(None, "--download-dir", "-o", metavar="DIR", file_
 NoFastLaneOpt = typer.Option(False, "--no-fast-lane", envvar="RASSIST_NO_FAST_LANE",
                              help="Never open a direct TCP connection for file data: use the "
                                   "WebRTC data channel only (slower).")
+NoRecordOpt = typer.Option(False, "--no-record", envvar="RASSIST_NO_RECORD",
+                           help="Keep no ticket of this session (see rassist tickets).")
+TitleOpt = typer.Option(None, "--title", metavar="TEXT", help="A title for this session's ticket.")
+TagOpt = typer.Option([], "--tag", metavar="TAG", help="Tag the ticket (repeatable, or comma-separated).")

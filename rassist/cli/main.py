@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from rassist.cli import snapshot, transfer
+from rassist.cli import doctor, snapshot, tickets, transfer
 from rassist.cli.server_command import server
 from rassist.cli.session_commands import host, join_command
 
@@ -21,7 +21,29 @@ app.command()(host)
 app.command("join")(join_command)
 snapshot.register(app)
 transfer.register(app)
+tickets.register(app)
+doctor.register(app)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from rassist import __version__
+
+        typer.echo(f"rassist {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                 help="Print the version and exit."),
+) -> None:
+    """Remote assistance from the command line: share a screen, chat, move files, hand over
+    control. Peer to peer, end-to-end encrypted, paired by a short code."""
 
 
 def main() -> None:
+    from rassist.cli.helptext import quiet_types
+
+    quiet_types()
     app()

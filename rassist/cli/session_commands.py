@@ -61,20 +61,53 @@ def host(
     no_fast_lane: bool = common.NoFastLaneOpt,
     peer_timeout: float = common.PeerTimeoutOpt,
     relay_only: bool = common.RelayOnlyOpt,
+    shell: bool = typer.Option(False, "--shell", help="Share a terminal instead of the screen: run "
+                                                       "your shell (or COMMAND after --) in a pseudo-"
+                                                       "terminal that helpers watch, and type into "
+                                                       "with control. Works without a display."),
+    cast: Path | None = typer.Option(None, "--cast", metavar="FILE", dir_okay=False,
+                                     help="With --shell: record the terminal to this asciicast v2 "
+                                          "file. Default: ~/.local/share/rassist/casts/."),
+    command: list[str] | None = typer.Argument(None, metavar="COMMAND", show_default=False,
+                                               help="With --shell: the program to share (after --) instead of $SHELL."),
+    no_record: bool = common.NoRecordOpt,
+    title: str | None = common.TitleOpt,
+    tag: list[str] = common.TagOpt,
+    record: Path | None = typer.Option(None, "--record", metavar="FILE",
+                                       help="Record the screen you share to FILE (.mkv, .mp4 or .webm)."),
 ) -> None:
     """Share this machine: print a code, wait for a helper, approve them, chat.
 
     The helper runs `rassist join CODE`. In plain mode each line you type is sent as chat;
     /quit leaves. With --json, stdin takes commands such as {"chat": "hi"} and {"approve": true}.
+
+    Examples:
+      rassist host                            # prints a code; you approve whoever joins
+      rassist host --allow control,files      # grant control and files without asking
+      rassist host --json --yes --once        # for scripts: JSON events, one pairing
     """
     out = Output(json_mode)
     live = _Live()
     if list_monitors:
         run(out, lambda: _list_monitors(out))
+    if command and not shell:
+        raise typer.BadParameter("a COMMAND is only taken with --shell", param_hint="COMMAND")
+    if cast and not shell:
+        raise typer.BadParameter("--cast records a shared terminal: use it with --shell", param_hint="--cast")
+    if shell:
+        from rassist.cli.shell import host_shell_command
+
+        run(out, lambda: host_shell_command(out, json_mode, common.default_name(name), server, timeout, code,
+                                            code_length, once, peer_timeout, relay_only, yes, allow,
+                                            download_dir, not (no_fast_lane or relay_only), cast, command,
+                                            no_tui))
+    from rassist.records.attach import attach
+
+    recorder = attach(out, "host", "host", common.default_name(name), title, tag, not no_record)
 
     async def main() -> int:
         from rassist.cli.console import Lines
-        from rassist.cli.drive import Approval, drive
+        from rassist.cli.drive import Approval, answer_early, drive
         from rassist.features import host_features
         from rassist.cli.transfer import files_renderers
         from rassist.media.annotate import renderers as annotate_renderers
@@ -82,6 +115,7 @@ def host(
         from rassist.pairing import Host, HostOptions
 
         allowed = common.parse_permissions(allow)
+        common.writable_dir(download_dir, "--download-dir")
         tui = _tui_wanted(json_mode, no_tui)
         if tui:
             from rassist.tui.hooks import TuiHooks
@@ -90,6 +124,11 @@ def host(
         # In the TUI a later request for control becomes a dialog; otherwise an event.
         features = host_features(monitor, ask=live.hooks.ask_control if tui else None,
                                  download_dir=download_dir, fast_lane=not (no_fast_lane or relay_only))
+        features[:0] = [recorder] if recorder else []
+        if record is not None:
+            from rassist.media.host_record import HostRecording
+
+            features.append(HostRecording(record, monitor))
         opts = HostOptions(name=common.default_name(name), server=server, timeout=timeout,
                            code=code, code_length=code_length, once=once, peer_timeout=peer_timeout,
                            relay_only=relay_only, features=features)
@@ -100,17 +139,26 @@ def host(
             opts.features.append(LinkStats())
             return await run_host_tui(opts, live.hooks, auto=yes or bool(allowed), allowed=allowed)
         lines = Lines()  # only now: its stdin thread would steal the TUI's keys
+        answer_early(out, lines)
         out.renderers.update(host_renderers() | files_renderers() | annotate_renderers())
+        from rassist.features import no_display
+
+        if (reason := no_display(features)) is not None:  # say it now, not once someone joined
+            out.emit("screen", state="unavailable", message=reason)
         approve = Approval(out, lines, auto=yes or bool(allowed), allowed=allowed)
         live.session = await Host(opts, out.emit, approve).run()
         return await drive(live.session, out, lines)
 
-    run(out, main, live.interrupt)
+    try:
+        run(out, main, live.interrupt)
+    finally:
+        if recorder:
+            recorder.close()
 
 
 def join_command(
     code: str | None = typer.Argument(None, envvar="RASSIST_CODE", show_default=False,
-                                      help="The code the host gave you, e.g. 7-crayon-walrus "
+                                      help="The code the host gave you, e.g. 583-positive-kickoff "
                                            "(or set RASSIST_CODE)."),
     server: str | None = common.ServerOpt,
     json_mode: bool = common.JsonOpt,
@@ -125,20 +173,32 @@ def join_command(
     no_fast_lane: bool = common.NoFastLaneOpt,
     peer_timeout: float = common.PeerTimeoutOpt,
     relay_only: bool = common.RelayOnlyOpt,
+    no_record: bool = common.NoRecordOpt,
+    title: str | None = common.TitleOpt,
+    tag: list[str] = common.TagOpt,
 ) -> None:
     """Connect to a host with the code it printed; see its screen and chat.
 
-    In plain mode each line you type is sent as chat; /quit leaves. With --json, stdin takes
-    commands such as {"chat": "hi"} and {"quit": true}.
+    In plain mode each line you type is sent as chat; /screen shows the host's screen; /quit
+    leaves. With --json, stdin takes commands such as {"chat": "hi"} and {"quit": true}.
+
+    Examples:
+      rassist join 583-positive-kickoff       # screen, chat, files in a terminal UI
+      rassist join 583-positive-kickoff --control --files
+      RASSIST_CODE=583-positive-kickoff rassist join --no-tui
     """
     out = Output(json_mode)
     live = _Live()
+    from rassist.records.attach import attach
+
+    recorder = attach(out, "join", "join", common.default_name(name), title, tag, not no_record)
 
     async def main() -> int:
         if not code:
             raise UsageError("no code given: rassist join CODE (or set RASSIST_CODE)")
+        common.writable_dir(download_dir, "--download-dir")
         from rassist.cli.console import Lines
-        from rassist.cli.drive import drive
+        from rassist.cli.drive import answer_early, drive
         from rassist.features import join_features
         from rassist.cli.transfer import files_renderers
         from rassist.media.annotate import renderers as annotate_renderers
@@ -160,24 +220,52 @@ def join_command(
 
             view = TerminalView(out.console)
         on_frame = live.hooks.on_frame if tui else view.on_frame if view else None
+        from rassist.terminal.join import JoinTerminal
+
+        terminal = JoinTerminal(events=json_mode, on_update=live.hooks.on_term if tui else None)
+        if tui:
+            live.hooks.terminal = terminal
+        shell_view = None  # a shared shell drawn straight into this terminal (plain mode)
+        if not tui and not json_mode and sys.stdin.isatty() and sys.stdout.isatty():
+            from rassist.terminal.view import PlainView, StatusSink
+
+            shell_view = PlainView(terminal, lambda cmd: live.session.handle_command(cmd))
+            out.console = type(out.console)(file=StatusSink(shell_view), highlight=False)
         features = join_features(record, on_frame, download_dir=download_dir,
-                                 fast_lane=not (no_fast_lane or relay_only))
+                                 fast_lane=not (no_fast_lane or relay_only), terminal=terminal)
+        features[:0] = [recorder] if recorder else []
         opts = JoinOptions(name=common.default_name(name), server=server, timeout=timeout, wants=wants,
                            peer_timeout=peer_timeout, relay_only=relay_only, features=features + extra)
         if tui:
             from rassist.tui import run_join_tui
 
             return await run_join_tui(code, opts, live.hooks)
-        lines = Lines()  # only now: its stdin thread would steal the TUI's keys
-        out.renderers.update(join_renderers() | files_renderers() | annotate_renderers())
+        lines = Lines(shell_view.lines_stream if shell_view else None)  # only now: it would steal the TUI's keys
+        if shell_view is not None:
+            lines.interactive = True  # Ctrl-D still means goodbye
+        answer_early(out, lines)
+        from rassist.terminal.join import term_renderers
+
+        out.renderers.update(join_renderers() | files_renderers() | annotate_renderers() | term_renderers())
+        if view is not None:  # the picture is drawn on request, between the chat lines
+            out.renderers["screen"] = lambda f: (f"The host's screen is coming ({f.get('width')}x{f.get('height')}): "
+                                                 "type [bold]/screen[/] to see it.")
         try:
             live.session = await join(code, opts, out.emit)
+            if view is not None:
+                live.session.add_command("screen", view.show)
             return await drive(live.session, out, lines)
         finally:
             if view is not None:
                 view.stop()
+            if shell_view is not None:
+                shell_view.stop()
 
-    run(out, main, live.interrupt)
+    try:
+        run(out, main, live.interrupt)
+    finally:
+        if recorder:
+            recorder.close()
 
 
 def _tui_wanted(json_mode: bool, no_tui: bool) -> bool:

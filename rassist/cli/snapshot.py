@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 
 from rassist.cli import common
 from rassist.cli.output import Output
@@ -23,8 +24,15 @@ def snapshot(
     peer_timeout: float = common.PeerTimeoutOpt,
     relay_only: bool = common.RelayOnlyOpt,
 ) -> None:
-    """Grab the host's screen as a PNG (full resolution) and exit 0: for runbooks and tickets."""
+    """Grab the host's screen as a PNG (full resolution) and exit 0: for runbooks and tickets.
+
+    Examples:
+      rassist snapshot 583-positive-kickoff -o screen.png
+      rassist snapshot 583-positive-kickoff -o screen.png --json --server ws://relay.example:4477
+    """
     out = Output(json_mode)
+    # Nobody types here: no "Type to chat" (the generic connected line).
+    out.renderers["connected"] = lambda f: f"Connected to {escape(str(f.get('peer')))}; waiting for a picture..."
 
     async def main() -> int:
         if not code:

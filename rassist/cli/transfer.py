@@ -22,8 +22,9 @@ from rich.markup import escape
 from rassist.cli import common
 from rassist.cli.output import Output
 from rassist.cli.run import INTERRUPTED, run
-from rassist.errors import ConnectionLost, DeclinedError, RassistError, UsageError
+from rassist.errors import ConnectionLost, RassistError, TimedOut, UsageError
 from rassist.protocol.codes import MAX_WORDS, MIN_WORDS
+from rassist.protocol.display import visible
 
 if TYPE_CHECKING:
     from rassist.protocol.transfer import Offer
@@ -43,10 +44,6 @@ def parse_rate(text: str | None) -> float | None:
         raise UsageError(f"--limit-rate {text!r}: use a number of bytes per second such as 500k or 20M")
     value = float(match.group(1)) * {"": 1, "k": 1e3, "m": 1e6, "g": 1e9}[match.group(2).lower()]
     return value or None
-
-
-def _printable(text: str) -> str:
-    return "".join(ch if ch.isprintable() or ch in "\n\t" else "\ufffd" for ch in text)
 
 
 class TransferView:
@@ -99,7 +96,7 @@ class TransferView:
         return f"[yellow]Skipped[/] {escape(str(f.get('path')))}: {escape(str(f.get('reason')))}"
 
     def _text(self, f: dict[str, Any]) -> None:
-        sys.stdout.write(_printable(str(f.get("text", ""))))
+        sys.stdout.write(visible(f.get("text", ""), multiline=True))
         if not str(f.get("text", "")).endswith("\n"):
             sys.stdout.write("\n")
         sys.stdout.flush()
@@ -209,11 +206,13 @@ def files_renderers() -> dict[str, Any]:
                                    f"{escape(str(f.get('reason')))}"),
         "transfer-done": finished,
         "text": lambda f: (f"[bold]{escape(str(f.get('peer')))}[/] sent text:\n"
-                           f"{escape(_printable(str(f.get('text', ''))))}"),
+                           f"{escape(visible(f.get('text', ''), multiline=True))}"),
     }
 
 
 def _summary(f: dict[str, Any]) -> str:
+    if f.get("text"):
+        return f"a text snippet, {decimal(int(f.get('size', 0)))}"  # not "0 file(s)"
     parts = [f"{f.get('files', 0)} file(s)"]
     if f.get("dirs"):
         parts.append(f"{f['dirs']} folder(s)")
@@ -249,15 +248,26 @@ def send(
                                           help="At most this many bytes per second, e.g. 20M."),
     peer_timeout: float = common.PeerTimeoutOpt,
     relay_only: bool = common.RelayOnlyOpt,
+    no_record: bool = common.NoRecordOpt,
+    title: str | None = common.TitleOpt,
+    tag: list[str] = common.TagOpt,
 ) -> None:
     """Send files, directories or a text snippet: prints a code for `rassist receive CODE`.
 
     Every file is checked with SHA-256 on arrival. If the transfer is interrupted, run the
     same send and receive again: it continues where it stopped.
+
+    Examples:
+      rassist send report.pdf logs/           # prints a code for the receiver
+      rassist send --text "ssh deploy@10.0.0.7"
+      rassist send big.iso --limit-rate 20M --code 7-positive-kickoff
     """
     out = Output(json_mode)
     live = _Live()
     view = TransferView(out, "sending")
+    from rassist.records.attach import attach
+
+    recorder = attach(out, "send", "host", common.default_name(name), title, tag, not no_record)
 
     async def main() -> int:
         from rassist.pairing import Host, HostOptions
@@ -278,7 +288,7 @@ def send(
 
         opts = HostOptions(name=common.default_name(name), server=server, timeout=timeout,
                            code=code, code_length=code_length, peer_timeout=peer_timeout,
-                           relay_only=relay_only, features=[feature])
+                           relay_only=relay_only, features=[*([recorder] if recorder else []), feature])
         live.session = session = await Host(opts, out.emit, approve).run()
         await session.start()
         if scan is not None:
@@ -293,6 +303,8 @@ def send(
         run(out, main, live.interrupt)
     finally:
         view.stop()
+        if recorder:
+            recorder.close()
 
 
 def receive(
@@ -311,24 +323,39 @@ def receive(
     no_fast_lane: bool = common.NoFastLaneOpt,
     peer_timeout: float = common.PeerTimeoutOpt,
     relay_only: bool = common.RelayOnlyOpt,
+    no_record: bool = common.NoRecordOpt,
+    title: str | None = common.TitleOpt,
+    tag: list[str] = common.TagOpt,
 ) -> None:
     """Receive what `rassist send` offers: see names, count and size, accept, watch it arrive.
 
     With --json and without --yes, answer the file-offer event on stdin with
     {"accept": ID} or {"decline": ID}.
+
+    Examples:
+      rassist receive 583-positive-kickoff    # shows what is offered, asks, saves here
+      rassist receive 583-positive-kickoff -o ~/Downloads --yes
     """
     out = Output(json_mode)
     live = _Live()
     view = TransferView(out, "receiving")
+    from rassist.records.attach import attach
+
+    recorder = attach(out, "receive", "join", common.default_name(name), title, tag, not no_record)
 
     async def main() -> int:
         if not code:
             raise UsageError("no code given: rassist receive CODE (or set RASSIST_CODE)")
+        common.writable_dir(output, "--output")
         from rassist.cli.console import Lines
         from rassist.pairing import JoinOptions, join
         from rassist.transfer.feature import FilesFeature
 
         lines = Lines() if not yes else None
+        if lines is not None and json_mode:
+            from rassist.cli.drive import answer_early
+
+            answer_early(out, lines)  # until the session is up; then they are its commands
         finished: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
 
         def on_finished(offer_id: str, direction: str, result: Any) -> None:
@@ -341,8 +368,10 @@ def receive(
                                on_finished=on_finished)
         opts = JoinOptions(name=common.default_name(name), server=server, timeout=timeout,
                            wants=("files",), peer_timeout=peer_timeout, relay_only=relay_only,
-                           features=[feature])
+                           features=[*([recorder] if recorder else []), feature])
         live.session = session = await join(code, opts, out.emit)
+        if lines is not None:
+            lines.unclaimed = None  # from now on lines are this session's commands
         await session.start()
         commands = None
         if json_mode and lines is not None:
@@ -365,6 +394,8 @@ def receive(
         run(out, main, live.interrupt)
     finally:
         view.stop()
+        if recorder:
+            recorder.close()
 
 
 async def _refuse(offer: Offer, peer: str) -> bool:
@@ -373,14 +404,16 @@ async def _refuse(offer: Offer, peer: str) -> bool:
 
 def _prompt(out: Output, lines: Any) -> Any:
     async def ask(offer: Offer, peer: str) -> bool:
+        from rassist.protocol.display import visible_fields
         from rassist.transfer.offers import describe
 
-        f = describe(offer)
+        f = visible_fields(describe(offer))
+        who = escape(visible(peer))
         if offer.is_text:
-            question = f"[bold]{escape(peer)}[/] sends a text snippet ({decimal(offer.total)})."
+            question = f"[bold]{who}[/] sends a text snippet ({decimal(offer.total)})."
         else:
-            question = (f"[bold]{escape(peer)}[/] offers [bold]{escape(f['name'])}[/]: "
-                        f"{_summary(f)}.")
+            question = f"[bold]{who}[/] offers [bold]{escape(f['name'])}[/]: {_summary(f)}."
+        lines.discard_pending()  # only what is typed once the question shows answers it
         out.console.print(question + " Accept? [bold]y[/]/[bold]N[/]: ", end="")
         answer = (await lines.next() or "").strip().lower()
         return answer in ("y", "yes")
@@ -420,7 +453,7 @@ async def _finish(out: Output, view: TransferView, session: Session, job: asynci
         return exc.exit_code
     if isinstance(outcome, BaseException):  # the feature has reported it as an error event
         view.stop()
-        if not isinstance(outcome, (DeclinedError, UsageError)):
+        if isinstance(outcome, (ConnectionLost, TimedOut)):  # only where trying again can help
             out.say("Run the same send and receive again to resume: only the missing part "
                     "will travel.")
         out.emit("closed", reason=getattr(outcome, "kind", "error"))

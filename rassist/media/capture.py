@@ -2,7 +2,7 @@
 
 mss grabs (XShmGetImage on X11: ~5 ms for 1080p). To stay near 0% CPU on an idle screen the
 thread does not grab at a fixed rate where it can avoid it: on X11 it sleeps on DAMAGE events
-(python-xlib, already installed with pynput) and only grabs after something was drawn; elsewhere
+(python-xlib, a dependency) and only grabs after something was drawn; elsewhere
 it polls, fast while the screen moves and slowly once it has been still for a while. Every grab
 is compared with the previous one, so only frames whose pixels changed are published.
 """

@@ -1,30 +1,25 @@
-"""Host side: inject validated input events into the X server with pynput.
+"""Host side: inject validated input events into the X server through XTEST (media/xtest.py).
 
 Coordinates are fractions of one monitor (mss geometry, root-window pixels on X), so the joiner's
-view size never matters. Keys go through XTEST wherever the keyboard map has them (so every X
-client sees them as real typing, and the server's key state shows them held); only characters
-missing from the map fall back to pynput's own path (a borrowed keycode). Everything this
-injector presses is remembered so that release_all() can let go of it.
-
-pynput connects to the X server named by DISPLAY when it is *imported*, and fails the import if
-there is none. It is therefore imported lazily, inside Injector(), never at module import time.
+view size never matters. Every key goes through XTEST (so every X client sees it as real typing,
+and the server's key state shows it held); characters missing from the keyboard map borrow an
+empty keycode. Everything this injector presses is remembered so that release_all() can let go
+of it. python-xlib is imported only when an Injector is made.
 """
 
 from __future__ import annotations
 
 import asyncio
 import math
-import os
 import threading
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from types import ModuleType
 from typing import Any
 
+from rassist.media.xtest import (BUTTONS, WHEEL_DOWN, WHEEL_LEFT, WHEEL_RIGHT, WHEEL_UP, XTest,
+                                 XUnavailable, char_keysym, key_keysym, quietly)
 from rassist.protocol.input import KEY_NAMES, Button, InputEvent, Key, Move, Text, Wheel
-
-_SHIFT_MASK = 1  # X11 ShiftMask
 
 
 class InjectorUnavailable(RuntimeError):
@@ -58,60 +53,52 @@ class Monitor:
         return self.left + px, self.top + py
 
 
-def load_pynput() -> tuple[ModuleType, ModuleType]:
-    """pynput's mouse and keyboard modules, bound to the X display in DISPLAY."""
-    display = os.environ.get("DISPLAY", "")
-    if not display:
-        raise InjectorUnavailable("remote control needs an X display, and DISPLAY is not set")
-    try:
-        from pynput import keyboard, mouse
-    except ImportError as exc:
-        # pynput's message is long and generic; the first line says what went wrong.
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise InjectorUnavailable(f"cannot inject input into X display {display}: {reason}") from None
-    return mouse, keyboard
-
-
 class Injector:
     """Synchronous injection into one monitor (each call is an X round trip: call it from a
     worker thread, see AsyncInjector). Thread-safe."""
 
     def __init__(self, monitor: Monitor) -> None:
         self.monitor = monitor
-        self._mouse_mod, self._keyboard_mod = load_pynput()
-        self._mouse = self._mouse_mod.Controller()
-        self._keyboard = self._keyboard_mod.Controller()
+        try:
+            self._x = XTest()
+        except XUnavailable as exc:
+            raise InjectorUnavailable(str(exc)) from None
         self._lock = threading.Lock()
-        # name -> the pynput keys pressed for it, in press order (a capital is shift + key)
-        self._keys: dict[str, list[Any]] = {}
+        # name -> the keycodes pressed for it, in press order (a capital is Shift + key)
+        self._keys: dict[str, list[int]] = {}
         self._buttons: list[str] = []
 
     # ------------------------------------------------------------ events
 
     def apply(self, event: InputEvent) -> None:
-        with self._lock:
-            self._apply(event)
+        self.apply_all([event])
 
     def apply_all(self, events: Iterable[InputEvent]) -> None:
         with self._lock:
-            for event in events:
-                self._apply(event)
+            try:
+                for event in events:
+                    self._apply(event)
+            finally:
+                self._x.sync()
 
     def _apply(self, event: InputEvent) -> None:
         match event:
             case Move(x, y):
-                self._mouse.position = self.monitor.pixel(x, y)
+                self._x.move(*self.monitor.pixel(x, y))
             case Button(name, True):
-                self._mouse.press(self._mouse_mod.Button[name])
+                self._x.button(BUTTONS[name], True)
                 if name not in self._buttons:
                     self._buttons.append(name)
             case Button(name, False):
-                self._mouse.release(self._mouse_mod.Button[name])
+                self._x.button(BUTTONS[name], False)
                 if name in self._buttons:
                     self._buttons.remove(name)
             case Wheel(dx, dy):
-                # pynput scrolls up for dy > 0; on the wire dy > 0 scrolls down, like browsers.
-                self._mouse.scroll(dx, -dy)
+                # On the wire dy > 0 scrolls down and dx > 0 right, like browsers.
+                for _ in range(abs(dy)):
+                    self._click(WHEEL_DOWN if dy > 0 else WHEEL_UP)
+                for _ in range(abs(dx)):
+                    self._click(WHEEL_RIGHT if dx > 0 else WHEEL_LEFT)
             case Key(name, True):
                 self._press_key(name)
             case Key(name, False):
@@ -119,6 +106,10 @@ class Injector:
             case Text(text):
                 for char in text:
                     self._tap_char(char)
+
+    def _click(self, number: int) -> None:
+        self._x.button(number, True)
+        self._x.button(number, False)
 
     @property
     def held(self) -> tuple[list[str], list[str]]:
@@ -132,83 +123,59 @@ class Injector:
         released: list[str] = []
         with self._lock:
             for name in reversed(self._buttons):
-                self._quietly(self._mouse.release, self._mouse_mod.Button[name])
+                quietly(self._x.button, BUTTONS[name], False)
                 released.append(name)
             self._buttons.clear()
             for name in reversed(list(self._keys)):
-                for key in reversed(self._keys.pop(name)):
-                    self._quietly(self._keyboard.release, key)
+                for keycode in reversed(self._keys.pop(name)):
+                    quietly(self._x.key, keycode, False)
                 released.append(name)
+            quietly(self._x.sync)
         return released
 
     def close(self) -> None:
-        """Release everything, then close pynput's X connections (its own __del__ would
-        otherwise try to, noisily, after the server may be gone)."""
+        """Release everything, then close the X connection."""
         try:
             self.release_all()
         finally:
-            for controller in (self._mouse, self._keyboard):
-                display = getattr(controller, "_display", None)
-                if display is not None:
-                    self._quietly(display.close)
-                    del controller._display
+            quietly(self._x.close)
 
     # ------------------------------------------------------------ keys
 
     def _press_key(self, name: str) -> None:
-        keys = self._keys.get(name)
-        if keys is not None:  # auto-repeat: press the main key again, modifiers are still down
-            self._keyboard.press(keys[-1])
+        keycodes = self._keys.get(name)
+        if keycodes is not None:  # auto-repeat: press the main key again, modifiers are still down
+            self._x.key(keycodes[-1], True)
             return
-        keys = self._resolve(name)
-        pressed: list[Any] = []
+        pressed: list[int] = []
         self._keys[name] = pressed  # recorded before pressing: a failure halfway still releases
-        for key in keys:
-            self._keyboard.press(key)
-            pressed.append(key)
+        for keycode in self._resolve(name):
+            self._x.key(keycode, True)
+            pressed.append(keycode)
 
     def _release_key(self, name: str) -> None:
-        for key in reversed(self._keys.pop(name, [])):
-            self._keyboard.release(key)
+        for keycode in reversed(self._keys.pop(name, [])):
+            self._x.key(keycode, False)
 
     def _tap_char(self, char: str) -> None:
-        if char == "\n":
-            keys = [self._keyboard_mod.Key.enter]
-        elif char == "\t":
-            keys = [self._keyboard_mod.Key.tab]
-        else:
-            keys = self._resolve(char)
-        for key in keys:
-            self._keyboard.press(key)
-        for key in reversed(keys):
-            self._keyboard.release(key)
+        keycodes = self._resolve({"\n": "enter", "\t": "tab"}.get(char, char))
+        for keycode in keycodes:
+            self._x.key(keycode, True)
+        for keycode in reversed(keycodes):
+            self._x.key(keycode, False)
 
-    def _resolve(self, name: str) -> list[Any]:
-        """The pynput keys to press, in order, for a key name or a character."""
-        kb = self._keyboard_mod
-        if name in KEY_NAMES:
-            return [kb.Key[name]]
-        keysym = ord(name) if ord(name) < 0x100 else 0x01000000 | ord(name)
-        found = self._keyboard.keyboard_mapping.get(keysym)
-        if found is None or found[1] & ~_SHIFT_MASK:
-            # Not on the keyboard map (or behind AltGr): pynput borrows a keycode for it.
-            return [kb.KeyCode.from_char(name)]
-        # A keysym-only KeyCode makes pynput use XTEST; add Shift for the upper level unless the
-        # joiner already holds one.
-        key = kb.KeyCode.from_vk(keysym)
-        if found[1] & _SHIFT_MASK and not self._shift_held():
-            return [kb.Key.shift, key]
-        return [key]
+    def _resolve(self, name: str) -> list[int]:
+        """The keycodes to press, in order, for a key name or a character."""
+        held = {code for codes in self._keys.values() for code in codes}
+        keysym = key_keysym(name) if name in KEY_NAMES else char_keysym(name)
+        keycode, shifted = self._x.locate(keysym, held)
+        # Add Shift for the upper level unless the joiner already holds one.
+        if shifted and not self._shift_held():
+            return [self._x.locate(key_keysym("shift"), held)[0], keycode]
+        return [keycode]
 
     def _shift_held(self) -> bool:
         return any(name in self._keys for name in ("shift", "shift_l", "shift_r"))
-
-    @staticmethod
-    def _quietly(call: Any, *args: Any) -> None:
-        try:
-            call(*args)
-        except Exception:  # noqa: BLE001 - releasing must go on whatever one call does
-            pass
 
 
 class AsyncInjector:

@@ -1,8 +1,8 @@
 """The remote screen in a terminal: Kitty or Sixel graphics where the terminal has them, Unicode
 half blocks elsewhere (textual-image renderables for rich), scaled to fit and keeping the aspect.
 
-textual-image probes the terminal when it is imported (only when stdout is a terminal), so it is
-imported lazily, on the first frame to draw.
+textual-image probes the terminal when it is imported (only when stdout is a terminal):
+probe_terminal() does that import, once, at a safe moment.
 """
 
 from __future__ import annotations
@@ -57,49 +57,73 @@ def renderable(frame: av.VideoFrame, columns: int, rows: int, mode: Mode = "auto
     return cls(frame_image(frame, *pixels), width=cols, height=lines)
 
 
+def probe_terminal() -> None:
+    """Ask the terminal once which graphics it draws, before anything else reads stdin.
+
+    textual-image does this when it is imported: it writes queries and reads the answers from
+    stdin for up to 0.1 s each. Done later, in a worker thread while another thread reads
+    stdin, the two readers race: the probe eats typed characters (the first character of a chat
+    line went missing), or blocks in read() after the other thread took the answer (and exit
+    waited for it until Enter). So: in the main thread, first. The Kitty query is an APC
+    sequence that tmux and screen take for a window title; it is not sent there (Kitty graphics
+    do not pass through them anyway)."""
+    import os
+    import sys
+    from contextlib import contextmanager
+
+    if "textual_image.renderable" in sys.modules:
+        return
+    from textual_image import _terminal
+
+    asked = _terminal.capture_terminal_response
+    multiplexed = bool(os.environ.get("TMUX")) or os.environ.get("TERM", "").startswith("screen")
+
+    @contextmanager
+    def careful(start_marker: str, end_marker: str, timeout: float | None = None) -> Any:
+        if start_marker.startswith("\x1b_G") and multiplexed:
+            raise _terminal.TerminalError("no Kitty graphics query inside tmux or screen")
+        with asked(start_marker, end_marker, timeout) as response:
+            yield response
+
+    _terminal.capture_terminal_response = careful  # the renderables bind it as they are imported
+    try:
+        import textual_image.renderable  # noqa: F401 - the probe runs here
+    finally:
+        _terminal.capture_terminal_response = asked
+
+
 class TerminalView:
-    """Shows the newest frame in a rich Live display, at most `max_fps` times a second.
+    """Plain mode on a terminal: the remote screen is drawn inline, on request (/screen), sized
+    to the terminal, and then the chat goes on below it. A picture that redraws itself in place
+    would need the whole terminal and hide the chat lines and events (a full-screen view is what
+    the TUI is for).
 
-    Feed it from ViewScreen's `on_frame`; drawing (scaling, encoding for the terminal) runs in
-    a worker thread and frames that arrive meanwhile are skipped, never queued."""
+    Feed it from ViewScreen's `on_frame`; it keeps only the newest frame."""
 
-    def __init__(self, console: Any, mode: Mode = "auto", max_fps: float = 10.0) -> None:
-        from rich.live import Live
-
+    def __init__(self, console: Any, mode: Mode = "auto") -> None:
         self.console = console
         self.mode = mode
-        self.max_fps = max_fps
-        self.live = Live(console=console, auto_refresh=False, screen=True, transient=True)
         self._latest: av.VideoFrame | None = None
-        self._busy = False
-        self._last = 0.0
-        self._started = False
+        self.frames = 0
+        probe_terminal()  # now, in the main thread, before the stdin reader starts
 
     def on_frame(self, frame: av.VideoFrame) -> None:
         self._latest = frame
-        if not self._busy:
-            self._busy = True
-            asyncio.ensure_future(self._draw())
+        self.frames += 1
 
-    async def _draw(self) -> None:
-        try:
-            while self._latest is not None:
-                wait = self._last + 1.0 / self.max_fps - time.monotonic()
-                if wait > 0:
-                    await asyncio.sleep(wait)
-                frame, self._latest = self._latest, None
-                size = self.console.size
-                item = await asyncio.get_running_loop().run_in_executor(
-                    None, renderable, frame, size.width, size.height - 1, self.mode)
-                if not self._started:
-                    self.live.start()
-                    self._started = True
-                self.live.update(item, refresh=True)
-                self._last = time.monotonic()
-        finally:
-            self._busy = False
+    async def show(self, cmd: Any = None) -> None:
+        """Print the newest frame (the `/screen` command)."""
+        from rassist.errors import CommandError
+
+        frame = self._latest
+        if frame is None:
+            raise CommandError("no picture of the host's screen has arrived (yet)")
+        size = self.console.size
+        item = await asyncio.get_running_loop().run_in_executor(
+            None, renderable, frame, size.width, max(4, size.height - 3), self.mode)
+        self.console.print(item)
+        self.console.print(f"[dim]The host's screen, {frame.width}x{frame.height}, "
+                           f"as of {time.strftime('%H:%M:%S')}.[/]")
 
     def stop(self) -> None:
-        if self._started:
-            self.live.stop()
-            self._started = False
+        """Nothing to undo: the view never takes over the terminal."""

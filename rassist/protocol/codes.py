@@ -38,21 +38,32 @@ def make_code(nameplate: str, length: int = MIN_WORDS) -> Code:
     return Code(nameplate, words)
 
 
+EXAMPLE = "583-positive-kickoff"
+
+
 def parse_code(text: str) -> Code:
-    """Parse what a person typed; raises ValueError with a message fit to show them."""
-    cleaned = text.strip().lower().replace(" ", "-")
-    parts = [p for p in cleaned.split("-")]
+    """Parse what a person typed; raises ValueError with a message fit to show them.
+    Spaces around the code are ignored; spaces between its parts count as dashes."""
+    cleaned = "-".join(text.strip().lower().split())
+    shown = repr(text.strip())
+    parts = cleaned.split("-")
     if len(parts) < 1 + MIN_WORDS or any(not p for p in parts):
-        raise ValueError(
-            f"malformed code {text!r}: expected NUMBER-word-word, e.g. 7-crayon-walrus")
+        raise ValueError(f"malformed code {shown}: expected NUMBER-word-word, e.g. {EXAMPLE}")
     nameplate, words = parts[0], tuple(parts[1:])
     if not NAMEPLATE.fullmatch(nameplate):
-        raise ValueError(f"malformed code {text!r}: it must start with a number, e.g. 7-crayon-walrus")
+        if not nameplate.isdigit():
+            why = f"it must start with a number, e.g. {EXAMPLE}"
+        elif nameplate.startswith("0"):
+            why = "its number never starts with 0 (codes start at 1)"
+        else:
+            why = f"its number has at most 6 digits, not {len(nameplate)}"
+        raise ValueError(f"malformed code {shown}: {why}")
     if len(words) > MAX_WORDS:
-        raise ValueError(f"malformed code {text!r}: at most {MAX_WORDS} words")
+        raise ValueError(f"malformed code {shown}: at most {MAX_WORDS} words")
     known = set().union(*wordlists())
     unknown = [w for w in words if w not in known]
     if unknown:
-        raise ValueError(f"malformed code {text!r}: {', '.join(map(repr, unknown))} is not a code word")
+        listed = ", ".join(map(repr, unknown))
+        verb = "is not a code word" if len(unknown) == 1 else "are not code words"
+        raise ValueError(f"malformed code {shown}: {listed} {verb} (codes look like {EXAMPLE})")
     return Code(nameplate, words)
-

@@ -23,6 +23,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal, Protocol, TypeAlias
 
+from rassist.protocol.jsonwire import loads
 from rassist.protocol.ratelimit import TokenBucket
 
 BUTTONS: tuple[str, ...] = ("left", "right", "middle")
@@ -32,7 +33,7 @@ MAX_CLICKS = 3           # a triple click is the most any desktop understands
 MAX_HELD = 16            # keys and buttons held at once; more is a stuck-key attack, not typing
 MAX_MESSAGE = 16 * 1024  # characters (or bytes) of one wire message (a full text event fits with room to spare)
 
-# pynput's Key members: what the host can press by name.
+# Key names (pynput's spelling): what the host can press by name.
 KEY_NAMES: frozenset[str] = frozenset(
     ["alt", "alt_l", "alt_r", "alt_gr", "backspace", "caps_lock", "cmd", "cmd_l", "cmd_r",
      "ctrl", "ctrl_l", "ctrl_r", "delete", "down", "end", "enter", "esc", "home", "left",
@@ -146,8 +147,8 @@ def decode(data: str | bytes) -> InputEvent:
     if len(data) > MAX_MESSAGE:
         raise InputError(f"message of {len(data)} characters exceeds {MAX_MESSAGE}", "out-of-range")
     try:
-        obj = json.loads(data)
-    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
+        obj = loads(data)
+    except ValueError as exc:
         raise InputError(f"not JSON: {exc}") from None
     return parse_wire(obj)
 

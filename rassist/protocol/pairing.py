@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import enum
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from rassist.crypto.pake import Pake, PakeError
 from rassist.crypto.seal import Opener, Sealer, SealError, channel
+from rassist.protocol.jsonwire import loads
 from rassist.protocol.permissions import PERMISSIONS
 
 PROTOCOL_VERSION = 1
@@ -38,6 +39,8 @@ class PeerHello:
     """The peer proved it knows the code; here is who it says it is."""
     name: str
     wants: tuple[str, ...]
+    # Set by the host's driver when it asks: answers to the request must name it.
+    request_id: str = field(default="", compare=False)
 
 
 @dataclass(frozen=True)
@@ -98,7 +101,7 @@ class Pairing:
             return self._on_pake(body)
         try:
             assert self._opener is not None
-            msg = json.loads(self._opener.open(body))
+            msg = loads(self._opener.open(body))
         except SealError as exc:
             first = self.state is State.AWAIT_HELLO
             return self._fail("wrong code (the peer's key did not match)" if first else str(exc))

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import ifaddr
 
+from rassist.protocol.jsonwire import loads
+
 SERVICE_TYPE = "_rassist._tcp.local."
 
 
@@ -45,10 +47,19 @@ class Announcement:
     def __init__(self, port: int) -> None:
         self.port = port
         self._file: Path | None = None
+        self._spent: list[Path] = []  # earlier codes' entries, kept while this server runs
         self._zc = None
         self._info = None
 
     async def publish(self, nameplate: str) -> None:
+        # The previous code's entry stays on this machine: a late joiner with it then reaches
+        # this server and hears that the code was used (exit 3), instead of waiting in vain.
+        if self._file is not None:
+            self._spent.append(self._file)
+            self._file = None
+            while len(self._spent) > 8:
+                with contextlib.suppress(FileNotFoundError):
+                    self._spent.pop(0).unlink()
         await self.withdraw()
         self._file = registry_dir() / f"{nameplate}-{os.getpid()}.json"
         tmp = self._file.with_suffix(".tmp")
@@ -86,6 +97,10 @@ class Announcement:
 
     async def close(self) -> None:
         await self.withdraw()
+        for path in self._spent:
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+        self._spent = []
         if self._zc is not None:
             with contextlib.suppress(Exception):
                 await self._zc.async_close()
@@ -111,7 +126,7 @@ def same_machine(nameplate: str) -> list[str]:
         return []
     for entry in entries:
         with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
-            data = json.loads(entry.read_text())
+            data = loads(entry.read_text())
             if _alive(int(data["pid"])):
                 urls.append(f"ws://127.0.0.1:{int(data['port'])}")
     return urls

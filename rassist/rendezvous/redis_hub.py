@@ -5,6 +5,7 @@ and counters, never a body):
     np:N    the connection id of the host waiting on nameplate N      (refreshed while it waits)
     npw:N   the joiner waiting for a preset nameplate N
     npu:N   the host of nameplate N once paired (so a preset code is not handed out twice)
+    sp:N    nameplate N was paired a moment ago: a late claim hears it was used (SPENT_KEEP)
     hu:ID   the nameplate host ID is paired under
     pt:ID   ID's partner
     node:X  node X is alive                                            (3 s, refreshed every second)
@@ -28,7 +29,7 @@ from typing import Any
 
 from rassist.protocol import rendezvous as wire
 from rassist.rendezvous.hub import Deliver
-from rassist.rendezvous.rooms import NameplateTaken, NoSuchNameplate
+from rassist.rendezvous.rooms import SPENT_KEEP, NameplateTaken, NoSuchNameplate
 
 log = logging.getLogger("rassist.server")
 P = "rassist:"
@@ -53,6 +54,7 @@ local P, host, ttl, npttl, mode = 'rassist:', ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 if mode == 'wanted' then
   local n = ARGV[5]
   if redis.call('EXISTS', P..'np:'..n, P..'npu:'..n) > 0 then return {'taken'} end
+  redis.call('DEL', P..'sp:'..n)  -- a preset code asks for this number again, knowingly
   local joiner = redis.call('GET', P..'npw:'..n)
   if joiner then
     redis.call('DEL', P..'npw:'..n)
@@ -67,7 +69,7 @@ if mode == 'wanted' then
 end
 for i = 5, #ARGV do
   local n = ARGV[i]
-  if redis.call('EXISTS', P..'np:'..n, P..'npu:'..n, P..'npw:'..n) == 0 then
+  if redis.call('EXISTS', P..'np:'..n, P..'npu:'..n, P..'npw:'..n, P..'sp:'..n) == 0 then
     redis.call('SET', P..'np:'..n, host, 'EX', npttl)
     return {n}
   end
@@ -88,6 +90,9 @@ if host then
   redis.call('SET', P..'pt:'..joiner, host, 'EX', ttl)
   return {'paired', host}
 end
+if redis.call('EXISTS', P..'sp:'..n) == 1 and redis.call('EXISTS', P..'npu:'..n) == 0 then
+  return {'used'}
+end
 if wait == '1' and redis.call('EXISTS', P..'npu:'..n, P..'npw:'..n) == 0 then
   redis.call('SET', P..'npw:'..n, joiner, 'EX', wttl)
   return {'waiting'}
@@ -96,7 +101,7 @@ return {'unknown'}
 """
 
 _RELEASE = """
-local P, me, open, awaited = 'rassist:', ARGV[1], ARGV[2], ARGV[3]
+local P, me, open, awaited, keep = 'rassist:', ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local function drop_if(key, value) if redis.call('GET', key) == value then redis.call('DEL', key) end end
 if open ~= '' then drop_if(P..'np:'..open, me) end
 if awaited ~= '' then drop_if(P..'npw:'..awaited, me) end
@@ -105,7 +110,13 @@ redis.call('DEL', P..'pt:'..me)
 for _, who in ipairs({me, other or ''}) do
   if who ~= '' then
     local n = redis.call('GET', P..'hu:'..who)
-    if n then redis.call('DEL', P..'hu:'..who); drop_if(P..'npu:'..n, who) end
+    if n then
+      redis.call('DEL', P..'hu:'..who)
+      if redis.call('GET', P..'npu:'..n) == who then
+        redis.call('DEL', P..'npu:'..n)
+        redis.call('SET', P..'sp:'..n, '1', 'EX', keep)
+      end
+    end
   end
 end
 if other then drop_if(P..'pt:'..other, me) end
@@ -198,7 +209,7 @@ class RedisHub:
         if cid is None:
             return None
         me = self._local[cid]
-        other = await self._call(self._release, args=[cid, me.open, me.awaited])
+        other = await self._call(self._release, args=[cid, me.open, me.awaited, int(SPENT_KEEP)])
         me.open = me.awaited = me.partner = ""
         return other or None
 
@@ -252,7 +263,7 @@ class RedisHub:
         if got[0] == "waiting":
             me.awaited = nameplate
             return None
-        raise NoSuchNameplate(nameplate)
+        raise NoSuchNameplate(nameplate, used=got[0] == "used")
 
     async def partner(self, conn: Hashable) -> Hashable | None:
         cid = self._ids.get(conn)

@@ -6,19 +6,31 @@ the open list for good: a second claim (an attacker's second guess) finds nothin
 With a preset code either side may arrive first: a claim may wait for its nameplate. Only a
 host that asks for that very nameplate pairs with the waiting joiner (never a fresh
 allocation), and the pairing uses the nameplate up exactly as an ordinary claim does, so a
-waiting claim is still one guess."""
+waiting claim is still one guess.
+
+A nameplate that has been paired is spent for a while (SPENT_KEEP): a late claim of it, such as
+the right code after a wrong guess burned it, is told at once that it was used, instead of
+waiting for a host that will never come; and fresh allocations avoid it, so the host's new code
+gets a new number."""
 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Hashable
+import time
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 
 Conn = Hashable
 
 
+SPENT_KEEP = 300.0  # seconds a paired nameplate stays spent
+SPENT_MAX = 4096    # spent nameplates remembered at most (oldest forgotten first)
+
+
 class NoSuchNameplate(LookupError):
-    pass
+    def __init__(self, nameplate: str, used: bool = False) -> None:
+        super().__init__(nameplate)
+        self.used = used  # paired a moment ago: the code was used (or burned by a wrong guess)
 
 
 class NameplateTaken(LookupError):
@@ -35,6 +47,8 @@ class Rooms:
     waits_for: dict[Conn, str] = field(default_factory=dict)   # joiner -> the nameplate it awaits
     in_use: dict[str, Conn] = field(default_factory=dict)      # nameplate -> its paired host
     used_by: dict[Conn, str] = field(default_factory=dict)     # paired host -> its nameplate
+    spent: dict[str, float] = field(default_factory=dict)      # nameplate -> when its pairing ended
+    clock: Callable[[], float] = time.monotonic
 
     def allocate(self, host: Conn, wanted: str | None = None) -> str:
         """A fresh nameplate for `host` (`wanted` if given and free), burning any it had.
@@ -42,6 +56,8 @@ class Rooms:
         self.release(host)
         if wanted is not None and (wanted in self.open or wanted in self.in_use):
             raise NameplateTaken(wanted)
+        if wanted is not None:
+            self.spent.pop(wanted, None)  # a preset code asks for this number again, knowingly
         nameplate = wanted or self._free_nameplate()
         joiner = self.waiting.pop(nameplate, None)
         if joiner is not None:
@@ -59,6 +75,8 @@ class Rooms:
             raise NoSuchNameplate(nameplate)
         host = self.open.pop(nameplate, None)
         if host is None:
+            if self._is_spent(nameplate) and nameplate not in self.in_use:
+                raise NoSuchNameplate(nameplate, used=True)
             if not wait or nameplate in self.in_use or nameplate in self.waiting:
                 raise NoSuchNameplate(nameplate)
             self.waiting[nameplate] = joiner
@@ -83,7 +101,18 @@ class Rooms:
             used = self.used_by.pop(host, None)
             if used is not None:
                 del self.in_use[used]
+                self.spent.pop(used, None)
+                self.spent[used] = self.clock()
+                while len(self.spent) > SPENT_MAX:
+                    del self.spent[next(iter(self.spent))]
         return other
+
+    def _is_spent(self, nameplate: str) -> bool:
+        at = self.spent.get(nameplate)
+        if at is not None and self.clock() - at > SPENT_KEEP:
+            del self.spent[nameplate]
+            return False
+        return at is not None
 
     def _pair(self, nameplate: str, host: Conn, joiner: Conn) -> None:
         self.partner[host] = joiner
@@ -93,7 +122,8 @@ class Rooms:
 
     def _free_nameplate(self) -> str:
         # Never a nameplate a joiner waits for: that joiner expects a host with a preset code.
-        taken = self.open.keys() | self.waiting.keys() | self.in_use.keys()
+        taken = self.open.keys() | self.waiting.keys() | self.in_use.keys() | {
+            n for n in list(self.spent) if self._is_spent(n)}
         if self.random_nameplates:
             # Several embedded servers share a LAN: random numbers make a clash unlikely.
             while (candidate := str(10 + secrets.randbelow(990))) in taken:

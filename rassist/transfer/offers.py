@@ -91,8 +91,8 @@ async def send(out: Outgoing, scan: Scan | None, ctl: SendCtl, bulk: BulkChannel
              lane="tcp" if offer.lane else "datachannel", **describe(offer))
         answer = await out.answer
         if isinstance(answer, tp.Decline):
-            raise DeclinedError(f"{peer} declined {out.display}" +
-                                (f": {answer.reason}" if answer.reason else ""))
+            said = answer.reason if answer.reason and answer.reason != "declined" else ""  # no "declined: declined"
+            raise DeclinedError(f"{peer} declined {out.display}" + (f": {said}" if said else ""))
         if isinstance(answer, tp.Cancel):
             raise ConnectionLost(f"{peer} cancelled the transfer")
         emit("file-accepted", id=offer.id, direction="send", peer=peer)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import stat
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,11 +20,48 @@ from rassist.protocol.transfer_manifest import Entry, Manifest, ManifestError, m
 from rassist.protocol.transfer_paths import UnsafePath, check_relpath
 
 
+# /proc, /sys and friends report size 0 and have content when read: what is read is sent, from
+# a private copy (the manifest must know the size before the data moves), up to this much.
+PSEUDO_LIMIT = 16 * 1024 * 1024
+
+
 @dataclass
 class Scan:
     manifest: Manifest
     sources: dict[int, Path]  # file index -> the local file to read
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (local path, why)
+    scratch: tempfile.TemporaryDirectory[str] | None = None  # copies of size-0 pseudo files
+
+
+def _read_pseudo(path: Path) -> bytes:
+    """The content of a file whose stat size is 0 (empty for a truly empty file); raises
+    UsageError past PSEUDO_LIMIT."""
+    with open(path, "rb") as f:
+        data = f.read(PSEUDO_LIMIT + 1)
+    if len(data) > PSEUDO_LIMIT:
+        raise UsageError(f"{path}: reports size 0 but reads as more than {PSEUDO_LIMIT // 2**20} MB "
+                         "(a /proc or /sys file?); copy it to a regular file and send that")
+    return data
+
+
+class _Pseudo:
+    """Copies of size-0 files that have content, kept until the Scan is gone."""
+
+    def __init__(self) -> None:
+        self.scratch: tempfile.TemporaryDirectory[str] | None = None
+
+    def source(self, path: Path, st: os.stat_result, index: int) -> tuple[Path, os.stat_result]:
+        if st.st_size != 0 or not stat.S_ISREG(st.st_mode):
+            return path, st
+        data = _read_pseudo(path)
+        if not data:
+            return path, st
+        if self.scratch is None:
+            self.scratch = tempfile.TemporaryDirectory(prefix="rassist-send-")
+        copy = Path(self.scratch.name) / str(index)
+        copy.write_bytes(data)
+        copy.chmod(stat.S_IMODE(st.st_mode) & 0o777 | 0o600)
+        return copy, os.stat_result((*st[:6], len(data), *st[7:10]))
 
 
 def _entry(relpath: str, st: os.stat_result) -> Entry:
@@ -51,6 +89,7 @@ def scan_paths(paths: list[Path]) -> Scan:
     sources: dict[int, Path] = {}
     skipped: list[tuple[str, str]] = []
     roots: set[str] = set()
+    pseudo = _Pseudo()
     for given in paths:
         absolute = Path(os.path.abspath(given))
         name = absolute.name
@@ -68,22 +107,25 @@ def scan_paths(paths: list[Path]) -> Scan:
         except OSError as exc:
             raise UsageError(f"{given}: {exc.strerror or exc}") from None
         if stat.S_ISREG(st.st_mode):
-            sources[len(entries)] = absolute
+            try:
+                sources[len(entries)], st = pseudo.source(absolute, st, len(entries))
+            except OSError as exc:
+                raise UsageError(f"{given}: {exc.strerror or exc}") from None
             entries.append(_entry(name, st))
         elif stat.S_ISDIR(st.st_mode):
             entries.append(_entry(name, st))
-            _walk(absolute, os.path.realpath(absolute), name, entries, sources, skipped)
+            _walk(absolute, os.path.realpath(absolute), name, entries, sources, skipped, pseudo)
         else:
             raise UsageError(f"{given}: not a regular file or a directory")
     try:
         manifest = make_manifest(entries)
     except ManifestError as exc:
         raise UsageError(f"cannot send these paths: {exc}") from None
-    return Scan(manifest, sources, skipped)
+    return Scan(manifest, sources, skipped, pseudo.scratch)
 
 
 def _walk(folder: Path, tree: str, prefix: str, entries: list[Entry], sources: dict[int, Path],
-          skipped: list[tuple[str, str]]) -> None:
+          skipped: list[tuple[str, str]], pseudo: _Pseudo) -> None:
     try:
         with os.scandir(folder) as it:
             children = sorted(it, key=lambda e: e.name)
@@ -110,18 +152,20 @@ def _walk(folder: Path, tree: str, prefix: str, entries: list[Entry], sources: d
                 if not stat.S_ISREG(st.st_mode):
                     skipped.append((str(local), "symlink to a directory or special file; not followed"))
                     continue
-                sources[len(entries)] = Path(target)
+                sources[len(entries)], st = pseudo.source(Path(target), st, len(entries))
                 entries.append(_entry(relpath, st))
                 continue
             st = child.stat(follow_symlinks=False)
-        except OSError as exc:
-            skipped.append((str(local), exc.strerror or str(exc)))
+            if stat.S_ISREG(st.st_mode):
+                source, st = pseudo.source(local, st, len(entries))
+        except (OSError, UsageError) as exc:
+            skipped.append((str(local), getattr(exc, "strerror", None) or str(exc)))
             continue
         if stat.S_ISDIR(st.st_mode):
             entries.append(_entry(relpath, st))
-            _walk(local, tree, relpath, entries, sources, skipped)
+            _walk(local, tree, relpath, entries, sources, skipped, pseudo)
         elif stat.S_ISREG(st.st_mode):
-            sources[len(entries)] = local
+            sources[len(entries)] = source
             entries.append(_entry(relpath, st))
         else:
             skipped.append((str(local), "not a regular file or a directory"))

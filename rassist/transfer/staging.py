@@ -14,6 +14,7 @@ All methods block: call them from a worker thread.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import fcntl
 import hashlib
@@ -25,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from rassist.errors import RassistError
+from rassist.protocol.jsonwire import loads
 from rassist.protocol.transfer_manifest import Entry, Manifest
 from rassist.protocol.transfer_paths import check_relpath, unique_name
 from rassist.protocol.transfer_resume import (
@@ -109,8 +111,8 @@ class Staging:
 
     def _read_json(self, name: str) -> object:
         try:
-            return json.loads(self._read_text(name) or "null")
-        except json.JSONDecodeError:
+            return loads(self._read_text(name) or "null")
+        except ValueError:
             return None
 
     def _choose_roots(self) -> None:
@@ -224,9 +226,13 @@ class Staging:
         try:
             os.chmod(part, _file_mode(entry.mode))
             os.utime(part, (entry.mtime, entry.mtime))
+            _fsync(part)  # the data is on disk before a name makes it visible (power cuts)
         except OSError as exc:
             raise disk_error(exc, str(part)) from None
-        return self._put(index, digest, "/".join(self._local_parts(entry)))
+        dest = self._put(index, digest, "/".join(self._local_parts(entry)))
+        with contextlib.suppress(OSError):  # the new name itself; some file systems refuse this
+            _fsync(dest.parent)
+        return dest
 
     def _put(self, index: int, digest: str, relpath: str) -> Path:
         """Journal first, then link the .part in (never replacing a name), or with --overwrite
@@ -340,6 +346,15 @@ class Staging:
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)
+
+
+def _fsync(path: Path) -> None:
+    """Flush a file's data, or a directory's entries, to the disk."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _file_mode(mode: int) -> int:

@@ -1,7 +1,7 @@
 """Textual key events as remote-input commands ({"text": ...} or {"key": "ctrl+alt+t"}).
 
 Pure: data in, a command out. Textual names keys its own way ("pageup", "escape", "slash",
-"ctrl+shift+up"); the host understands the names in rassist.protocol.input (pynput's)."""
+"ctrl+shift+up"); the host understands the names in rassist.protocol.input."""
 
 from __future__ import annotations
 

@@ -14,6 +14,9 @@ if TYPE_CHECKING:
 def probe_terminal() -> None:
     """textual-image asks the terminal about graphics and cell size on import; that only works
     before Textual owns stdin, so import it first."""
+    from rassist.media.render import probe_terminal as probe
+
+    probe()
     import textual_image.widget  # noqa: F401
 
 
@@ -39,7 +42,9 @@ async def _run(app: SessionApp) -> int:
         if app.hooks is not None:
             app.hooks.attach(None)  # from now on Ctrl-C/SIGTERM go back to the CLI's default
     if app.final_message:  # the screen is gone: say why once more where it stays visible
-        print(f"rassist: {app.final_message}", file=sys.stderr)
+        from rassist.protocol.display import visible
+
+        print(f"rassist: {visible(app.final_message)}", file=sys.stderr)
     if app.return_code is not None:
         return app.return_code
     return app.outcome if app.outcome is not None else 1

@@ -10,17 +10,19 @@ from typing import Any
 
 from rich.markup import escape
 
-CLOSED_REASONS = {"quit": "you left", "peer-left": "the other side left", "interrupted": "interrupted"}
+from rassist.transport.route import summary
+
+CLOSED_REASONS = {"quit": "you left", "peer-left": "the other side left", "interrupted": "interrupted",
+                  "shell-exited": "the shared shell ended"}
 
 
 def size(n: Any) -> str:
-    if not isinstance(n, (int, float)) or n < 0:
+    """Bytes written the way the CLI's lines and progress bars write them (rich: 1.5 kB, 3.2 MB)."""
+    if not isinstance(n, (int, float)) or isinstance(n, bool) or n < 0:
         return "?"
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1000 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1000
-    return "?"
+    from rich.filesize import decimal
+
+    return decimal(int(n))
 
 
 def rate(kbps: Any) -> str:
@@ -40,9 +42,26 @@ def route_kind(route: Any) -> str:
     return "?"
 
 
+def route_label(route: Any) -> str:
+    """A few words for the status bar: LAN, NAT (direct through it), relay UDP/TCP/TLS."""
+    if isinstance(route, dict) and route.get("path") == "relay":
+        over = str(route.get("relay", ""))
+        return f"relay {over.upper()}" if over in ("udp", "tcp", "tls") else "TURN relay"
+    if isinstance(route, dict) and route.get("path") == "lan":
+        return "LAN"
+    kind = route_kind(route)
+    return {"host": "LAN" if not isinstance(route, dict) or route.get("path") != "direct" else "direct",
+            "srflx": "NAT", "prflx": "NAT", "relay": "TURN relay"}.get(kind, kind)
+
+
 def describe_route(route: Any) -> str:
     if not isinstance(route, dict):
         return "unknown route"
+    if route.get("path"):
+        text = summary(route)
+        if route.get("remote_address"):
+            text += f" ({route.get('local', '?')} → {route.get('remote', '?')}, {route['remote_address']})"
+        return escape(text)
     text = f"ICE pair {route.get('local', '?')} → {route.get('remote', '?')}"
     if "remote_address" in route:
         text += f" ({route.get('protocol', 'udp')} {route.get('local_address', '?')} → {route['remote_address']})"
@@ -79,6 +98,8 @@ def describe(event: str, f: dict[str, Any]) -> str | None:
             return f"Control {escape(str(f.get('state')))}{extra}"
         case "control-request":
             return f"{peer} asks for control"
+        case "screen" if f.get("state") == "unavailable":
+            return f"[yellow]Screen not shared[/]: {escape(str(f.get('message', '')))}"
         case "annotate":
             extra = f" ({escape(str(f['reason']))})" if isinstance(f.get("reason"), str) else ""
             return f"Pointing and drawing {escape(str(f.get('state')))}{extra}"
@@ -105,6 +126,12 @@ def describe(event: str, f: dict[str, Any]) -> str | None:
         case "transfer-done":
             return (f"Transfer {escape(str(f.get('id', '?')))} done: {size(f.get('bytes'))} "
                     f"over {escape(str(f.get('lane', '?')))}")
+        case "record":
+            return f"[dim]Recording this session as ticket {escape(str(f.get('id')))}[/]"
+        case "record-warning":
+            return f"[yellow]Ticket:[/] {escape(str(f.get('message')))}"
+        case "note":
+            return f"Noted in the ticket: {escape(str(f.get('text')))}"
         case "chat" | "stats" | "file-progress" | "file-lane" | "text":
             return None
         case _:

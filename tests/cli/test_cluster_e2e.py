@@ -45,9 +45,11 @@ def test_a_wrong_guess_on_one_node_burns_the_code_on_the_other(two_nodes: tuple[
     assert host.wait_event("error")["kind"] == "auth"
     fresh = host.wait_event("code")["code"]
     assert fresh.split("-")[0] != nameplate
-    # The right words on the other node come too late: that nameplate is spent everywhere (a
-    # joiner with a code waits for its host to arrive, and this one never will).
+    # The right words on the other node come too late: that nameplate is spent everywhere, and
+    # the late joiner is told so at once.
     late = Proc(["join", code, "--json", "--server", b, "--timeout", "3"])
-    assert late.wait_exit() == 4
+    error = late.wait_event("error")
+    assert error["kind"] == "auth" and "used" in error["message"]
+    assert late.wait_exit() == 3
     assert not any(e["event"] == "connected" for e in late.drain() + host.events)
     host.kill()

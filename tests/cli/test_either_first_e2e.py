@@ -36,7 +36,7 @@ def test_receive_before_send(server, tmp_path):
 def test_the_first_side_gives_up_after_its_timeout(server):
     join = Proc(["join", CODE, "--json", "--server", server, "--timeout", "1"])
     assert join.wait_exit() == TimedOut.exit_code
-    assert "nameplate 42" in join.wait_event("error")["message"]
+    assert "code number 42" in join.wait_event("error")["message"]
     host = Proc(["host", "--json", "--yes", "--code", CODE, "--server", server, "--timeout", "1"])
     assert host.wait_exit() == TimedOut.exit_code
     assert host.wait_event("error")["kind"] == "timeout"

@@ -66,10 +66,11 @@ def test_wrong_code_fails_both_sides_and_burns_the_nameplate(server):
     assert join.wait_exit() == AuthError.exit_code
     assert "wrong code" in join.wait_event("error")["message"]
     assert host.wait_exit() == AuthError.exit_code
-    # One guess per code: the right code no longer works either (nobody holds it: it waits, then
-    # gives up).
+    # One guess per code: the right code no longer works either, and says so at once (exit 3,
+    # as the README says), instead of waiting for a host that will not come.
     late = start_join(server, code, "--timeout", "1")
-    assert late.wait_exit() == TimedOut.exit_code
+    assert late.wait_exit() == AuthError.exit_code
+    assert "used a moment ago" in late.wait_event("error")["message"]
 
 
 def test_host_offers_a_fresh_code_after_a_wrong_guess(server):
@@ -91,7 +92,7 @@ def test_decline_by_json_command(server):
     join = start_join(server, code, "--control")
     request = host.wait_event("request")
     assert request["wants"] == ["view", "control"]
-    host.send({"approve": False})
+    host.send({"approve": False, "id": request["id"]})
     assert join.wait_exit() == DeclinedError.exit_code
     assert join.wait_event("error")["kind"] == "declined"
     assert host.wait_exit() == DeclinedError.exit_code
@@ -100,8 +101,8 @@ def test_decline_by_json_command(server):
 def test_partial_approval_by_json_command(server):
     host, code = start_host(server)
     join = start_join(server, code, "--control", "--files")
-    host.wait_event("request")
-    host.send({"approve": ["view", "files"]})
+    request = host.wait_event("request")
+    host.send({"approve": ["view", "files"], "id": request["id"]})
     assert join.wait_event("connected")["granted"] == ["files", "view"]
     join.send({"quit": True})
     assert join.wait_exit() == 0 and host.wait_exit() == 0
@@ -161,7 +162,7 @@ def test_rendezvous_sees_only_ciphertext(server):
         host.wait_event("chat")
         join.send({"quit": True})
         assert join.wait_exit() == 0 and host.wait_exit() == 0
-    seen = recorder.text()
+    seen = recorder.text().replace("stun:127.0.0.1:", "stun:SERVER:")  # the server's own address
     assert len(recorder.frames) >= 8
     for secret in ("v=0", "a=fingerprint", "candidate", "ice-ufrag", "192.0.2", "127.0.0.1",
                    "secret-host-name", "secret-joiner-name", "hunter2", code.split("-", 1)[1]):
@@ -176,7 +177,7 @@ def test_embedded_default_without_server():
     assert join.wait_exit() == 0 and host.wait_exit() == 0
 
 
-def test_unknown_nameplate_and_malformed_code_and_unreachable_server(server):
+def test_unknown_nameplate_and_malformed_code_and_unreachable_server(server, tmp_path):
     # A nameplate nobody holds may belong to a host that has not started yet: wait, then exit 4.
     assert start_join(server, "999-acme-adviser", "--timeout", "1").wait_exit() == TimedOut.exit_code
     bad = start_join(server, "acme-adviser")
@@ -186,8 +187,24 @@ def test_unknown_nameplate_and_malformed_code_and_unreachable_server(server):
     gone = Proc(["join", "1-acme-adviser", "--json", "--server", "ws://127.0.0.1:9", "--timeout", "2"])
     assert gone.wait_exit() == Unreachable.exit_code
     assert time.monotonic() - t < 10
-    nobody = start_join(None, "77-acme-adviser", "--timeout", "1")
+    nobody = start_join(None, "77-acme-adviser", "--timeout", "1", env={"RASSIST_REGISTRY": str(tmp_path)})
     assert nobody.wait_exit() == TimedOut.exit_code
+    assert "nobody with code 77-... appeared" in nobody.wait_event("error")["message"]  # not "no host": send too
+
+
+def test_a_code_burned_by_a_wrong_guess_exits_3_without_a_server_too(tmp_path):
+    private = {"RASSIST_REGISTRY": str(tmp_path)}  # only this test's host announces itself here
+    host = Proc(["host", "--json", "--yes"], env=private)
+    code = host.wait_event("code")["code"]
+    nameplate, w1, w2 = code.split("-")
+    wrong = f"{nameplate}-{w1}-{'adroitness' if w2 != 'adroitness' else 'adviser'}"
+    assert start_join(None, wrong, env=private).wait_exit() == AuthError.exit_code
+    host.wait_event("code")  # a fresh one
+    late = start_join(None, code, "--timeout", "3", env=private)
+    assert late.wait_exit() == AuthError.exit_code
+    said = late.wait_event("error")["message"]  # the fresh code may reuse the number: then SPAKE2 says it
+    assert "used a moment ago" in said or "wrong code" in said, said
+    host.kill()
 
 
 def test_peer_vanishing_is_reported(server):

@@ -63,3 +63,13 @@ def test_host_without_display_still_chats(server):
     assert host.wait_event("chat")["text"] == "no screen, but we can talk"
     join.send({"quit": True})
     assert join.wait_exit() == 0 and host.wait_exit() == 0
+
+
+def test_snapshot_in_human_mode_prints_sentences(shared, server, tmp_path):
+    host, code, _ = shared
+    out = tmp_path / "screen.png"
+    snap = Proc(["snapshot", code, "-o", str(out), "--server", server])
+    assert snap.wait_exit(timeout=60) == 0
+    said = " ".join("".join(snap.stderr_lines).split())  # rich wraps long lines
+    assert f"Saved the host's screen (1920x1080) to {out}." in said
+    assert "Type to chat" not in said and "{" not in said

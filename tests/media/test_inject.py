@@ -1,4 +1,4 @@
-"""The pynput injector against a real Xvfb: pixels, keys, text, and letting go of everything."""
+"""The XTEST injector against a real Xvfb: pixels, keys, text, and letting go of everything."""
 
 from __future__ import annotations
 
@@ -172,3 +172,30 @@ async def test_async_injector_runs_off_the_event_loop_in_order(display_env: str,
         assert xserver.pressed_keycodes() == []
     finally:
         await injector.close()
+
+
+# ------------------------------------------------------------------ no compiler needed
+
+def test_the_package_does_not_depend_on_pynput_or_evdev() -> None:
+    """pynput pulls evdev, which has no wheel (installing it needs a C compiler and Python
+    headers); injection goes through python-xlib's XTEST instead, which is pure Python."""
+    import tomllib
+
+    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    names = {dep.split(";")[0].split(">")[0].split("=")[0].split("<")[0].strip().lower() for dep in deps}
+    assert not names & {"pynput", "evdev"}
+    assert "python-xlib" in names
+
+
+@pytest.mark.display
+def test_injection_works_where_pynput_and_evdev_cannot_be_imported(display_env: str, keylog: KeyLog) -> None:
+    code = ("import sys\nsys.modules['pynput'] = None\nsys.modules['evdev'] = None\n"
+            "from rassist.media.inject import Injector, Monitor\nfrom rassist.protocol.input import Text\n"
+            "injector = Injector(Monitor(0, 0, 1920, 1080))\ninjector.apply(Text('Ok é'))\ninjector.close()\n")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env={**os.environ, "DISPLAY": display_env},
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    presses = [e for e in keylog.until(lambda e: e["char"] == "é" and e["type"] == "KeyRelease")
+               if e["type"] == "KeyPress"]
+    assert "".join(e["char"] for e in presses if e["char"]) == "Ok é"
+    assert not any(e["synthetic"] for e in presses)  # even the borrowed keycode is typed through XTEST

@@ -51,7 +51,7 @@ def main() -> None:
     while True:
         while display.pending_events():
             event = display.next_event()
-            if event.type == Xlib.X.MappingNotify:  # pynput may borrow a keycode for a rare character
+            if event.type == Xlib.X.MappingNotify:  # the injector may borrow a keycode for a rare character
                 display.refresh_keyboard_mapping(event)
             elif event.type in (Xlib.X.KeyPress, Xlib.X.KeyRelease):
                 emit(describe_key(display, event))

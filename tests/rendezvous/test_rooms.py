@@ -20,7 +20,7 @@ def test_release_tells_the_partner_and_frees_the_number():
     rooms.claim(n, "joiner")
     assert rooms.release("joiner") == "host"
     assert rooms.partner == {}
-    assert rooms.allocate("host2") == "1"
+    assert rooms.allocate("host2") == "2"  # "1" was just used: spent for a while (SPENT_KEEP)
 
 
 def test_new_allocation_burns_the_old_one():
@@ -144,3 +144,32 @@ def test_bookkeeping_stays_consistent(ops):
             assert rooms.used_by[host] == n and host in rooms.partner
         for x in rooms.partner.keys() - before.keys():  # a new pair used its nameplate up
             assert x not in rooms.nameplate_of and x not in rooms.waits_for
+
+
+def test_a_used_nameplate_is_spent_for_a_while_and_not_handed_out_again():
+    from rassist.rendezvous.rooms import SPENT_KEEP, NoSuchNameplate, Rooms
+
+    now = [0.0]
+    rooms = Rooms(clock=lambda: now[0])
+    nameplate = rooms.allocate("host")
+    assert rooms.claim(nameplate, "guesser") == "host"
+    rooms.release("guesser")  # a wrong guess: both sides give up, the host asks for a new code
+    fresh = rooms.allocate("host")
+    assert fresh != nameplate  # the burned number is not reissued at once
+    with pytest.raises(NoSuchNameplate) as caught:
+        rooms.claim(nameplate, "late", wait=True)  # the right code, too late: told at once
+    assert caught.value.used
+    assert rooms.claim(fresh, "friend") == "host"
+    now[0] += SPENT_KEEP + 1
+    assert rooms.claim(nameplate, "much-later", wait=True) is None  # forgotten: waits as usual
+
+
+def test_a_preset_code_may_ask_for_its_spent_number_again():
+    from rassist.rendezvous.rooms import Rooms
+
+    rooms = Rooms()
+    rooms.allocate("host", "7")
+    rooms.claim("7", "joiner")
+    rooms.release("host")
+    assert rooms.allocate("host2", "7") == "7"
+    assert rooms.claim("7", "joiner2") == "host2"

@@ -175,3 +175,27 @@ def test_part_files_are_private(tmp_path):
     f.close()
     assert stat.S_IMODE(os.stat(staging.part(1)).st_mode) == 0o600
     assert stat.S_IMODE(os.stat(staging.dir).st_mode) == 0o700
+
+
+def test_a_file_is_fsynced_before_the_name_appears_and_its_directory_after(tmp_path, monkeypatch):
+    calls: list[tuple[str, str]] = []
+    real_fsync, real_link = os.fsync, os.link
+
+    def fsync(fd):
+        calls.append(("fsync", os.readlink(f"/proc/self/fd/{fd}")))
+        return real_fsync(fd)
+
+    def link(src, dst, *args, **kwargs):
+        calls.append(("link", str(dst)))
+        return real_link(src, dst, *args, **kwargs)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "link", link)
+    staging = Staging(tmp_path, MANIFEST)
+    staging.open()
+    calls.clear()
+    write_all(staging, indexes=(5,))
+    part = [i for i, (what, path) in enumerate(calls) if what == "fsync" and path.endswith(".part")]
+    named = calls.index(("link", str(tmp_path / "note.txt")))
+    assert part and part[0] < named  # data first
+    assert ("fsync", str(tmp_path)) in calls[named:]  # then the directory holding the new name

@@ -58,3 +58,19 @@ async def test_a_file_offer_asks_and_lists_it_with_its_size():
         app.emit("file-progress", id="f1", name="crash.dmp", size=12_500_000, bytes=5_000_000)
         await pilot.pause()
         assert not row.asking and row.done == 5_000_000 and not row.query(Button)
+
+
+async def test_enter_sends_the_grey_completion_that_the_field_shows(tmp_path):
+    (tmp_path / "report-2026.pdf").write_text("pdf")
+    app = offline_app()
+    chosen: list[str | None] = []
+    async with app.run_test(size=(100, 30)) as pilot:
+        app.push_screen(SendFileDialog(), callback=chosen.append)
+        await until(pilot, lambda: isinstance(app.screen, SendFileDialog), "the dialog")
+        await pilot.pause()
+        field = app.screen.query_one("#path", Input)
+        field.insert_text_at_cursor(f"{tmp_path}/rep")
+        await until(pilot, lambda: field._suggestion == f"{tmp_path}/report-2026.pdf", "the grey completion")
+        await pilot.press("enter")
+        await until(pilot, lambda: chosen, "the dialog to close")
+    assert chosen == [f"{tmp_path}/report-2026.pdf"]

@@ -127,7 +127,7 @@ def test_event_lines_escape_what_the_peer_controls():
     assert route_kind({"local": "host", "remote": "srflx"}) == "srflx"
     assert route_kind(None) == "?"
     assert (size(999), size(1_500_000), rate(640), rate(1830.5), rate(None)) == \
-        ("999 B", "1.5 MB", "640 kb/s", "1.8 Mb/s", "– kb/s")
+        ("999 bytes", "1.5 MB", "640 kb/s", "1.8 Mb/s", "– kb/s")
 
 
 def test_the_hooks_and_stats_load_without_textual():

@@ -1,4 +1,5 @@
-"""The status bar: one line of who, how and how well; what does not fit is dropped, least useful first."""
+"""The status bar: one line of who, how and how well. On a narrow terminal (80 columns) it first
+writes every figure shorter, and only then drops what still does not fit, least useful first."""
 
 from __future__ import annotations
 
@@ -7,9 +8,10 @@ from typing import Any
 from rich.text import Text
 from textual.widget import Widget
 
-from rassist.tui.text import rate, route_kind
+from rassist.tui.text import rate, route_label
 
 SEPARATOR = " │ "
+NARROW_SEPARATOR = "│"
 
 
 class StatusBar(Widget):
@@ -26,8 +28,9 @@ class StatusBar(Widget):
         self.fields.update(fields)
         self.refresh()
 
-    def parts(self) -> list[tuple[int, str, str]]:
-        """(priority, text, style) for each item; a higher priority survives a narrow terminal."""
+    def parts(self, narrow: bool = False) -> list[tuple[int, str, str]]:
+        """(priority, text, style) for each item; a higher priority survives a narrow terminal.
+        `narrow` spells the figures shorter (3ms, 15fps)."""
         f = self.fields
         state = str(f.get("state", ""))
         live = state in ("connected", "controlling")
@@ -38,16 +41,16 @@ class StatusBar(Widget):
         if peer:
             items.append((8, peer, "bold"))
         if f.get("route"):
-            kind = route_kind(f["route"])
-            items.append((6, {"host": "LAN", "srflx": "NAT", "prflx": "NAT", "relay": "TURN relay"}.get(kind, kind),
-                          ""))
+            items.append((6, route_label(f["route"]), ""))
         if live:
             rtt = f.get("rtt_ms")
-            items.append((5, f"RTT {rtt:.0f} ms" if isinstance(rtt, (int, float)) else "RTT –", ""))
-            items.append((4, rate(f.get("bitrate_kbps")), ""))
+            unit = "ms" if narrow else " ms"
+            items.append((5, f"RTT {rtt:.0f}{unit}" if isinstance(rtt, (int, float)) else "RTT –", ""))
+            speed = rate(f.get("bitrate_kbps"))
+            items.append((4, speed.replace(" ", "") if narrow else speed, ""))
             fps = f.get("fps")
             if isinstance(fps, (int, float)):
-                items.append((3, f"{fps:.0f} fps", ""))
+                items.append((3, f"{fps:.0f}{'' if narrow else ' '}fps", ""))
             loss = f.get("loss")
             items.append((2, f"loss {loss * 100:.1f}%" if isinstance(loss, (int, float)) else "loss –", ""))
         if f.get("permissions") is not None:
@@ -55,19 +58,21 @@ class StatusBar(Widget):
         return items
 
     def render(self) -> Text:
-        items = self.parts()
         width = max(1, self.size.width - 2 if self.size.width else 80)
-        kept = list(items)
-        while len(kept) > 1 and len(self._line(kept).plain) > width:
+        full = self._line(self.parts())
+        if len(full.plain) <= width:
+            return full
+        kept = self.parts(narrow=True)
+        while len(kept) > 1 and len(self._line(kept, NARROW_SEPARATOR).plain) > width:
             kept.remove(min(kept, key=lambda item: item[0]))
-        return self._line(kept)
+        return self._line(kept, NARROW_SEPARATOR)
 
     @staticmethod
-    def _line(items: list[tuple[int, str, str]]) -> Text:
+    def _line(items: list[tuple[int, str, str]], separator: str = SEPARATOR) -> Text:
         line = Text(no_wrap=True, overflow="ellipsis")
         for i, (_, text, style) in enumerate(items):
             if i:
                 # The bare dot (connected) sits right next to the peer's name.
-                line.append(" " if items[i - 1][1] == "●" else SEPARATOR, style="dim")
+                line.append(" " if items[i - 1][1] == "●" else separator, style="dim")
             line.append(text, style=style)
         return line

@@ -30,8 +30,56 @@ def _first_int(fields: dict[str, Any], keys: tuple[str, ...]) -> int | None:
     return None
 
 
+MAX_FILE_BARS = 8  # per offer: the files in flight and the last few finished
+
+
+class FileBar(Vertical):
+    """One file inside a directory offer: its path and its own progress bar."""
+
+    DEFAULT_CSS = """
+    FileBar { height: auto; padding-left: 2; }
+    FileBar > Static { height: 1; color: $text-muted; }
+    FileBar > ProgressBar { height: 1; }
+    FileBar Bar { width: 1fr; }
+    """
+
+    def __init__(self, path: str, total: int | None) -> None:
+        super().__init__()
+        self.path = path
+        self.total = total
+        self.done = 0
+        self.finished = False
+
+    def compose(self) -> ComposeResult:
+        yield Static(self._label())
+        yield ProgressBar(total=self.total, show_eta=False, show_percentage=True)
+
+    def on_mount(self) -> None:
+        self.call_after_refresh(self._show)
+
+    def _label(self) -> str:
+        return f"{escape(self.path)} [dim]{size(self.total)}[/]"
+
+    def _show(self) -> None:
+        if not self.is_mounted:
+            return
+        for label in self.query(Static):
+            label.update(self._label())
+        for bar in self.query(ProgressBar):
+            bar.update(total=self.total, progress=self.done)
+
+    def set(self, done: int | None, total: int | None, finished: bool = False) -> None:
+        if total is not None:
+            self.total = total
+        if done is not None:
+            self.done = done
+        self.finished = self.finished or finished
+        self._show()
+
+
 class TransferRow(Vertical):
-    """One file. Keeps its own figures, so events may arrive before its widgets are mounted."""
+    """One offer (a file, or a directory with a bar per file in it). Keeps its own figures, so
+    events may arrive before its widgets are mounted."""
 
     DEFAULT_CSS = """
     TransferRow { height: auto; padding: 0 1; margin-bottom: 1; }
@@ -50,6 +98,7 @@ class TransferRow(Vertical):
         self.done = 0
         self.asking = offer_from is not None
         self.status = f"offered by {offer_from}" if offer_from else "starting"
+        self.files: dict[str, FileBar] = {}  # path inside a directory offer -> its bar
 
     def compose(self) -> ComposeResult:
         yield Static(self._title(), classes="title")
@@ -87,6 +136,19 @@ class TransferRow(Vertical):
         if asking is not None:
             self.asking = asking
         self._show()
+
+    def file_progress(self, path: str, done: int | None, total: int | None, finished: bool = False) -> None:
+        """The bar of one file inside this offer (made on its first event)."""
+        bar = self.files.get(path)
+        if bar is None:
+            if finished and total is not None and total < (1 << 20):
+                return  # small files never had a bar: their file-done is enough
+            bar = self.files[path] = FileBar(path, total)
+            self.mount(bar)
+            old = [p for p, b in self.files.items() if b.finished]
+            while len(self.files) > MAX_FILE_BARS and old:
+                self.files.pop(old.pop(0)).remove()
+        bar.set(done, total, finished)
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()
@@ -152,6 +214,8 @@ class TransfersPane(Vertical):
         speed = f" · {size(fields['rate'])}/s" if isinstance(fields.get("rate"), (int, float)) else ""
         row.update_figures(status=f"{verb}{what}{speed}", done=_first_int(fields, DONE_KEYS),
                            total=_first_int(fields, TOTAL_KEYS), asking=False)
+        if what:  # a file inside a directory offer: its own bar as well as the offer's
+            row.file_progress(str(fields["path"]), _first_int(fields, ("bytes",)), _first_int(fields, ("size",)))
 
     def answered(self, tid: str, accept: bool, reason: str | None = None) -> None:
         row = self.rows.get(tid)
@@ -162,6 +226,10 @@ class TransfersPane(Vertical):
     def file_done(self, fields: dict[str, Any]) -> None:
         """One file of the offer is in place (the offer may hold more)."""
         row = self._row(fields)
+        path = fields.get("path")
+        if isinstance(path, str) and path != row.file_name:
+            total = _first_int(fields, ("size",))
+            row.file_progress(path, total, total, finished=True)
         where = fields.get("saved_to") or fields.get("path")
         row.update_figures(status=f"{'received' if fields.get('direction') == 'receive' else 'sent'} {where}",
                            asking=False)
