@@ -56,7 +56,7 @@ class RateSettings:
 # larger frames on a thin link also sharpen a still screen with fewer bytes.
 LADDER: tuple[tuple[int, float | None, float, str], ...] = (
     (3_000_000, None, 1.0, "yuv444p"),  # None: the maximum frame rate
-    (1_200_000, 15.0, 1.0, "yuv444p"),
+    (1_200_000, 20.0, 1.0, "yuv444p"),
     (600_000, 6.0, 1.0, "yuv444p"),
     (350_000, 3.0, 1.0, "yuv444p"),
     (220_000, 3.0, 0.75, "yuv444p"),
