@@ -287,6 +287,7 @@ class _PacedTransport:
         self._sender = sender
         self._pacer = pacer
         self._rate = rate
+        self._last_due = 0.0  # monotonic time the latest packet on a timer is due
         self.paced_seconds = 0.0
 
     def __getattr__(self, name: str) -> Any:
@@ -294,15 +295,27 @@ class _PacedTransport:
 
     async def _send_rtp(self, data: bytes) -> None:
         if not is_rtcp(data) and len(data) >= 12:
-            wait = self._pacer.schedule(len(data), time.monotonic(), self._rate())
-            if wait > 0.002:
+            now = time.monotonic()
+            wait = self._pacer.schedule(len(data), now, self._rate())
+            # Never overtake a packet still waiting on its timer: that would reorder the stream
+            # (and read as loss at the receiver). Timers of equal time may fire in any order.
+            if wait > 0.002 or self._last_due > now:
                 self.paced_seconds += wait
                 if wait > self.BACKLOG and int.from_bytes(data[8:12], "big") != self._sender._rtx_ssrc:
                     await asyncio.sleep(wait - self.BACKLOG)
+                    now = time.monotonic()
                     wait = self.BACKLOG
-                asyncio.get_running_loop().call_later(wait, self._send_later, data)
+                due = max(now + wait, self._last_due + 1e-6)
+                self._last_due = due
+                asyncio.get_running_loop().call_at(self._loop_time(due), self._send_later, data)
                 return
         await self._real._send_rtp(data)
+
+    @staticmethod
+    def _loop_time(due: float) -> float:
+        # asyncio's clock is time.monotonic() on every platform we run on; keep them apart anyway.
+        loop = asyncio.get_running_loop()
+        return loop.time() + (due - time.monotonic())
 
     def _send_later(self, data: bytes) -> None:
         task = asyncio.ensure_future(self._real._send_rtp(data))
