@@ -37,7 +37,8 @@ from rassist.media.codec import AUD, TIME_BASE, ScreenEncoder, SenderFeedback, p
 from rassist.media.ratecontrol import KeyframeLimiter, LinkEstimator, Pacer
 
 REFRESH = 2.0  # seconds between keep-alive frames on an idle screen
-SETTLED_BYTES = 2000  # a re-encoded still picture this small means the encoder has converged
+SETTLED_BYTES = 4000  # a re-encoded still picture this small means the encoder has converged (an
+# all-skip 1080p frame without CABAC is ~2.6 kB)
 REFINE_BYTES = 2_000_000  # most bytes spent sharpening one still picture (a readable 1080p is ~450 kB)
 REFINE_SECONDS = 30.0  # and for at most this long after the change
 RTP_STEP = TIME_BASE.denominator // 30  # RTP timestamps only order frames here; keep them 30 fps-like
