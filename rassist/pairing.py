@@ -7,16 +7,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
+import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from rassist.errors import AuthError, ConnectionLost, DeclinedError, TimedOut, Unreachable, UsageError
 from rassist.protocol import pairing as sm
 from rassist.protocol.codes import Code, make_code, parse_code
 from rassist.rendezvous.client import PeerGone, RendezvousClient
 from rassist.session import Emit, Feature, Session
-from rassist.transport.peer import Peer
+
+if TYPE_CHECKING:  # WebRTC loads while the network is busy, after a code is printed
+    from rassist.transport.peer import Peer
 
 T = TypeVar("T")
 Approver = Callable[[sm.PeerHello], Awaitable[tuple[str, ...] | None]]
@@ -95,6 +99,13 @@ async def _listening(relay: _Relay, pairing: sm.Pairing, work: Awaitable[T], han
         watch.cancel()
 
 
+async def load_webrtc() -> None:
+    """Import aiortc and what it pulls (~200 ms) on a worker thread, so that the event loop goes
+    on pairing meanwhile. A second caller simply waits for the same import."""
+    if "rassist.transport.peer" not in sys.modules:
+        await asyncio.to_thread(importlib.import_module, "rassist.transport.peer")
+
+
 async def _connect(urls: list[str], timeout: float) -> RendezvousClient:
     error: Unreachable | None = None
     for url in urls:
@@ -111,6 +122,9 @@ def _prepare(peer: Peer, features: list[Feature], role: str) -> None:
 
 
 async def _make_offer(opts: Options, ice: list[dict]) -> tuple[Peer, str]:
+    await load_webrtc()
+    from rassist.transport.peer import Peer
+
     peer = Peer(ice, opts.relay_only)
     _prepare(peer, opts.features, "host")
     return peer, await peer.offer()
@@ -141,9 +155,9 @@ class Host:
                 preset = parse_code(self.opts.code)
             except ValueError as exc:
                 raise UsageError(str(exc)) from None
+        prepared: asyncio.Future[tuple[Peer, str]] | None = None
         try:
             ice = await _ice_servers(client, self.opts)
-            prepared = asyncio.ensure_future(_make_offer(self.opts, ice))
             while True:
                 nameplate = await client.allocate(preset.nameplate if preset else None)
                 code = preset or make_code(nameplate, self.opts.code_length)
@@ -155,6 +169,8 @@ class Host:
                     await self._embedded.announce.publish(nameplate)
                 self.emit("code", code=str(code))
                 self.emit("waiting", **{"for": "joiner"})
+                if prepared is None:  # only now: the code is out before WebRTC loads
+                    prepared = asyncio.ensure_future(_make_offer(self.opts, ice))
                 await client.wait_joined(patience)
                 try:
                     peer, offer = await prepared
@@ -166,10 +182,12 @@ class Host:
                     if prepared.done():  # its offer may have gone out: never reuse it
                         with contextlib.suppress(Exception):
                             await (await prepared)[0].close()
-                        prepared = asyncio.ensure_future(_make_offer(self.opts, ice))
+                        prepared = None
                     if self.opts.once:
                         raise exc from None
         finally:
+            if prepared is not None and not prepared.done():
+                prepared.cancel()
             with contextlib.suppress(Exception):
                 await client.close()
             await self.stop_embedded()
@@ -250,14 +268,17 @@ async def join(code_text: str, opts: JoinOptions, emit: Emit) -> Session:
         code = parse_code(code_text)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    def waiting() -> None:
+
+    def host_awaited() -> None:
         emit("waiting", **{"for": "host"})
 
-    client = await (_connect([opts.server], opts.timeout) if opts.server
-                    else _find_host(code, opts.timeout, waiting))
-    relay = _Relay(client, opts.timeout)
+    webrtc = asyncio.ensure_future(load_webrtc())  # meanwhile: rendezvous and SPAKE2
+    client = None
     try:
-        await client.claim(code.nameplate, opts.timeout, waiting)
+        client = await (_connect([opts.server], opts.timeout) if opts.server
+                        else _find_host(code, opts.timeout, host_awaited))
+        relay = _Relay(client, opts.timeout)
+        await client.claim(code.nameplate, opts.timeout, host_awaited)
         ice = await _ice_servers(client, opts)
         pairing = sm.Pairing("join", str(code), opts.name, opts.wants)
         await relay.act(pairing.start())
@@ -274,6 +295,9 @@ async def join(code_text: str, opts: JoinOptions, emit: Emit) -> Session:
                 elif isinstance(action, sm.Decided):
                     granted = action.granted
                 elif isinstance(action, sm.Sdp):
+                    await webrtc
+                    from rassist.transport.peer import Peer
+
                     peer = Peer(ice, opts.relay_only)
                     _prepare(peer, opts.features, "join")
                     await relay.act(pairing.answer(await peer.answer(action.sdp)))
@@ -281,6 +305,8 @@ async def join(code_text: str, opts: JoinOptions, emit: Emit) -> Session:
     except PeerGone:
         raise ConnectionLost("the host left before pairing finished") from None
     finally:
-        with contextlib.suppress(Exception):
-            await client.close()
+        webrtc.cancel()
+        if client is not None:
+            with contextlib.suppress(Exception):
+                await client.close()
     return Session("join", peer, host_name, set(granted), emit, opts.features, opts.peer_timeout)

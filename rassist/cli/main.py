@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from rassist.cli import snapshot, transfer
+from rassist.cli import fastparams, snapshot, transfer
 from rassist.cli.server_command import server
 from rassist.cli.session_commands import host, join_command
 
@@ -24,4 +24,5 @@ transfer.register(app)
 
 
 def main() -> None:
+    fastparams.install()
     app()

@@ -290,7 +290,7 @@ def send(
         return await _finish(out, view, session, job)
 
     try:
-        run(out, main, live.interrupt)
+        run(out, main, live.interrupt, before_exit=view.stop)
     finally:
         view.stop()
 
@@ -362,7 +362,7 @@ def receive(
                 commands.cancel()
 
     try:
-        run(out, main, live.interrupt)
+        run(out, main, live.interrupt, before_exit=view.stop)
     finally:
         view.stop()
 
