@@ -7,6 +7,11 @@ Joiner                                  Host
               <------------------------  sealed decision [, sealed offer]
   sealed answer ---------------------->
 
+A joiner that can move files without WebRTC says so in its hello ("direct"). The host may then,
+after its decision, talk "direct" messages with it instead of offering SDP at once (send and
+receive swap certificates and addresses and open a pinned TLS connection); either side ends
+that with a "fallback" message, after which the SDP offer and answer follow as above.
+
 The first sealed message each way doubles as key confirmation: if the codes differed, it fails
 to open and both sides stop with a wrong-code error. A side that detects a failure later tells
 the other with a sealed abort, so both stop with the same authentication error. Every body after the SPAKE2 message is
@@ -38,6 +43,13 @@ class PeerHello:
     """The peer proved it knows the code; here is who it says it is."""
     name: str
     wants: tuple[str, ...]
+    direct: bool = False  # it can move files over a direct TLS connection without WebRTC
+
+
+@dataclass(frozen=True)
+class Direct:
+    """A "direct" message from the peer (its fields, without "t")."""
+    fields: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -64,7 +76,7 @@ class Failed:
     reason: str
 
 
-Action = Send | PeerHello | Decided | Declined | Sdp | Failed
+Action = Send | PeerHello | Decided | Declined | Sdp | Direct | Failed
 
 
 class State(enum.Enum):
@@ -73,16 +85,20 @@ class State(enum.Enum):
     AWAIT_DECISION = "await-decision"   # host: ours to make; joiner: the host's to send
     AWAIT_OFFER = "await-offer"         # host: our offer to send; joiner: the host's to arrive
     AWAIT_ANSWER = "await-answer"       # host: the joiner's answer; joiner: ours to send
+    DIRECT = "direct"                   # both: "direct" messages until one says "fallback"
     DONE = "done"
     FAILED = "failed"
 
 
 class Pairing:
-    def __init__(self, role: Role, code: str, name: str, wants: tuple[str, ...] = ()) -> None:
+    def __init__(self, role: Role, code: str, name: str, wants: tuple[str, ...] = (),
+                 direct: bool = False) -> None:
         self.role = role
         self.state = State.AWAIT_PAKE
         self._pake = Pake(code)
         self._hello = {"t": "hello", "v": PROTOCOL_VERSION, "name": name, "wants": list(wants)}
+        if direct:
+            self._hello["direct"] = True
         self._sealer: Sealer | None = None
         self._opener: Opener | None = None
         self.key: bytes | None = None
@@ -117,6 +133,14 @@ class Pairing:
         self.state = State.AWAIT_OFFER
         return [self._seal({"t": "decision", "granted": [p for p in granted if p in PERMISSIONS]})]
 
+    def direct(self, fields: dict[str, Any]) -> list[Action]:
+        """A "direct" message: the host opens that phase after its decision, then both may
+        speak. {"fallback": true} ends it: the SDP offer and answer follow."""
+        if not (self.state is State.DIRECT or (self.role == "host" and self.state is State.AWAIT_OFFER)):
+            raise RuntimeError(f"direct message in state {self.state.value} as {self.role}")
+        self.state = State.AWAIT_OFFER if fields.get("fallback") is True else State.DIRECT
+        return [self._seal({**fields, "t": "direct"})]
+
     def offer(self, sdp: str) -> list[Action]:
         self._require("host", State.AWAIT_OFFER)
         self.state = State.AWAIT_ANSWER
@@ -150,7 +174,8 @@ class Pairing:
             if not isinstance(name, str) or not isinstance(wants, list):
                 return self._fail("malformed hello")
             self.state = State.AWAIT_DECISION
-            return [PeerHello(name[:200], tuple(w for w in wants if w in PERMISSIONS))]
+            return [PeerHello(name[:200], tuple(w for w in wants if w in PERMISSIONS),
+                              msg.get("direct") is True)]
         if self.role == "join" and self.state is State.AWAIT_DECISION:
             if kind == "declined":
                 self.state = State.FAILED
@@ -158,6 +183,10 @@ class Pairing:
             if kind == "decision" and isinstance(msg.get("granted"), list):
                 self.state = State.AWAIT_OFFER
                 return [Decided(tuple(p for p in msg["granted"] if p in PERMISSIONS))]
+        if kind == "direct" and (self.state is State.DIRECT or
+                                 (self.role == "join" and self.state is State.AWAIT_OFFER)):
+            self.state = State.AWAIT_OFFER if msg.get("fallback") is True else State.DIRECT
+            return [Direct({k: v for k, v in msg.items() if k != "t"})]
         expected = {State.AWAIT_OFFER: ("join", "offer"), State.AWAIT_ANSWER: ("host", "answer")}
         if kind == "sdp" and expected.get(self.state) == (self.role, msg.get("type")):
             if not isinstance(msg.get("sdp"), str):

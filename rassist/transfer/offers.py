@@ -121,7 +121,7 @@ async def send(out: Outgoing, scan: Scan | None, ctl: SendCtl, bulk: BulkChannel
         bulk.forget(offer.id)
 
 
-async def _read_hello(stream: ByteStream, offer_id: str
+async def read_hello(stream: ByteStream, offer_id: str
                       ) -> tuple[ByteStream, fr.FrameDecoder, list[fr.Frame | fr.Data]]:
     decoder = fr.FrameDecoder(max_body=4096)
     events: list[fr.Frame | fr.Data] = []
@@ -147,7 +147,7 @@ async def _first_hello(out: Outgoing, accept: tp.Accept, dc_stream: ByteStream
 
     def watch(stream: ByteStream) -> None:
         candidates.append(stream)
-        task = asyncio.ensure_future(_read_hello(stream, offer_id))
+        task = asyncio.ensure_future(read_hello(stream, offer_id))
         out.tasks.add(task)
 
         def done(t: asyncio.Future[Any]) -> None:
