@@ -32,12 +32,17 @@ def host_features(monitor: int | None, ask: Callable[..., Any] | None = None,
         geometry: Monitor | None = Monitor(shared.left, shared.top, shared.width, shared.height)
     except NoDisplayError:
         geometry = None  # HostScreen reports it once connected; chat and files still work
-    return [HostScreen(monitor), HostControl(geometry, ask=ask), files_feature(download_dir, fast_lane)]
+    from rassist.media.annotate import HostAnnotate
+
+    return [HostScreen(monitor), HostControl(geometry, ask=ask), HostAnnotate(geometry),
+            files_feature(download_dir, fast_lane)]
 
 
 def join_features(record: Path | None = None, on_frame: Callable[[Any], None] | None = None,
                   download_dir: Path | None = None, fast_lane: bool = True) -> list[Feature]:
+    from rassist.media.annotate import JoinAnnotate
     from rassist.media.control import JoinControl
     from rassist.media.screen import ViewScreen
 
-    return [ViewScreen(record=record, on_frame=on_frame), JoinControl(), files_feature(download_dir, fast_lane)]
+    return [ViewScreen(record=record, on_frame=on_frame), JoinControl(), JoinAnnotate(),
+            files_feature(download_dir, fast_lane)]

@@ -21,6 +21,7 @@ if TYPE_CHECKING:  # a session exists only once WebRTC is loaded; its types cost
 Role = Literal["host", "join"]
 Emit = Callable[..., None]
 CommandHandler = Callable[[dict[str, Any]], Awaitable[None] | None]
+Toggle = Callable[[], Awaitable[None]]
 MAX_CHAT = 4000
 HEARTBEAT = 1.0
 
@@ -46,6 +47,7 @@ class Session:
 
         self.ctl = MessageChannel(peer, "ctl")
         self._commands: dict[str, CommandHandler] = {"chat": self._chat_command, "quit": self._quit_command}
+        self._permissions: dict[str, tuple[Toggle, Toggle]] = {}  # name -> (grant, revoke), host only
         self._ended: asyncio.Future[str] = asyncio.get_running_loop().create_future()
         self._last_heard = time.monotonic()
         self._closing = False
@@ -72,15 +74,28 @@ class Session:
     def add_command(self, key: str, handler: CommandHandler) -> None:
         self._commands[key] = handler
 
+    def add_permission(self, name: str, grant: Toggle, revoke: Toggle) -> None:
+        """A permission the host can give and take back later with {"grant": name} and
+        {"revoke": name}; the feature that owns it does the work and tells the peer."""
+        self._permissions[name] = (grant, revoke)
+        self._commands["grant"] = self._grant_command
+        self._commands["revoke"] = self._revoke_command
+
+    def has_permission(self, name: str) -> bool:
+        """Whether a feature can grant `name` later (the TUI offers only what is wired)."""
+        return name in self._permissions
+
     def has_command(self, key: str) -> bool:
         """Whether a feature handles this command (the TUI shows only what is wired)."""
         return key in self._commands
 
     async def start(self) -> None:
+        # What pairing decided; features tell of later changes (annotate, control) in their own events.
+        granted = sorted(self.granted)
         for feature in self.features:
             await feature.start(self)
         self.ctl.start()
-        self.emit("connected", peer=self.peer_name, role=self.role, granted=sorted(self.granted),
+        self.emit("connected", peer=self.peer_name, role=self.role, granted=granted,
                   route=self.peer.route())
 
     async def run(self) -> str:
@@ -175,6 +190,25 @@ class Session:
         if not isinstance(cmd["chat"], str) or not cmd["chat"]:
             raise CommandError("chat takes a non-empty string")
         self.chat(cmd["chat"])
+
+    def _permission(self, cmd: dict[str, Any], key: str) -> tuple[str, tuple[Toggle, Toggle]]:
+        name = cmd[key]
+        if name is True:  # a bare "/grant" or "/revoke" in plain mode means control
+            name = "control" if "control" in self._permissions else next(iter(self._permissions))
+        if not isinstance(name, str) or name not in self._permissions:
+            known = " or ".join(f'"{p}"' for p in self._permissions)
+            raise CommandError(f'{key} takes {known}, as in {{"{key}": "{next(iter(self._permissions))}"}}')
+        return name, self._permissions[name]
+
+    async def _grant_command(self, cmd: dict[str, Any]) -> None:
+        _, (grant, _) = self._permission(cmd, "grant")
+        await grant()
+
+    async def _revoke_command(self, cmd: dict[str, Any]) -> None:
+        name, (_, revoke) = self._permission(cmd, "revoke")
+        if name not in self.granted:
+            raise CommandError(f"{name} is not granted")
+        await revoke()
 
     async def _quit_command(self, cmd: dict[str, Any]) -> None:
         await self.close("quit")

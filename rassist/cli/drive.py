@@ -63,7 +63,7 @@ async def _commands(session: Session, out: Output, lines: Lines) -> None:
 
 
 _SPELLED = {"view": "view your screen", "control": "control your mouse and keyboard",
-            "files": "exchange files"}
+            "files": "exchange files", "annotate": "point and draw on your screen"}
 
 
 class Approval:

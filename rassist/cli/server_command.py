@@ -21,6 +21,13 @@ def server(
     turn_secret: str | None = typer.Option(None, "--turn-secret", envvar="RASSIST_TURN_SECRET",
                                            help="coturn's static-auth-secret (use-auth-secret mode)."),
     turn_ttl: int = typer.Option(3600, "--turn-ttl", min=60, help="Lifetime of TURN credentials, seconds."),
+    redis: str | None = typer.Option(None, "--redis", envvar="RASSIST_REDIS", metavar="URL",
+                                     help="Share nameplates, pairings and limits with every other node that "
+                                          "uses this Redis, e.g. redis://10.0.0.5:6379/0: several nodes behind "
+                                          "a load balancer then serve one code space."),
+    metrics: bool = typer.Option(False, "--metrics", help="Answer GET /metrics on the same port with "
+                                                          "Prometheus text (pairings, waiting hosts, failed "
+                                                          "guesses, relayed bytes)."),
 ) -> None:
     """Run a rendezvous server that pairs hosts and joiners.
 
@@ -40,13 +47,22 @@ def server(
     config = TurnConfig(tuple(turn), turn_secret, turn_ttl) if turn and turn_secret else None
 
     async def main() -> None:
-        async with await RendezvousServer(turn=config).start(host, port) as running:
+        try:
+            rendezvous = RendezvousServer(turn=config, redis=redis, metrics_path=metrics)
+            running = await rendezvous.start(host, port)
+        except ConnectionError as exc:
+            typer.echo(f"Error: {exc}", err=True)
+            raise typer.Exit(1) from None
+        async with running:
             bound = running.sockets[0].getsockname()
             local = "127.0.0.1" if bound[0] == "0.0.0.0" else bound[0]
             # The first line on stdout is a URL to use here, so scripts (and tests with --port 0) can read it.
             print(f"ws://{local}:{bound[1]}", flush=True)
             logging.getLogger("rassist.server").info("listening on %s:%s", bound[0], bound[1])
-            await asyncio.Future()
+            try:
+                await asyncio.Future()
+            finally:
+                await rendezvous.close()
 
     try:
         asyncio.run(main())

@@ -77,6 +77,7 @@ def host(
         from rassist.cli.drive import Approval, drive
         from rassist.features import host_features
         from rassist.cli.transfer import files_renderers
+        from rassist.media.annotate import renderers as annotate_renderers
         from rassist.media.control import host_renderers
         from rassist.pairing import Host, HostOptions
 
@@ -99,7 +100,7 @@ def host(
             opts.features.append(LinkStats())
             return await run_host_tui(opts, live.hooks, auto=yes or bool(allowed), allowed=allowed)
         lines = Lines()  # only now: its stdin thread would steal the TUI's keys
-        out.renderers.update(host_renderers() | files_renderers())
+        out.renderers.update(host_renderers() | files_renderers() | annotate_renderers())
         approve = Approval(out, lines, auto=yes or bool(allowed), allowed=allowed)
         live.session = await Host(opts, out.emit, approve).run()
         return await drive(live.session, out, lines)
@@ -140,6 +141,7 @@ def join_command(
         from rassist.cli.drive import drive
         from rassist.features import join_features
         from rassist.cli.transfer import files_renderers
+        from rassist.media.annotate import renderers as annotate_renderers
         from rassist.media.control import join_renderers
         from rassist.pairing import JoinOptions, join
 
@@ -167,7 +169,7 @@ def join_command(
 
             return await run_join_tui(code, opts, live.hooks)
         lines = Lines()  # only now: its stdin thread would steal the TUI's keys
-        out.renderers.update(join_renderers() | files_renderers())
+        out.renderers.update(join_renderers() | files_renderers() | annotate_renderers())
         try:
             live.session = await join(code, opts, out.emit)
             return await drive(live.session, out, lines)

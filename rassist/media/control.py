@@ -105,8 +105,7 @@ class HostControl:
         self.session = session
         self._releasing = asyncio.Lock()
         session.ctl.on("control-request", self._on_request)
-        session.add_command("grant", self._grant_command)
-        session.add_command("revoke", self._revoke_command)
+        session.add_permission(CONTROL, self.grant, self.revoke)
         self._tasks = [asyncio.ensure_future(self._pump()), asyncio.ensure_future(self._tick())]
         if CONTROL in session.granted:  # granted in the approval prompt or with --allow control
             try:
@@ -168,16 +167,6 @@ class HostControl:
         if was_granted:
             session.ctl.send({"t": "control", "granted": False, "reason": reason})
             session.emit("control", state="revoked", peer=session.peer_name)
-
-    async def _grant_command(self, cmd: dict[str, Any]) -> None:
-        _only_control(cmd, "grant")
-        await self.grant()
-
-    async def _revoke_command(self, cmd: dict[str, Any]) -> None:
-        _only_control(cmd, "revoke")
-        if not self.granted:
-            raise CommandError("control is not granted")
-        await self.revoke()
 
     async def _on_request(self, msg: dict[str, Any]) -> None:
         session = self._session()

@@ -21,7 +21,7 @@ import json
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Literal, TypeAlias
+from typing import Literal, Protocol, TypeAlias
 
 from rassist.protocol.ratelimit import TokenBucket
 
@@ -504,6 +504,11 @@ class InputGate:
         return self.held.release_all()
 
 
+class Refusal(Protocol):
+    """Any refusal with a reason to count it under (input, annotations)."""
+    reason: str
+
+
 @dataclass(slots=True)
 class RefusalReport:
     """Refusals of one reason since the last report, for the host's eyes."""
@@ -522,7 +527,7 @@ class RefusalReporter:
         self._pending: dict[str, tuple[int, str]] = {}
         self._last: dict[str, float] = {}
 
-    def refused(self, error: InputError, now: float) -> RefusalReport | None:
+    def refused(self, error: InputError | Refusal, now: float) -> RefusalReport | None:
         count, _ = self._pending.get(error.reason, (0, ""))
         self._pending[error.reason] = (count + 1, str(error))
         last = self._last.get(error.reason)

@@ -1,3 +1,3 @@
 """What a host can grant a joiner. Chat is always allowed."""
 
-PERMISSIONS = ("view", "control", "files")
+PERMISSIONS = ("view", "control", "files", "annotate")

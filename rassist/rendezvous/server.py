@@ -5,16 +5,21 @@ It logs one line per pairing and never a body: bodies are SPAKE2 messages or sea
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from dataclasses import dataclass, field
+from http import HTTPStatus
 
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
 
 from rassist.protocol import rendezvous as wire
 from rassist.protocol.ratelimit import TokenBucket
-from rassist.rendezvous.rooms import NameplateTaken, NoSuchNameplate, Rooms
+from rassist.rendezvous.hub import Conn, Hub, LocalHub
+from rassist.rendezvous.metrics import Metrics
+from rassist.rendezvous.rooms import NameplateTaken, NoSuchNameplate
 from rassist.rendezvous.turn import TurnConfig
 
 log = logging.getLogger("rassist.server")
@@ -22,9 +27,10 @@ log = logging.getLogger("rassist.server")
 
 @dataclass
 class Limits:
-    messages_per_second: float = 20.0
+    messages_per_second: float = 20.0   # per connection
     burst: float = 60.0
     connections_per_ip: int = 64
+    messages_per_ip: float = 400.0      # per second, all of an address's connections together
 
 
 @dataclass
@@ -32,49 +38,81 @@ class RendezvousServer:
     random_nameplates: bool = False
     limits: Limits = field(default_factory=Limits)
     turn: TurnConfig | None = None
-    rooms: Rooms = field(init=False)
-    pairings: int = 0
-    _per_ip: dict[str, int] = field(default_factory=dict)
+    redis: str | None = None        # a Redis URL: share nameplates and limits with other nodes
+    metrics_path: bool = False      # answer GET /metrics (Prometheus text) on the same port
+    hub: Hub = field(init=False)
+    metrics: Metrics = field(default_factory=Metrics)
 
     def __post_init__(self) -> None:
-        self.rooms = Rooms(random_nameplates=self.random_nameplates)
+        if self.redis:
+            from rassist.rendezvous.redis_hub import RedisHub
+
+            self.hub = RedisHub(self.redis, _send, self.limits.connections_per_ip, self.limits.messages_per_ip)
+        else:
+            self.hub = LocalHub(_send, self.limits.connections_per_ip, self.limits.messages_per_ip,
+                                self.random_nameplates)
+
+    @property
+    def node(self) -> str:
+        return getattr(self.hub, "node", "local")
 
     async def start(self, host: str, port: int) -> Server:
+        await self.hub.start()
         return await serve(self.handle, host, port, max_size=wire.MAX_FRAME, max_queue=32,
-                           ping_interval=20, ping_timeout=20, compression=None)
+                           ping_interval=20, ping_timeout=20, compression=None,
+                           process_request=self._http if self.metrics_path else None)
+
+    async def close(self) -> None:
+        await self.hub.close()
+
+    def _http(self, connection: ServerConnection, request: Request) -> Response | None:
+        """Plain HTTP on the websocket port: GET /metrics; everything else is the websocket."""
+        if request.path.split("?", 1)[0] != "/metrics":
+            return None
+        response = connection.respond(HTTPStatus.OK, self.metrics.render(self.node, self.hub.stats()))
+        response.headers["Content-Type"] = "text/plain; version=0.0.4; charset=utf-8"
+        return response
 
     async def handle(self, ws: ServerConnection) -> None:
-        ip = str(ws.remote_address[0]) if ws.remote_address else "?"
-        if self._per_ip.get(ip, 0) >= self.limits.connections_per_ip:
+        ip = _ip(ws)
+        try:
+            admitted = await self.hub.admit(ws, ip)
+        except ConnectionError as exc:
+            await _close(ws, str(exc)[:100], 1011)
+            return
+        if not admitted:
+            self.metrics.refused += 1
             await _close(ws, "too many connections from this address")
             return
-        self._per_ip[ip] = self._per_ip.get(ip, 0) + 1
         bucket = TokenBucket(self.limits.messages_per_second, self.limits.burst)
-        refusal = None
+        refusal, code = None, 1008
         try:
             async for frame in ws:
-                if not bucket.allow(time.monotonic()):
+                if not bucket.allow(time.monotonic()) or not await self.hub.allow(ip):
                     refusal = "rate limit exceeded"
                     break
                 try:
-                    await self._dispatch(ws, wire.decode(frame, wire.CLIENT_OPS), ip)
+                    await self._dispatch(ws, wire.decode(frame, wire.CLIENT_OPS))
                 except wire.WireError as exc:
                     refusal = str(exc)[:100]
                     break
         except ConnectionClosed:
             pass
+        except ConnectionError as exc:  # the hub's storage (Redis) went away
+            refusal, code = str(exc)[:100], 1011
         finally:
-            self._per_ip[ip] -= 1
-            if not self._per_ip[ip]:
-                del self._per_ip[ip]
-            partner = self.rooms.release(ws)
-            if partner is not None:
-                await _send(partner, wire.encode("peer-gone"))
+            with contextlib.suppress(ConnectionError):
+                await self._tell_partner(await self.hub.leave(ws, ip))
         if refusal is not None:
+            self.metrics.refused += code == 1008
             # Closing from inside the read loop can stall on a client that floods; close after it.
-            await _close(ws, refusal)
+            await _close(ws, refusal, code)
 
-    async def _dispatch(self, ws: ServerConnection, msg: dict, ip: str) -> None:
+    async def _tell_partner(self, partner: Conn | None) -> None:
+        if partner is not None:
+            await self.hub.deliver(partner, wire.encode("peer-gone"))
+
+    async def _dispatch(self, ws: ServerConnection, msg: dict) -> None:
         op = msg["op"]
         if op == "ping":
             await _send(ws, wire.encode("pong"))
@@ -82,23 +120,21 @@ class RendezvousServer:
             servers = [self.turn.credentials(time.time())] if self.turn else []
             await _send(ws, wire.encode("turn", servers=servers))
         elif op == "allocate":
-            partner = self.rooms.release(ws)
-            if partner is not None:
-                await _send(partner, wire.encode("peer-gone"))
+            await self._tell_partner(await self.hub.release(ws))
             try:
-                nameplate = self.rooms.allocate(ws, msg.get("nameplate"))
+                nameplate, joiner = await self.hub.allocate(ws, msg.get("nameplate"))
             except NameplateTaken:
                 await _send(ws, wire.encode("error", kind="nameplate-taken",
                                             message=f"nameplate {msg['nameplate']} is in use"))
                 return
             await _send(ws, wire.encode("allocated", nameplate=nameplate))
-            joiner = self.rooms.partner.get(ws)
             if joiner is not None:  # a joiner was waiting for this preset nameplate
                 await self._paired(nameplate, ws, joiner)
         elif op == "claim":
             try:
-                host = self.rooms.claim(msg["nameplate"], ws, msg.get("wait") is True)
+                host = await self.hub.claim(msg["nameplate"], ws, msg.get("wait") is True)
             except NoSuchNameplate:
+                self.metrics.failed_claims += 1
                 await _send(ws, wire.encode(
                     "error", kind="unknown-nameplate",
                     message=f"no host is waiting on nameplate {msg['nameplate'][:12]} "
@@ -110,27 +146,32 @@ class RendezvousServer:
             await self._paired(msg["nameplate"], host, ws)
         elif op == "send":
             wire.unpack_body(msg["body"])  # reject non-base64 before relaying
-            partner = self.rooms.partner.get(ws)
+            partner = await self.hub.partner(ws)
             # No partner: the peer just left (it is told peer-gone) or a failed attempt's last
             # words, such as a sealed abort, arrive after it; nobody is left to hear them.
             if partner is not None:
-                await _send(partner, wire.encode("message", body=msg["body"]))
+                self.metrics.relayed_bytes += len(msg["body"])
+                await self.hub.deliver(partner, wire.encode("message", body=msg["body"]))
+
+    async def _paired(self, nameplate: str, host: Conn, joiner: Conn) -> None:
+        self.metrics.paired()
+        log.info("paired nameplate %s: host %s, joiner %s", nameplate, _describe(host), _describe(joiner))
+        await self.hub.deliver(host, wire.encode("joined"))
+        await self.hub.deliver(joiner, wire.encode("claimed"))
 
 
-    async def _paired(self, nameplate: str, host: ServerConnection, joiner: ServerConnection) -> None:
-        self.pairings += 1
-        log.info("paired nameplate %s: host %s, joiner %s", nameplate, _ip(host), _ip(joiner))
-        await _send(host, wire.encode("joined"))
-        await _send(joiner, wire.encode("claimed"))
+def _describe(conn: Conn) -> str:
+    """A connection for the log: its address here, its cluster id on another node."""
+    return _ip(conn) if isinstance(conn, ServerConnection) else str(conn)
 
 
 def _ip(ws: ServerConnection) -> str:
     return str(ws.remote_address[0]) if ws.remote_address else "?"
 
 
-async def _close(ws: ServerConnection, reason: str) -> None:
+async def _close(ws: ServerConnection, reason: str, code: int = 1008) -> None:
     try:
-        await asyncio.wait_for(ws.close(1008, reason), 2)
+        await asyncio.wait_for(ws.close(code, reason), 2)
     except (TimeoutError, ConnectionClosed):
         ws.transport.abort()  # a client that will not read its close frame is cut off
 

@@ -27,7 +27,8 @@ if TYPE_CHECKING:
 
 class HostApp(SessionApp):
     TITLE = "rassist host"
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("f2", "toggle_control", "Grant/revoke control")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("f2", "toggle_control", "Control", tooltip="Grant or revoke control"),
+                                             Binding("f6", "clear_marks", "Clear marks")]
 
     def __init__(self, opts: HostOptions, hooks: TuiHooks | None = None, auto: bool = False,
                  allowed: set[str] | None = None, clock: Callable[[], float] = time.time,
@@ -83,10 +84,17 @@ class HostApp(SessionApp):
 
     # ---------------------------------------------------------------- control
 
+    def action_clear_marks(self) -> None:
+        """F6: every helper's marks off this screen."""
+        if self.session is None or self.ended or not supports(self.session, "clear"):
+            self.notify("There are no marks to clear.", severity="warning")
+        else:
+            self.command({"clear": True})
+
     def action_toggle_control(self) -> None:
         if self.session is None or self.ended:
             self.notify("Nobody is connected.", severity="warning")
-        elif not supports(self.session, "grant"):
+        elif not (self.session is not None and self.session.has_permission("control")):
             self.notify("Remote control is not available in this session.", severity="warning")
         elif self.control == "granted":
             self.command({"revoke": "control"})
@@ -109,7 +117,7 @@ class HostApp(SessionApp):
         super().event_connected(f, at)
         self.control = "granted" if "control" in self.granted else "not granted"
         self.panel.show(peer=f.get("peer"), granted=self.granted, route=f.get("route"), state="Connected",
-                        control=self.control, control_available=supports(self.session, "grant"),
+                        control=self.control, control_available=(self.session is not None and self.session.has_permission("control")),
                         screen=self.screen_state or ("not shared" if "view" in self.granted
                                                      else "not shared (view not granted)"))
 

@@ -25,6 +25,7 @@ class JoinApp(SessionApp):
     TITLE = "rassist join"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f2", "control", "Control"),
+        Binding("f5", "annotate", "Point/draw"),
         Binding(RELEASE_KEY, "release", "Release control", priority=True),
     ]
 
@@ -78,6 +79,25 @@ class JoinApp(SessionApp):
             self.notify("Control requested; waiting for the host to answer.")
         else:
             self.command({"request": "control"})
+
+    def action_annotate(self) -> None:
+        """F5: point and draw on the host's screen with the mouse, or stop."""
+        pane = self.screen_pane
+        if pane.annotating:
+            pane.annotating = False
+        elif self.session is None or self.ended or "annotate" not in self.session.granted:
+            self.notify("The host has not allowed pointing and drawing.", severity="warning")
+        else:
+            pane.annotating = True
+            self.notify("Move the mouse over the screen to point; drag to draw. F5 stops.")
+
+    def on_screen_pane_annotate(self, message: ScreenPane.Annotate) -> None:
+        if not self.ended:
+            self.command(message.command)
+
+    def event_annotate(self, f: dict[str, Any], at: float) -> None:
+        if f.get("state") != "granted":
+            self.screen_pane.annotating = False
 
     def action_release(self) -> None:
         self._leave_control_mode()

@@ -79,6 +79,14 @@ def describe(event: str, f: dict[str, Any]) -> str | None:
             return f"Control {escape(str(f.get('state')))}{extra}"
         case "control-request":
             return f"{peer} asks for control"
+        case "annotate":
+            extra = f" ({escape(str(f['reason']))})" if isinstance(f.get("reason"), str) else ""
+            return f"Pointing and drawing {escape(str(f.get('state')))}{extra}"
+        case "mark":
+            who = "You" if f.get("peer") == "me" else peer
+            return f"{who}: {escape(str(f.get('kind')))} on the screen"
+        case "mark-refused":
+            return f"[yellow]Refused {escape(str(f.get('count')))} mark(s)[/] from {peer}: {escape(str(f.get('message')))}"
         case "screen":
             dims = f" {f.get('width')}x{f.get('height')}" if f.get("width") else ""
             return f"Screen: {escape(str(f.get('state')))}{escape(dims)}"

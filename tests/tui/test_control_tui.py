@@ -157,3 +157,58 @@ async def test_the_host_grants_a_later_request_and_revokes_with_f2(server, displ
         await pilot.press("ctrl+q")
         await until(pilot, lambda: app.return_code is not None, "the app to exit")
     assert join.wait_exit() == 0
+
+
+def red_pixels() -> int:
+    """How many pixels of the host's X screen are the first helper's colour."""
+    import mss
+    import numpy as np
+
+    with mss.MSS() as grab:
+        shot = np.asarray(grab.grab(grab.monitors[1]))  # BGRA
+    return int(np.count_nonzero((shot[..., 2] > 200) & (shot[..., 1] < 120) & (shot[..., 0] < 120)))
+
+
+async def test_annotate_mode_points_and_draws_on_the_host_screen(server, display_env, keylog):
+    async with in_process_host(server) as host:
+        code = await host.code()
+        hooks = TuiHooks()
+        opts = JoinOptions(name="bob", server=server, features=join_features(None, hooks.on_frame))
+        app = JoinApp(code, opts, hooks)
+        async with app.run_test(size=(100, 30)) as pilot:
+            pane = app.screen_pane
+            await until(pilot, lambda: pane.has_class("-picture"), "the host's screen in the pane")
+            await until(pilot, lambda: app.session is not None and "annotate" in app.session.granted,
+                        "annotate to be granted")
+            assert red_pixels() == 0
+            await pilot.press("f5")
+            assert pane.annotating and "POINTING" in pane.border_subtitle
+            region = pane.content_region
+            x0, y0 = region.x - pane.region.x, region.y - pane.region.y
+            await pilot.hover(pane, offset=(x0 + region.width // 2, y0 + region.height // 2))
+            await until(pilot, lambda: red_pixels() > 0, "the pointer on the host's screen")
+            await pilot.mouse_down(pane, offset=(x0 + 5, y0 + 5))
+            for step in range(1, 6):
+                await pilot.hover(pane, offset=(x0 + 5 + 4 * step, y0 + 5 + step))
+            await pilot.mouse_up(pane, offset=(x0 + 25, y0 + 10))
+            await until(pilot, lambda: any(e["event"] == "mark" and e.get("kind") == "draw" for e in host.events),
+                        "the host to get the stroke")
+            await pilot.press("f5")
+            assert not pane.annotating
+            await pilot.press("ctrl+q")
+            await until(pilot, lambda: app.return_code is not None, "the app to exit")
+
+
+async def test_the_host_clears_every_mark_with_f6(server, display_env, keylog):
+    hooks = TuiHooks()
+    app = HostApp(HostOptions(name="desk", server=server, features=host_features(None)), hooks, auto=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: app.panel.info.get("code"), "a code")
+        join = Proc(["join", app.panel.info["code"], "--json", "--server", server, "--name", "bob"])
+        await event(join, "annotate", state="granted")
+        join.send({"draw": [[0.2, 0.5], [0.8, 0.5]], "pin": True})
+        await until(pilot, lambda: red_pixels() > 0, "the stroke on the screen")
+        await pilot.press("f6")
+        await until(pilot, lambda: red_pixels() == 0, "the marks to be cleared")
+        join.send({"quit": True})
+        await until(pilot, lambda: app.return_code is not None or app.ended, "the session to end")

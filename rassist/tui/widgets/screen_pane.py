@@ -56,6 +56,7 @@ class ScreenPane(Container, can_focus=True):
     ScreenPane { border: round $primary-muted; border-title-color: $text; height: 1fr; width: 2fr; }
     ScreenPane:focus { border: round $primary; }
     ScreenPane.-controlling { border: heavy $error; border-subtitle-color: $error; }
+    ScreenPane.-annotating { border: heavy $warning; border-subtitle-color: $warning; }
     ScreenPane > #screen-note { width: 100%; height: 100%; content-align: center middle;
                                 text-align: center; color: $text-muted; padding: 0 2; }
     ScreenPane > #screen-image { width: 100%; height: 100%; display: none; }
@@ -65,6 +66,7 @@ class ScreenPane(Container, can_focus=True):
 
     controlling: reactive[bool] = reactive(False)
     control_granted: reactive[bool] = reactive(False)
+    annotating: reactive[bool] = reactive(False)
 
     class Input(Message):
         """A remote-input command from the pane (move, click, scroll, text, key)."""
@@ -73,8 +75,17 @@ class ScreenPane(Container, can_focus=True):
             super().__init__()
             self.command = command
 
+    class Annotate(Message):
+        """A mark from the pane in annotate mode: {"point": ...} or {"draw": ...}."""
+
+        def __init__(self, command: dict[str, Any]) -> None:
+            super().__init__()
+            self.command = command
+
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        self._stroke: list[list[float]] | None = None  # points of a drag in annotate mode
+        self._last_point = 0.0
         self.source: Any = None  # TuiHooks: .frame, .frames
         self.fit: Fit | None = None
         self.drawn = 0           # source.frames at the last draw
@@ -107,9 +118,16 @@ class ScreenPane(Container, can_focus=True):
     def watch_control_granted(self, granted: bool) -> None:
         self._update_subtitle()
 
+    def watch_annotating(self, annotating: bool) -> None:
+        self.set_class(annotating, "-annotating")
+        self._stroke = None
+        self._update_subtitle()
+
     def _update_subtitle(self) -> None:
         if self.controlling:
             self.border_subtitle = "● CONTROLLING · F12 gives the keys back"
+        elif self.annotating:
+            self.border_subtitle = "✎ POINTING · move to point, drag to draw · F5 to stop"
         elif self.control_granted:
             self.border_subtitle = "control granted · F2 to take control"
         else:
@@ -176,8 +194,41 @@ class ScreenPane(Container, can_focus=True):
             self.post_message(self.Input(command))
 
     def on_mouse_move(self, event: events.MouseMove) -> None:
+        if self.annotating:
+            self._annotate_move(event)
+            return
         point = self.remote_point(event) if self.controlling else None
         self._send({"move": point} if point else None, event)
+
+    # ---------------------------------------------------------------- annotate mode
+
+    ANNOTATE_RATE = 30.0  # pointer marks a second: a smooth trail, well under the host's limit
+    STROKE_POINTS = 500
+
+    def _annotate_move(self, event: events.MouseMove) -> None:
+        point = self.remote_point(event)
+        if point is None:
+            return
+        if self._stroke is not None:
+            if len(self._stroke) < self.STROKE_POINTS and point != self._stroke[-1]:
+                self._stroke.append(point)
+            return
+        now = time.monotonic()
+        if now - self._last_point >= 1 / self.ANNOTATE_RATE:
+            self._last_point = now
+            self.post_message(self.Annotate({"point": point}))
+
+    def on_mouse_down(self, event: events.MouseDown) -> None:
+        if self.annotating and (point := self.remote_point(event)) is not None:
+            event.stop()
+            self._stroke = [point]
+
+    def on_mouse_up(self, event: events.MouseUp) -> None:
+        stroke, self._stroke = self._stroke, None
+        if not self.annotating or not stroke:
+            return
+        event.stop()
+        self.post_message(self.Annotate({"draw": stroke} if len(stroke) > 1 else {"point": stroke[0]}))
 
     def on_click(self, event: events.Click) -> None:
         point = self.remote_point(event) if self.controlling else None

@@ -1,0 +1,269 @@
+"""Pointing and drawing on the host's screen: the host's and the joiner's session features.
+
+Host (HostAnnotate): grants `annotate` along with `view` unless told not to, checks every mark
+from the joiner (permission, validation, rate), puts it on the Board and lets the Overlay draw
+it on the real screen. A host with no X display (or on Wayland) refuses marks with the reason.
+Joiner (JoinAnnotate): turns stdin commands ({"point"|"draw"|"label"|"clear": ...}) into marks.
+
+Messages on the "ctl" channel:
+    joiner -> host  {"t":"mark", ...}                (see protocol/annotate.py)
+    host -> joiner  {"t":"annotate","granted":true|false[,"reason":"..."]}
+    host -> joiner  {"t":"mark-refused","reason":"...","count":n,"message":"..."}
+Events: "annotate" {state granted|revoked|unavailable} on both sides; on the host "mark" {peer,
+kind} for strokes, labels and clears (pointer moves are too many to list), "mark-refused".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import time
+from collections.abc import Callable
+from typing import Any
+
+from aiortc import RTCPeerConnection
+
+from rassist.errors import CommandError
+from rassist.media.inject import Monitor
+from rassist.protocol.annotate import AnnotateError, Board, Clear, Label, Point, Stroke, decode, encode, parse_command
+from rassist.protocol.input import RefusalReport, RefusalReporter
+from rassist.session import Session
+
+ANNOTATE = "annotate"
+PEER = "peer"     # the Board's author id for the (one) joiner
+TICK = 0.5        # how often refusals counted meanwhile are reported
+Clock = Callable[[], float]
+
+
+def unavailable_reason() -> str | None:
+    """Why this machine cannot show marks, or None if it can."""
+    if not os.environ.get("DISPLAY"):
+        if os.environ.get("WAYLAND_DISPLAY"):
+            return "annotations need X11; this is a Wayland session without an X display"
+        return "annotations need a display, and this host has none"
+    if os.environ.get("XDG_SESSION_TYPE") == "wayland":
+        return "annotations need X11: on Wayland other programs' windows cannot be drawn over"
+    return None
+
+
+def _kind(mark: object) -> str:
+    return {Point: "point", Stroke: "draw", Label: "label", Clear: "clear"}[type(mark)]
+
+
+class HostAnnotate:
+    def __init__(self, monitor: Monitor | None, with_view: bool = True, clock: Clock = time.monotonic) -> None:
+        """`monitor`: the shared monitor (None: no display). `with_view`: grant annotate to
+        every joiner who may view, without asking."""
+        self.monitor = monitor
+        self.with_view = with_view
+        self.clock = clock
+        self.board = Board()
+        self.reporter = RefusalReporter()
+        self.overlay: Any = None  # rassist.media.overlay.Overlay once the first mark needs it
+        self.unavailable = unavailable_reason() or (None if monitor else "this host shares no screen")
+        self.session: Session | None = None
+        self._tick: asyncio.Task[None] | None = None
+
+    def prepare(self, pc: RTCPeerConnection, role: str) -> None:
+        pass
+
+    async def start(self, session: Session) -> None:
+        self.session = session
+        self.board.join(PEER, session.peer_name)
+        session.ctl.on("mark", self._on_mark)
+        session.add_command("clear", self._clear_command)
+        session.add_permission(ANNOTATE, self.grant, self.revoke)
+        if self.with_view and "view" in session.granted and self.unavailable is None:
+            session.granted.add(ANNOTATE)
+        if self.unavailable is not None:
+            session.ctl.send({"t": "annotate", "granted": False, "reason": self.unavailable})
+        elif ANNOTATE in session.granted:
+            session.ctl.send({"t": "annotate", "granted": True})
+            session.emit("annotate", state="granted", peer=session.peer_name)
+        self._tick = asyncio.ensure_future(self._report_loop())
+
+    async def stop(self) -> None:
+        if self._tick is not None:
+            self._tick.cancel()
+        self._report(self.reporter.flush(self.clock()))
+        if self.overlay is not None:
+            overlay, self.overlay = self.overlay, None
+            await asyncio.to_thread(overlay.close)
+
+    async def grant(self) -> None:
+        session = self._session()
+        if self.unavailable is not None:
+            raise CommandError(self.unavailable)
+        if ANNOTATE not in session.granted:
+            session.granted.add(ANNOTATE)
+            session.ctl.send({"t": "annotate", "granted": True})
+            session.emit("annotate", state="granted", peer=session.peer_name)
+
+    async def revoke(self) -> None:
+        session = self._session()
+        session.granted.discard(ANNOTATE)
+        self._change(lambda: self.board.clear(PEER))
+        session.ctl.send({"t": "annotate", "granted": False, "reason": "revoked by the host"})
+        session.emit("annotate", state="revoked", peer=session.peer_name)
+
+    def clear(self) -> None:
+        """Every mark off the screen (the host's one key)."""
+        self._change(self.board.clear)
+        if self.session is not None:
+            self.session.emit("mark", peer="me", kind="clear")
+
+    def _clear_command(self, cmd: dict[str, Any]) -> None:
+        if cmd["clear"] is not True:
+            raise CommandError('clear takes true, as in {"clear": true}')
+        self.clear()
+
+    def _on_mark(self, msg: dict[str, Any]) -> None:
+        session = self._session()
+        now = self.clock()
+        try:
+            if self.unavailable is not None:
+                raise AnnotateError(self.unavailable, "unavailable")
+            if ANNOTATE not in session.granted:
+                raise AnnotateError("annotate is not granted", "no-permission")
+            mark = decode(msg)
+            self._ensure_overlay()
+            self._change(lambda: self.board.add(PEER, mark, now))
+        except AnnotateError as exc:
+            report = self.reporter.refused(exc, now)
+            if report is not None:
+                self._report([report])
+            return
+        if not isinstance(mark, Point):
+            session.emit("mark", peer=session.peer_name, kind=_kind(mark))
+
+    def _ensure_overlay(self) -> None:
+        if self.overlay is not None:
+            return
+        from rassist.media.overlay import Overlay, OverlayUnavailable
+
+        assert self.monitor is not None
+        overlay = Overlay(self.board, self.monitor, self.clock)
+        try:
+            overlay.start()
+        except OverlayUnavailable as exc:
+            self.unavailable = str(exc)
+            self._session().emit("annotate", state="unavailable", reason=str(exc))
+            raise AnnotateError(str(exc), "unavailable") from None
+        self.overlay = overlay
+
+    def _change(self, change: Callable[[], None]) -> None:
+        """Change the board under the overlay's lock and have it redraw."""
+        overlay = self.overlay
+        if overlay is None:
+            change()
+            return
+        with overlay.lock:
+            change()
+        overlay.wake()
+
+    async def _report_loop(self) -> None:
+        while True:
+            await asyncio.sleep(TICK)
+            if self.reporter.waiting:
+                self._report(self.reporter.due(self.clock()))
+
+    def _report(self, reports: list[RefusalReport]) -> None:
+        session = self.session
+        if session is None:
+            return
+        for report in reports:
+            session.emit("mark-refused", peer=session.peer_name, reason=report.reason,
+                         count=report.count, message=report.message)
+            session.ctl.send({"t": "mark-refused", "reason": report.reason, "count": report.count,
+                              "message": report.message})
+
+    def _session(self) -> Session:
+        if self.session is None:
+            raise CommandError("annotations have not started")
+        return self.session
+
+
+class JoinAnnotate:
+    def __init__(self) -> None:
+        self.session: Session | None = None
+        self.sent = 0
+
+    def prepare(self, pc: RTCPeerConnection, role: str) -> None:
+        pass
+
+    async def start(self, session: Session) -> None:
+        self.session = session
+        session.ctl.on("annotate", self._on_annotate)
+        session.ctl.on("mark-refused", self._on_refused)
+        for name in ("point", "draw", "label", "clear"):
+            session.add_command(name, self._command)
+
+    async def stop(self) -> None:
+        pass
+
+    @property
+    def granted(self) -> bool:
+        return self.session is not None and ANNOTATE in self.session.granted
+
+    def _command(self, cmd: dict[str, Any]) -> None:
+        session = self._session()
+        try:
+            mark = parse_command(cmd)
+        except AnnotateError as exc:
+            raise CommandError(str(exc)) from None
+        if not self.granted:
+            raise CommandError("the host has not granted annotate (pointing and drawing on its screen)")
+        session.ctl.send(encode(mark))
+        self.sent += 1
+
+    def _on_annotate(self, msg: dict[str, Any]) -> None:
+        session = self._session()
+        granted = msg.get("granted")
+        if not isinstance(granted, bool):
+            return
+        reason = msg.get("reason") if isinstance(msg.get("reason"), str) else None
+        was = ANNOTATE in session.granted
+        if granted:
+            session.granted.add(ANNOTATE)
+            if not was:
+                session.emit("annotate", state="granted", peer=session.peer_name)
+            return
+        session.granted.discard(ANNOTATE)
+        fields = {"reason": reason[:300]} if reason else {}
+        session.emit("annotate", state="revoked" if was else "unavailable", peer=session.peer_name, **fields)
+
+    def _on_refused(self, msg: dict[str, Any]) -> None:
+        count, reason, message = msg.get("count"), msg.get("reason"), msg.get("message")
+        if isinstance(count, int) and isinstance(reason, str):
+            text = message[:300] if isinstance(message, str) else reason
+            self._session().emit("error", kind="annotate",
+                                 message=f"the host refused {count} mark(s) ({reason[:40]}): {text}")
+
+    def _session(self) -> Session:
+        if self.session is None:
+            raise CommandError("annotations have not started")
+        return self.session
+
+
+def renderers() -> dict[str, Callable[[dict[str, Any]], str | None]]:
+    """Plain-mode lines for both sides."""
+    from rich.markup import escape
+
+    def annotate(f: dict[str, Any]) -> str | None:
+        peer = escape(str(f.get("peer", "the helper")))
+        reason = f" ({escape(str(f['reason']))})" if f.get("reason") else ""
+        return {
+            "granted": f"{peer} may point and draw on the shared screen (/revoke annotate to stop it).",
+            "revoked": f"Pointing and drawing is off for {peer}{reason}.",
+            "unavailable": f"Pointing and drawing is not available{reason}.",
+        }.get(str(f.get("state")))
+
+    def mark(f: dict[str, Any]) -> str | None:
+        what = {"draw": "drew on", "label": "put a label on", "clear": "cleared the marks on"}.get(str(f.get("kind")))
+        peer = "You" if f.get("peer") == "me" else escape(str(f.get("peer")))
+        return f"{peer} {what} the screen." if what else None
+
+    return {"annotate": annotate, "mark": mark,
+            "mark-refused": lambda f: f"[yellow]Refused {f.get('count')} mark(s)[/] from "
+                                      f"{escape(str(f.get('peer')))}: {escape(str(f.get('message')))}"}

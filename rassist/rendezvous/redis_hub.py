@@ -1,0 +1,365 @@
+"""A Hub in Redis, so that any number of rendezvous nodes serve one code space.
+
+What Redis holds (all under "rassist:", all expiring; nothing but nameplates, connection ids
+and counters, never a body):
+    np:N    the connection id of the host waiting on nameplate N      (refreshed while it waits)
+    npw:N   the joiner waiting for a preset nameplate N
+    npu:N   the host of nameplate N once paired (so a preset code is not handed out twice)
+    hu:ID   the nameplate host ID is paired under
+    pt:ID   ID's partner
+    node:X  node X is alive                                            (3 s, refreshed every second)
+    ip:A    the live connections from address A (a sorted set scored by expiry)
+    rate:A:S  messages from address A in second S
+Connection ids are "NODE:N"; a frame for a connection on another node goes through the
+Pub/Sub channel rassist:to:NODE. Each step that must be atomic across nodes (allocating a
+nameplate, the one claim it allows, releasing) is one Lua script.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import secrets
+import time
+from collections.abc import Hashable
+from typing import Any
+
+from rassist.protocol import rendezvous as wire
+from rassist.rendezvous.hub import Deliver
+from rassist.rendezvous.rooms import NameplateTaken, NoSuchNameplate
+
+log = logging.getLogger("rassist.server")
+P = "rassist:"
+NAMEPLATE_TTL = 180   # a waiting host's nameplate lives this long unless its node refreshes it
+PAIR_TTL = 3600
+NODE_TTL = 3
+BEAT = 1.0
+REFRESH = 30.0        # how often nameplates and address counts are refreshed
+CANDIDATES = 8        # random nameplates tried per allocation round
+POOL = 32             # Redis connections per node
+PEER_GONE = wire.encode("peer-gone")
+JOINED = wire.encode("joined")
+
+
+class HubUnavailable(ConnectionError):
+    """Redis cannot be reached: the server closes the connection with this reason."""
+
+
+_ALLOCATE = """
+-- ARGV: host id, pair ttl, nameplate ttl, 'wanted' N | 'any' candidate...
+local P, host, ttl, npttl, mode = 'rassist:', ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+if mode == 'wanted' then
+  local n = ARGV[5]
+  if redis.call('EXISTS', P..'np:'..n, P..'npu:'..n) > 0 then return {'taken'} end
+  local joiner = redis.call('GET', P..'npw:'..n)
+  if joiner then
+    redis.call('DEL', P..'npw:'..n)
+    redis.call('SET', P..'npu:'..n, host, 'EX', ttl)
+    redis.call('SET', P..'hu:'..host, n, 'EX', ttl)
+    redis.call('SET', P..'pt:'..host, joiner, 'EX', ttl)
+    redis.call('SET', P..'pt:'..joiner, host, 'EX', ttl)
+    return {n, joiner}
+  end
+  redis.call('SET', P..'np:'..n, host, 'EX', npttl)
+  return {n}
+end
+for i = 5, #ARGV do
+  local n = ARGV[i]
+  if redis.call('EXISTS', P..'np:'..n, P..'npu:'..n, P..'npw:'..n) == 0 then
+    redis.call('SET', P..'np:'..n, host, 'EX', npttl)
+    return {n}
+  end
+end
+return {}
+"""
+
+_CLAIM = """
+local P, n, joiner, wait, ttl, wttl = 'rassist:', ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local host = redis.call('GET', P..'np:'..n)
+if host then
+  redis.call('DEL', P..'np:'..n)  -- one claim, one guess: the nameplate is spent either way
+  local node = string.match(host, '^([^:]+):')
+  if redis.call('EXISTS', P..'node:'..node) == 0 then return {'unknown'} end
+  redis.call('SET', P..'npu:'..n, host, 'EX', ttl)
+  redis.call('SET', P..'hu:'..host, n, 'EX', ttl)
+  redis.call('SET', P..'pt:'..host, joiner, 'EX', ttl)
+  redis.call('SET', P..'pt:'..joiner, host, 'EX', ttl)
+  return {'paired', host}
+end
+if wait == '1' and redis.call('EXISTS', P..'npu:'..n, P..'npw:'..n) == 0 then
+  redis.call('SET', P..'npw:'..n, joiner, 'EX', wttl)
+  return {'waiting'}
+end
+return {'unknown'}
+"""
+
+_RELEASE = """
+local P, me, open, awaited = 'rassist:', ARGV[1], ARGV[2], ARGV[3]
+local function drop_if(key, value) if redis.call('GET', key) == value then redis.call('DEL', key) end end
+if open ~= '' then drop_if(P..'np:'..open, me) end
+if awaited ~= '' then drop_if(P..'npw:'..awaited, me) end
+local other = redis.call('GET', P..'pt:'..me)
+redis.call('DEL', P..'pt:'..me)
+for _, who in ipairs({me, other or ''}) do
+  if who ~= '' then
+    local n = redis.call('GET', P..'hu:'..who)
+    if n then redis.call('DEL', P..'hu:'..who); drop_if(P..'npu:'..n, who) end
+  end
+end
+if other then drop_if(P..'pt:'..other, me) end
+return other or ''
+"""
+
+_ADMIT = """
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[2])
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[4]) then return 0 end
+redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
+redis.call('EXPIRE', KEYS[1], 120)
+return 1
+"""
+
+
+class _Local:
+    """What this node knows of one of its own connections."""
+
+    __slots__ = ("ws", "ip", "open", "awaited", "partner")
+
+    def __init__(self, ws: Hashable, ip: str) -> None:
+        self.ws = ws
+        self.ip = ip
+        self.open = ""       # the nameplate it waits on as a host
+        self.awaited = ""    # the nameplate it waits for as a joiner
+        self.partner = ""    # its partner's id, once known
+
+
+class RedisHub:
+    def __init__(self, url: str, deliver: Deliver, connections_per_ip: int, messages_per_ip: float) -> None:
+        try:
+            import redis.asyncio as redis
+        except ImportError:
+            raise HubUnavailable("--redis needs the redis package: pip install 'rassist[cluster]'") from None
+
+        # Requests queue for one of a few connections rather than opening one per client.
+        pool = redis.BlockingConnectionPool.from_url(url, decode_responses=True, socket_connect_timeout=5,
+                                                     max_connections=POOL, timeout=10)
+        self.redis = redis.Redis(connection_pool=pool)
+        self.url = url
+        self._deliver = deliver
+        self.connections_per_ip = connections_per_ip
+        self.messages_per_ip = messages_per_ip
+        self.node = secrets.token_hex(4)
+        self._ids: dict[Hashable, str] = {}      # websocket -> its id
+        self._local: dict[str, _Local] = {}      # id -> what we know of it
+        self._count = 0
+        self._tasks: list[asyncio.Task[None]] = []
+        self._allocate = self.redis.register_script(_ALLOCATE)
+        self._claim = self.redis.register_script(_CLAIM)
+        self._release = self.redis.register_script(_RELEASE)
+        self._admit = self.redis.register_script(_ADMIT)
+
+    # ---------------------------------------------------------------- lifecycle
+
+    async def start(self) -> None:
+        """Announce this node and listen for frames addressed to its connections."""
+        try:
+            await self.redis.set(P + "node:" + self.node, "1", ex=NODE_TTL)
+            pubsub = self.redis.pubsub()
+            await pubsub.subscribe(P + "to:" + self.node)
+        except Exception as exc:
+            raise HubUnavailable(f"cannot reach Redis at {self.url}: {exc}") from None
+        self._tasks = [asyncio.ensure_future(self._listen(pubsub)), asyncio.ensure_future(self._beat())]
+        log.info("cluster node %s on %s", self.node, self.url)
+
+    async def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        with contextlib.suppress(Exception):
+            await self.redis.delete(P + "node:" + self.node)
+        with contextlib.suppress(Exception):
+            await self.redis.aclose()
+
+    # ---------------------------------------------------------------- the Hub protocol
+
+    async def admit(self, conn: Hashable, ip: str) -> bool:
+        self._count += 1
+        cid = f"{self.node}:{self._count}"
+        now = time.time()
+        ok = await self._call(self._admit, keys=[P + "ip:" + ip], args=[cid, now, now + 3 * REFRESH,
+                                                                         self.connections_per_ip])
+        if ok:
+            self._ids[conn] = cid
+            self._local[cid] = _Local(conn, ip)
+        return bool(ok)
+
+    async def release(self, conn: Hashable) -> Hashable | None:
+        cid = self._ids.get(conn)
+        if cid is None:
+            return None
+        me = self._local[cid]
+        other = await self._call(self._release, args=[cid, me.open, me.awaited])
+        me.open = me.awaited = me.partner = ""
+        return other or None
+
+    async def leave(self, conn: Hashable, ip: str) -> Hashable | None:
+        try:
+            return await self.release(conn)
+        finally:
+            cid = self._ids.pop(conn, None)
+            if cid is not None:
+                del self._local[cid]
+                with contextlib.suppress(Exception):
+                    await self.redis.zrem(P + "ip:" + ip, cid)
+
+    async def allow(self, ip: str) -> bool:
+        key = f"{P}rate:{ip}:{int(time.time())}"
+        try:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                count, _ = await pipe.incr(key).expire(key, 2).execute()
+        except Exception as exc:
+            raise HubUnavailable(f"Redis stopped answering: {exc}") from None
+        return int(count) <= self.messages_per_ip
+
+    async def allocate(self, host: Hashable, wanted: str | None) -> tuple[str, Hashable | None]:
+        cid = self._ids[host]
+        me = self._local[cid]
+        if wanted is not None:
+            got = await self._call(self._allocate, args=[cid, PAIR_TTL, NAMEPLATE_TTL, "wanted", wanted])
+            if got == ["taken"]:
+                raise NameplateTaken(wanted)
+        else:
+            digits = 3
+            while not (got := await self._call(self._allocate, args=[cid, PAIR_TTL, NAMEPLATE_TTL, "any",
+                                                                    *self._candidates(digits)])):
+                digits += 1  # crowded: longer numbers
+        nameplate = got[0]
+        if len(got) > 1:
+            me.partner = got[1]
+            return nameplate, got[1]
+        me.open = nameplate
+        return nameplate, None
+
+    async def claim(self, nameplate: str, joiner: Hashable, wait: bool) -> Hashable | None:
+        cid = self._ids[joiner]
+        me = self._local[cid]
+        if me.open or me.awaited or me.partner:
+            raise NoSuchNameplate(nameplate)
+        got = await self._call(self._claim, args=[nameplate, cid, "1" if wait else "0", PAIR_TTL, NAMEPLATE_TTL])
+        if got[0] == "paired":
+            me.partner = got[1]
+            return got[1]
+        if got[0] == "waiting":
+            me.awaited = nameplate
+            return None
+        raise NoSuchNameplate(nameplate)
+
+    async def partner(self, conn: Hashable) -> Hashable | None:
+        cid = self._ids.get(conn)
+        if cid is None:
+            return None
+        me = self._local[cid]
+        if not me.partner:
+            me.partner = await self._call(self.redis.get, P + "pt:" + cid) or ""
+            if me.partner:
+                me.open = me.awaited = ""  # paired: its nameplate or wait is spent
+        return me.partner or None
+
+    async def deliver(self, conn: Hashable, frame: str) -> None:
+        if not isinstance(conn, str):  # one of ours, as a websocket
+            await self._deliver(conn, frame)
+            return
+        local = self._local.get(conn)
+        if local is not None:
+            await self._deliver(local.ws, frame)
+            return
+        node = conn.split(":", 1)[0]
+        await self._call(self.redis.publish, P + "to:" + node, json.dumps([conn, frame]))
+
+    def stats(self) -> dict[str, float]:
+        mine = self._local.values()
+        return {"waiting_hosts": sum(1 for c in mine if c.open),
+                "waiting_joiners": sum(1 for c in mine if c.awaited),
+                "paired": sum(1 for c in mine if c.partner),
+                "connections": len(self._local)}
+
+    # ---------------------------------------------------------------- internals
+
+    def _candidates(self, digits: int) -> list[str]:
+        low = 10 ** (digits - 1)
+        return [str(low + secrets.randbelow(9 * low)) for _ in range(CANDIDATES)]
+
+    async def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return await fn(*args, **kwargs)
+        except NameplateTaken:
+            raise
+        except Exception as exc:
+            raise HubUnavailable(f"Redis stopped answering: {exc}") from None
+
+    async def _listen(self, pubsub: Any) -> None:
+        """Frames other nodes send to our connections."""
+        while True:
+            try:
+                message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001 - Redis went away: try again, the beat says so in the log
+                await asyncio.sleep(1.0)
+                continue
+            if message is None:
+                continue
+            try:
+                cid, frame = json.loads(message["data"])
+            except (ValueError, TypeError):
+                continue
+            local = self._local.get(cid) if isinstance(cid, str) else None
+            if local is None or not isinstance(frame, str):
+                continue
+            if frame == PEER_GONE:
+                local.partner = ""
+            elif frame == JOINED:  # a joiner on another node claimed our host's nameplate
+                local.open = ""
+                with contextlib.suppress(Exception):
+                    local.partner = await self.redis.get(P + "pt:" + cid) or ""
+            await self._deliver(local.ws, frame)
+
+    async def _beat(self) -> None:
+        """Stay alive in Redis, keep our nameplates and address counts fresh, and tell our
+        connections when their partner's node has died."""
+        last_refresh = 0.0
+        while True:
+            try:
+                await self.redis.set(P + "node:" + self.node, "1", ex=NODE_TTL)
+                now = time.time()
+                if now - last_refresh >= REFRESH:
+                    last_refresh = now
+                    async with self.redis.pipeline(transaction=False) as pipe:
+                        for cid, c in self._local.items():
+                            if c.open:
+                                pipe.expire(P + "np:" + c.open, NAMEPLATE_TTL)
+                            if c.awaited:
+                                pipe.expire(P + "npw:" + c.awaited, NAMEPLATE_TTL)
+                            pipe.zadd(P + "ip:" + c.ip, {cid: now + 3 * REFRESH}, xx=True)
+                        await pipe.execute()
+                await self._orphans()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - keep beating; connections fail on their own
+                log.warning("cluster: Redis at %s: %s", self.url, exc)
+            await asyncio.sleep(BEAT)
+
+    async def _orphans(self) -> None:
+        """Our connections paired with one on a node that stopped beating: tell them."""
+        nodes = sorted({c.partner.split(":", 1)[0] for c in self._local.values()
+                        if c.partner and not c.partner.startswith(self.node + ":")})
+        if not nodes:
+            return
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for n in nodes:
+                pipe.exists(P + "node:" + n)
+            dead = {n for n, up in zip(nodes, await pipe.execute()) if not up}
+        for c in list(self._local.values()):
+            if c.partner and c.partner.split(":", 1)[0] in dead:
+                c.partner = ""
+                await self._deliver(c.ws, PEER_GONE)
