@@ -33,9 +33,10 @@ def host_features(monitor: int | None, ask: Callable[..., Any] | None = None,
     except NoDisplayError:
         geometry = None  # HostScreen reports it once connected; chat and files still work
     from rassist.media.annotate import HostAnnotate
+    from rassist.media.still import HostStill
 
     return [HostScreen(monitor), HostControl(geometry, ask=ask), HostAnnotate(geometry),
-            files_feature(download_dir, fast_lane)]
+            files_feature(download_dir, fast_lane), HostStill(monitor)]
 
 
 def join_features(record: Path | None = None, on_frame: Callable[[Any], None] | None = None,

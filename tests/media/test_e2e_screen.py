@@ -63,3 +63,15 @@ def test_host_without_display_still_chats(server):
     assert host.wait_event("chat")["text"] == "no screen, but we can talk"
     join.send({"quit": True})
     assert join.wait_exit() == 0 and host.wait_exit() == 0
+
+
+def test_snapshot_is_the_screen_itself(shared, server, tmp_path):
+    """The snapshot is a lossless still from the host, not a video frame still sharpening."""
+    host, code, picture = shared
+    out = tmp_path / "still.png"
+    snap = Proc(["snapshot", code, "-o", str(out), "--json", "--server", server])
+    snap.wait_event("snapshot", timeout=40)
+    assert snap.wait_exit() == 0
+    got = np.asarray(Image.open(out).convert("RGB"))
+    assert psnr(got, picture) >= 60
+    assert host.wait_exit() == 0
