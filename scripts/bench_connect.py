@@ -51,11 +51,22 @@ def line(what: str, values_ms: Sequence[float], target: float | None = None) -> 
     return text
 
 
+def cpu_ms(pid: int) -> float:
+    """CPU time (user + system) a process has used so far: less skewed by other load than
+    wall time, so it is printed beside it (10 ms resolution)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
+
+
+CPU: dict[str, list[float]] = {"send": [], "join": []}
+
+
 def send_to_code(url: str, path: Path) -> float:
     start = time.perf_counter()
     sender = Proc(["send", str(path), "--json", "--server", url])
     sender.wait_event("code")
     took = time.perf_counter() - start
+    CPU["send"].append(cpu_ms(sender.proc.pid))
     sender.kill()
     return took
 
@@ -72,6 +83,8 @@ def join_to_connected(url: str, prefix: Sequence[str] = (), host_prefix: Sequenc
     join = Proc([*prefix, *rassist, "join", code, "--server", url, "--json"], raw=True)
     join.wait_event("connected")
     took = time.perf_counter() - start
+    if not prefix:
+        CPU["join"].append(cpu_ms(join.proc.pid))
     join.send({"quit": True})
     join.wait_exit()
     host.wait_exit()
@@ -81,6 +94,8 @@ def join_to_connected(url: str, prefix: Sequence[str] = (), host_prefix: Sequenc
 def round_trips(runs: int, delay_ms: float, bench_python: Path) -> str:
     from tests.netns import lan, unavailable_reason
 
+    if runs < 1:
+        return "round trips: not measured (--rtt-runs 0)"
     if reason := unavailable_reason():
         return f"round trips: not measured ({reason})"
     if not bench_python.exists():
@@ -129,9 +144,11 @@ def main() -> None:
         send_to_code(url, payload)  # warm the page cache
         codes = [send_to_code(url, payload) * 1000 for _ in range(args.runs)]
         print(line("send start -> code printed:", codes, TARGET_CODE_MS))
+        print(f"{'':38s} CPU time of the sender until then: median {statistics.median(CPU['send'][1:]):.0f} ms")
         join_to_connected(url)
         joins = [join_to_connected(url) * 1000 for _ in range(args.runs)]
         print(line("join start -> connected (loopback):", joins, TARGET_CONNECT_MS))
+        print(f"{'':38s} CPU time of the joiner until then: median {statistics.median(CPU['join'][1:]):.0f} ms")
     print(round_trips(args.rtt_runs, args.delay_ms, args.bench_venv / "bin" / "python"))
     print(f"load (1 min) at the end: {os.getloadavg()[0]:.2f}")
 

@@ -262,7 +262,6 @@ def send(
     async def main() -> int:
         from rassist.pairing import DirectDone, Host, HostOptions
         from rassist.protocol.transfer import MAX_TEXT
-        from rassist.transfer.direct import DirectSender
         from rassist.transfer.feature import FilesFeature
         from rassist.transfer.scan import scan_paths
 
@@ -278,7 +277,12 @@ def send(
             return ("files",) if "files" in hello.wants else None
 
         # Files go straight over TLS where the receiver can reach us; WebRTC only if not.
-        direct = DirectSender(scan, out.emit, rate) if scan and feature.fast_lane else None
+        async def send_direct(link: Any) -> Any:
+            from rassist.transfer.direct import DirectSender  # loads only once someone pairs
+
+            return await DirectSender(scan, out.emit, rate)(link)
+
+        direct = send_direct if scan and feature.fast_lane else None
         opts = HostOptions(name=common.default_name(name), server=server, timeout=timeout,
                            code=code, code_length=code_length, peer_timeout=peer_timeout,
                            relay_only=relay_only, features=[feature], direct=direct)

@@ -22,11 +22,12 @@ from __future__ import annotations
 import enum
 import json
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from rassist.crypto.pake import Pake, PakeError
-from rassist.crypto.seal import Opener, Sealer, SealError, channel
 from rassist.protocol.permissions import PERMISSIONS
+
+if TYPE_CHECKING:  # SPAKE2 and AEAD load with the first pairing: `send` prints its code before
+    from rassist.crypto.seal import Opener, Sealer
 
 PROTOCOL_VERSION = 1
 Role = Literal["host", "join"]
@@ -95,6 +96,8 @@ class Pairing:
                  direct: bool = False) -> None:
         self.role = role
         self.state = State.AWAIT_PAKE
+        from rassist.crypto.pake import Pake
+
         self._pake = Pake(code)
         self._hello = {"t": "hello", "v": PROTOCOL_VERSION, "name": name, "wants": list(wants)}
         if direct:
@@ -112,6 +115,8 @@ class Pairing:
             return self._fail("message after pairing finished")
         if self.state is State.AWAIT_PAKE:
             return self._on_pake(body)
+        from rassist.crypto.seal import SealError
+
         try:
             assert self._opener is not None
             msg = json.loads(self._opener.open(body))
@@ -152,6 +157,9 @@ class Pairing:
         return [self._seal({"t": "sdp", "type": "answer", "sdp": sdp})]
 
     def _on_pake(self, body: bytes) -> list[Action]:
+        from rassist.crypto.pake import PakeError
+        from rassist.crypto.seal import channel
+
         try:
             self.key = self._pake.finish(body)
         except PakeError as exc:
