@@ -348,9 +348,10 @@ async def join(code_text: str, opts: JoinOptions, emit: Emit) -> Session | Direc
                         else _find_host(code, opts.timeout, host_awaited))
         relay = _Relay(client, opts.timeout)
         await client.claim(code.nameplate, opts.timeout, host_awaited)
-        ice = await _ice_servers(client, opts)
         pairing = sm.Pairing("join", str(code), opts.name, opts.wants, opts.direct is not None)
         await relay.act(pairing.start())
+        # Asked while the SPAKE2 message travels: the host's answer waits in the client.
+        ice = await _ice_servers(client, opts)
         host_name, granted, peer = "host", (), None
         while peer is None:
             waiting = pairing.state is sm.State.AWAIT_DECISION
