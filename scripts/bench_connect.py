@@ -128,7 +128,7 @@ def main() -> None:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--rtt-runs", type=int, default=5)
-    parser.add_argument("--delay-ms", type=float, default=100.0)
+    parser.add_argument("--delay-ms", type=float, default=300.0)
     parser.add_argument("--bench-venv", type=Path, default=Path("/tmp/bench-venv"))
     args = parser.parse_args()
     print(f"runs: {args.runs}, cpus: {os.cpu_count()}, load (1 min): {os.getloadavg()[0]:.2f}")
