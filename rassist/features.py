@@ -40,10 +40,13 @@ def host_features(monitor: int | None, ask: Callable[..., Any] | None = None,
 
 
 def join_features(record: Path | None = None, on_frame: Callable[[Any], None] | None = None,
-                  download_dir: Path | None = None, fast_lane: bool = True) -> list[Feature]:
+                  download_dir: Path | None = None, fast_lane: bool = True,
+                  terminal: Feature | None = None) -> list[Feature]:
+    """`terminal` shows a shared shell (terminal.join.JoinTerminal); one is made if None."""
     from rassist.media.annotate import JoinAnnotate
     from rassist.media.control import JoinControl
     from rassist.media.screen import ViewScreen
+    from rassist.terminal.join import JoinTerminal
 
     return [ViewScreen(record=record, on_frame=on_frame), JoinControl(), JoinAnnotate(),
-            files_feature(download_dir, fast_lane)]
+            files_feature(download_dir, fast_lane), terminal or JoinTerminal()]

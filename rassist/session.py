@@ -24,6 +24,8 @@ CommandHandler = Callable[[dict[str, Any]], Awaitable[None] | None]
 Toggle = Callable[[], Awaitable[None]]
 MAX_CHAT = 4000
 HEARTBEAT = 1.0
+# A peer's goodbye that says more than "I left" (the shared shell ended): passed on as the reason.
+BYE_REASONS = {"shell-exited"}
 
 
 class Feature(Protocol):
@@ -53,6 +55,7 @@ class Session:
         self._closing = False
         self.rtt: float | None = None  # seconds, smoothed, from the heartbeat's ping and pong
         self._pings: dict[int, float] = {}
+        self.before_bye: list[Callable[[], Awaitable[None]]] = []  # last words (the record's chain head)
         self.ctl.on_any = self._heard
         self.ctl.on("chat", self._on_chat)
         self.ctl.on("bye", self._on_bye)
@@ -135,6 +138,9 @@ class Session:
         if self._ended.done() or self._closing:
             return
         self._closing = True  # the peer may hang up first once it has our bye: that is fine
+        for hook in self.before_bye:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(hook(), 1.5)  # the TUI gives close() 2 s
         self.ctl.send({"t": "bye", "reason": reason})
         # aiortc sends asynchronously: give the bye a moment to leave before tearing down.
         for _ in range(20):
@@ -143,6 +149,13 @@ class Session:
             await asyncio.sleep(0.01)
         await asyncio.sleep(0.05)
         self._end(reason)
+
+    def outcome(self) -> str | None:
+        """Why the session ended (its reason, or the error's kind), or None while it runs."""
+        if not self._ended.done():
+            return None
+        error = self._ended.exception()
+        return getattr(error, "kind", "error") if error is not None else self._ended.result()
 
     def _end(self, outcome: str | Exception) -> None:
         if self._ended.done():
@@ -184,7 +197,7 @@ class Session:
 
     def _on_bye(self, msg: dict[str, Any]) -> None:
         self._closing = True
-        self._end("peer-left")
+        self._end(msg["reason"] if msg.get("reason") in BYE_REASONS else "peer-left")
 
     def _chat_command(self, cmd: dict[str, Any]) -> None:
         if not isinstance(cmd["chat"], str) or not cmd["chat"]:

@@ -36,6 +36,14 @@ def server() -> Iterator[str]:
 
 
 @pytest.fixture(autouse=True)
+def private_records(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Session records (tickets) of a test go to a private folder, never the user's data dir;
+    tests that look at records set RASSIST_DATA_DIR themselves."""
+    monkeypatch.setenv("RASSIST_DATA_DIR", str(tmp_path_factory.mktemp("records")))
+    monkeypatch.delenv("RASSIST_TICKETS_URL", raising=False)
+
+
+@pytest.fixture(autouse=True)
 def no_leftover_processes() -> Iterator[None]:
     """A failed test must not leave host/join processes running into the next one."""
     yield

@@ -47,3 +47,7 @@ DownloadDirOpt = typer.Option(None, "--download-dir", "-o", metavar="DIR", file_
 NoFastLaneOpt = typer.Option(False, "--no-fast-lane", envvar="RASSIST_NO_FAST_LANE",
                              help="Never open a direct TCP connection for file data: use the "
                                   "WebRTC data channel only (slower).")
+NoRecordOpt = typer.Option(False, "--no-record", envvar="RASSIST_NO_RECORD",
+                           help="Keep no ticket of this session (see rassist tickets).")
+TitleOpt = typer.Option(None, "--title", metavar="TEXT", help="A title for this session's ticket.")
+TagOpt = typer.Option([], "--tag", metavar="TAG", help="Tag the ticket (repeatable, or comma-separated).")

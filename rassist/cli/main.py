@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import sys
+
 import typer
 
-from rassist.cli import fastparams, snapshot, transfer
+from rassist.cli import fastparams, snapshot, tickets, transfer
 from rassist.cli.server_command import server
 from rassist.cli.session_commands import host, join_command
 
@@ -21,8 +24,27 @@ app.command()(host)
 app.command("join")(join_command)
 snapshot.register(app)
 transfer.register(app)
+tickets.register(app)
 
 
 def main() -> None:
     fastparams.install()
-    app()
+    try:
+        app()
+    except SystemExit as done:
+        _exit(done.code)
+
+
+def _exit(code: object) -> None:
+    """The command has returned: its event loop and its `finally` blocks have closed what it
+    opened (daemon threads aside). Tearing the interpreter down module by module (~150 ms with
+    aiortc loaded) would only keep the user from the prompt, so leave at once."""
+    if isinstance(code, str):
+        print(code, file=sys.stderr)
+    status = code if isinstance(code, int) else 0 if code is None else 1
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass  # a closed pipe: nobody reads what is left
+    os._exit(status)

@@ -61,6 +61,7 @@ def _human(event: str, f: dict[str, Any]) -> str | None:
     if event == "error":
         return f"[red]Error:[/] {escape(f.get('message', ''))}"
     if event == "closed":
-        reason = {"quit": "you left", "peer-left": "the other side left"}.get(f.get("reason", ""))
+        reason = {"quit": "you left", "peer-left": "the other side left",
+                  "shell-exited": "the shared shell ended"}.get(f.get("reason", ""))
         return f"Session closed: {reason}." if reason else None  # after an error, the error said it all
     return f"[dim]{escape(event)}: {escape(json.dumps(f, ensure_ascii=False))}[/]"

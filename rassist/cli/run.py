@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import sys
 import traceback
 from collections.abc import Callable, Coroutine
 from typing import Any
+
+import typer
 
 from rassist.cli.output import Output
 from rassist.errors import RassistError
@@ -17,21 +18,11 @@ INTERRUPTED = 130
 
 
 def run(out: Output, main: Callable[[], Coroutine[Any, Any, int]],
-        on_interrupt: Callable[[], bool] | None = None,
-        before_exit: Callable[[], None] | None = None) -> None:
+        on_interrupt: Callable[[], bool] | None = None) -> None:
     """Run `main` and exit with its code. `on_interrupt` returns True if it handled Ctrl-C
     gracefully (e.g. by closing a session); otherwise the command is cancelled."""
     code = asyncio.run(_guarded(out, main, on_interrupt))
-    if before_exit is not None:
-        before_exit()
-    # The loop has closed every connection and file: tearing the interpreter down (module by
-    # module, ~150 ms with aiortc loaded) would only make the user wait for the prompt.
-    try:
-        sys.stdout.flush()
-        sys.stderr.flush()
-    except (OSError, ValueError):
-        pass  # a closed pipe: nobody reads what is left
-    os._exit(code)
+    raise typer.Exit(code)
 
 
 async def _guarded(out: Output, main: Callable[[], Coroutine[Any, Any, int]],

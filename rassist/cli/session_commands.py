@@ -61,6 +61,20 @@ def host(
     no_fast_lane: bool = common.NoFastLaneOpt,
     peer_timeout: float = common.PeerTimeoutOpt,
     relay_only: bool = common.RelayOnlyOpt,
+    shell: bool = typer.Option(False, "--shell", help="Share a terminal instead of the screen: run "
+                                                       "your shell (or COMMAND after --) in a pseudo-"
+                                                       "terminal that helpers watch, and type into "
+                                                       "with control. Works without a display."),
+    cast: Path | None = typer.Option(None, "--cast", metavar="FILE", dir_okay=False,
+                                     help="With --shell: record the terminal to this asciicast v2 "
+                                          "file. Default: ~/.local/share/rassist/casts/."),
+    command: list[str] | None = typer.Argument(None, metavar="COMMAND", show_default=False,
+                                               help="With --shell: the program to share (after --) instead of $SHELL."),
+    no_record: bool = common.NoRecordOpt,
+    title: str | None = common.TitleOpt,
+    tag: list[str] = common.TagOpt,
+    record: Path | None = typer.Option(None, "--record", metavar="FILE",
+                                       help="Record the screen you share to FILE (.mkv, .mp4 or .webm)."),
 ) -> None:
     """Share this machine: print a code, wait for a helper, approve them, chat.
 
@@ -71,6 +85,20 @@ def host(
     live = _Live()
     if list_monitors:
         run(out, lambda: _list_monitors(out))
+    if command and not shell:
+        raise typer.BadParameter("a COMMAND is only taken with --shell", param_hint="COMMAND")
+    if cast and not shell:
+        raise typer.BadParameter("--cast records a shared terminal: use it with --shell", param_hint="--cast")
+    if shell:
+        from rassist.cli.shell import host_shell_command
+
+        run(out, lambda: host_shell_command(out, json_mode, common.default_name(name), server, timeout, code,
+                                            code_length, once, peer_timeout, relay_only, yes, allow,
+                                            download_dir, not (no_fast_lane or relay_only), cast, command,
+                                            no_tui))
+    from rassist.records.attach import attach
+
+    recorder = attach(out, "host", "host", common.default_name(name), title, tag, not no_record)
 
     async def main() -> int:
         from rassist.cli.console import Lines
@@ -90,6 +118,11 @@ def host(
         # In the TUI a later request for control becomes a dialog; otherwise an event.
         features = host_features(monitor, ask=live.hooks.ask_control if tui else None,
                                  download_dir=download_dir, fast_lane=not (no_fast_lane or relay_only))
+        features[:0] = [recorder] if recorder else []
+        if record is not None:
+            from rassist.media.host_record import HostRecording
+
+            features.append(HostRecording(record, monitor))
         opts = HostOptions(name=common.default_name(name), server=server, timeout=timeout,
                            code=code, code_length=code_length, once=once, peer_timeout=peer_timeout,
                            relay_only=relay_only, features=features)
@@ -105,7 +138,11 @@ def host(
         live.session = await Host(opts, out.emit, approve).run()
         return await drive(live.session, out, lines)
 
-    run(out, main, live.interrupt)
+    try:
+        run(out, main, live.interrupt)
+    finally:
+        if recorder:
+            recorder.close()
 
 
 def join_command(
@@ -125,6 +162,9 @@ def join_command(
     no_fast_lane: bool = common.NoFastLaneOpt,
     peer_timeout: float = common.PeerTimeoutOpt,
     relay_only: bool = common.RelayOnlyOpt,
+    no_record: bool = common.NoRecordOpt,
+    title: str | None = common.TitleOpt,
+    tag: list[str] = common.TagOpt,
 ) -> None:
     """Connect to a host with the code it printed; see its screen and chat.
 
@@ -133,6 +173,9 @@ def join_command(
     """
     out = Output(json_mode)
     live = _Live()
+    from rassist.records.attach import attach
+
+    recorder = attach(out, "join", "join", common.default_name(name), title, tag, not no_record)
 
     async def main() -> int:
         if not code:
@@ -160,24 +203,46 @@ def join_command(
 
             view = TerminalView(out.console)
         on_frame = live.hooks.on_frame if tui else view.on_frame if view else None
+        from rassist.terminal.join import JoinTerminal
+
+        terminal = JoinTerminal(events=json_mode, on_update=live.hooks.on_term if tui else None)
+        if tui:
+            live.hooks.terminal = terminal
+        shell_view = None  # a shared shell drawn straight into this terminal (plain mode)
+        if not tui and not json_mode and sys.stdin.isatty() and sys.stdout.isatty():
+            from rassist.terminal.view import PlainView, StatusSink
+
+            shell_view = PlainView(terminal, lambda cmd: live.session.handle_command(cmd))
+            out.console = type(out.console)(file=StatusSink(shell_view), highlight=False)
         features = join_features(record, on_frame, download_dir=download_dir,
-                                 fast_lane=not (no_fast_lane or relay_only))
+                                 fast_lane=not (no_fast_lane or relay_only), terminal=terminal)
+        features[:0] = [recorder] if recorder else []
         opts = JoinOptions(name=common.default_name(name), server=server, timeout=timeout, wants=wants,
                            peer_timeout=peer_timeout, relay_only=relay_only, features=features + extra)
         if tui:
             from rassist.tui import run_join_tui
 
             return await run_join_tui(code, opts, live.hooks)
-        lines = Lines()  # only now: its stdin thread would steal the TUI's keys
-        out.renderers.update(join_renderers() | files_renderers() | annotate_renderers())
+        lines = Lines(shell_view.lines_stream if shell_view else None)  # only now: it would steal the TUI's keys
+        if shell_view is not None:
+            lines.interactive = True  # Ctrl-D still means goodbye
+        from rassist.terminal.join import term_renderers
+
+        out.renderers.update(join_renderers() | files_renderers() | annotate_renderers() | term_renderers())
         try:
             live.session = await join(code, opts, out.emit)
             return await drive(live.session, out, lines)
         finally:
             if view is not None:
                 view.stop()
+            if shell_view is not None:
+                shell_view.stop()
 
-    run(out, main, live.interrupt)
+    try:
+        run(out, main, live.interrupt)
+    finally:
+        if recorder:
+            recorder.close()
 
 
 def _tui_wanted(json_mode: bool, no_tui: bool) -> bool:

@@ -249,6 +249,9 @@ def send(
                                           help="At most this many bytes per second, e.g. 20M."),
     peer_timeout: float = common.PeerTimeoutOpt,
     relay_only: bool = common.RelayOnlyOpt,
+    no_record: bool = common.NoRecordOpt,
+    title: str | None = common.TitleOpt,
+    tag: list[str] = common.TagOpt,
 ) -> None:
     """Send files, directories or a text snippet: prints a code for `rassist receive CODE`.
 
@@ -258,6 +261,9 @@ def send(
     out = Output(json_mode)
     live = _Live()
     view = TransferView(out, "sending")
+    from rassist.records.attach import attach
+
+    recorder = attach(out, "send", "host", common.default_name(name), title, tag, not no_record)
 
     async def main() -> int:
         from rassist.pairing import DirectDone, Host, HostOptions
@@ -285,7 +291,8 @@ def send(
         direct = send_direct if scan and feature.fast_lane else None
         opts = HostOptions(name=common.default_name(name), server=server, timeout=timeout,
                            code=code, code_length=code_length, peer_timeout=peer_timeout,
-                           relay_only=relay_only, features=[feature], direct=direct)
+                           relay_only=relay_only, features=[*([recorder] if recorder else []), feature],
+                           direct=direct)
         paired = await Host(opts, out.emit, approve).run()
         if isinstance(paired, DirectDone):
             out.emit("closed", reason="done")
@@ -301,9 +308,11 @@ def send(
         return await _finish(out, view, session, job)
 
     try:
-        run(out, main, live.interrupt, before_exit=view.stop)
+        run(out, main, live.interrupt)
     finally:
         view.stop()
+        if recorder:
+            recorder.close()
 
 
 def receive(
@@ -322,6 +331,9 @@ def receive(
     no_fast_lane: bool = common.NoFastLaneOpt,
     peer_timeout: float = common.PeerTimeoutOpt,
     relay_only: bool = common.RelayOnlyOpt,
+    no_record: bool = common.NoRecordOpt,
+    title: str | None = common.TitleOpt,
+    tag: list[str] = common.TagOpt,
 ) -> None:
     """Receive what `rassist send` offers: see names, count and size, accept, watch it arrive.
 
@@ -331,6 +343,9 @@ def receive(
     out = Output(json_mode)
     live = _Live()
     view = TransferView(out, "receiving")
+    from rassist.records.attach import attach
+
+    recorder = attach(out, "receive", "join", common.default_name(name), title, tag, not no_record)
 
     async def main() -> int:
         if not code:
@@ -355,7 +370,7 @@ def receive(
                   else None)
         opts = JoinOptions(name=common.default_name(name), server=server, timeout=timeout,
                            wants=("files",), peer_timeout=peer_timeout, relay_only=relay_only,
-                           features=[feature], direct=direct)
+                           features=[*([recorder] if recorder else []), feature], direct=direct)
         paired = await join(code, opts, out.emit)
         if isinstance(paired, DirectDone):
             out.emit("closed", reason="done")
@@ -382,9 +397,11 @@ def receive(
                 commands.cancel()
 
     try:
-        run(out, main, live.interrupt, before_exit=view.stop)
+        run(out, main, live.interrupt)
     finally:
         view.stop()
+        if recorder:
+            recorder.close()
 
 
 async def _refuse(offer: Offer, peer: str) -> bool:

@@ -22,7 +22,7 @@ from aiortc.rtcconfiguration import RTCIceTransportPolicy
 
 from rassist.errors import ConnectionLost, TimedOut
 
-CHANNELS = {"ctl": 0, "input": 1, "bulk": 2}
+CHANNELS = {"ctl": 0, "input": 1, "bulk": 2, "term": 3}  # term: a shared shell (terminal/)
 
 
 class Peer:

@@ -307,6 +307,9 @@ class SessionApp(App[int]):
         if self.session is None or self.ended:
             self.notify("Not connected: nothing was sent.", severity="warning")
             return
+        if message.text.startswith("/note ") and self.session.has_command("note"):
+            self.command({"note": message.text[6:]})  # into the ticket, never to the peer
+            return
         self.session.chat(message.text)
 
     def on_transfers_pane_answer(self, message: TransfersPane.Answer) -> None:

@@ -26,6 +26,8 @@ class TuiHooks:
         self.frames = 0          # how many arrived; the screen pane renders when this moves
         self._arrivals: deque[float] = deque(maxlen=120)
         self._app: _App | None = None
+        self.terminal: Any = None  # JoinTerminal: a shell the host shares (host --shell)
+        self.term_updates = 0      # moves when it has new output; the pane redraws then
 
     def attach(self, app: _App | None) -> None:
         self._app = app
@@ -35,6 +37,10 @@ class TuiHooks:
         self.frame = frame
         self.frames += 1
         self._arrivals.append(time.monotonic())
+
+    def on_term(self) -> None:
+        """JoinTerminal's on_update."""
+        self.term_updates += 1
 
     def fps(self, window: float = 2.0) -> float | None:
         """Frames per second lately; None before the first frame (no screen is no figure)."""

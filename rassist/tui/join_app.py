@@ -113,7 +113,20 @@ class JoinApp(SessionApp):
 
     def on_screen_pane_input(self, message: ScreenPane.Input) -> None:
         if self.control == "granted" and not self.ended:
+            if self.screen_pane.has_class("-terminal"):  # a shared shell: keys as terminal bytes
+                from rassist.terminal.keys import command_bytes
+
+                data = command_bytes(message.command)
+                if data:
+                    self.command({"term-input": data.decode("utf-8", "replace")})
+                return
             self.command(message.command)
+
+    def event_term(self, f: dict[str, Any], at: float) -> None:
+        self.screen_pane.show_terminal(int(f.get("cols", 80)), int(f.get("rows", 24)))
+
+    def event_term_size(self, f: dict[str, Any], at: float) -> None:
+        self.event_term(f, at)
 
     # ---------------------------------------------------------------- events
 

@@ -10,7 +10,8 @@ from typing import Any
 
 from rich.markup import escape
 
-CLOSED_REASONS = {"quit": "you left", "peer-left": "the other side left", "interrupted": "interrupted"}
+CLOSED_REASONS = {"quit": "you left", "peer-left": "the other side left", "interrupted": "interrupted",
+                  "shell-exited": "the shared shell ended"}
 
 
 def size(n: Any) -> str:
@@ -105,6 +106,12 @@ def describe(event: str, f: dict[str, Any]) -> str | None:
         case "transfer-done":
             return (f"Transfer {escape(str(f.get('id', '?')))} done: {size(f.get('bytes'))} "
                     f"over {escape(str(f.get('lane', '?')))}")
+        case "record":
+            return f"[dim]Recording this session as ticket {escape(str(f.get('id')))}[/]"
+        case "record-warning":
+            return f"[yellow]Ticket:[/] {escape(str(f.get('message')))}"
+        case "note":
+            return f"Noted in the ticket: {escape(str(f.get('text')))}"
         case "chat" | "stats" | "file-progress" | "file-lane" | "text":
             return None
         case _:

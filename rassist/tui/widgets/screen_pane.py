@@ -62,6 +62,9 @@ class ScreenPane(Container, can_focus=True):
     ScreenPane > #screen-image { width: 100%; height: 100%; display: none; }
     ScreenPane.-picture > #screen-image { display: block; }
     ScreenPane.-picture > #screen-note { display: none; }
+    ScreenPane > #screen-term { display: none; }
+    ScreenPane.-terminal > #screen-term { display: block; }
+    ScreenPane.-terminal > #screen-note, ScreenPane.-terminal > #screen-image { display: none; }
     """
 
     controlling: reactive[bool] = reactive(False)
@@ -98,6 +101,23 @@ class ScreenPane(Container, can_focus=True):
     def compose(self) -> ComposeResult:
         yield Static("Not connected yet.", id="screen-note")
         yield self._picture_cls(id="screen-image")
+        from rassist.tui.widgets.term_view import TermView
+
+        yield TermView(id="screen-term")
+
+    def show_terminal(self, cols: int, rows: int) -> None:
+        """The host shares a shell (host --shell): draw it instead of a picture."""
+        from rassist.tui.widgets.term_view import TermView
+
+        self.query_one(TermView).source = self.source
+        self.add_class("-terminal")
+        # As wide as the host's terminal when the window has room (the side panes keep 30 columns).
+        fits = self.app.size.width - (cols + 2) >= 30
+        if self.styles.width != (want := f"{cols + 2}" if fits else "2fr"):
+            self.styles.width = want
+        clipped = not fits or 0 < self.content_size.height < rows
+        self.border_title = (f"Clipped: shared terminal {cols}x{rows}, widen the window" if clipped
+                             else f"Shared terminal {cols}x{rows}")
 
     def on_mount(self) -> None:
         self._update_subtitle()
