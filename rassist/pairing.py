@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import importlib
 import sys
 from collections.abc import Awaitable, Callable
@@ -105,6 +106,9 @@ class DirectLink:
         self._pairing = pairing
         self.peer = peer
         self._first = first
+        # The same on both sides, and nobody else can derive it: ties the two records together.
+        key = pairing.key or b""
+        self.session_id = hashlib.sha256(b"rassist direct session\0" + key).hexdigest()[:32]
 
     async def send(self, fields: dict[str, Any]) -> None:
         await self._relay.act(self._pairing.direct(fields))

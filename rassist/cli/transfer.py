@@ -286,7 +286,7 @@ def send(
         async def send_direct(link: Any) -> Any:
             from rassist.transfer.direct import DirectSender  # loads only once someone pairs
 
-            return await DirectSender(scan, out.emit, rate)(link)
+            return await DirectSender(scan, out.emit, rate, recorder)(link)
 
         direct = send_direct if scan and feature.fast_lane else None
         opts = HostOptions(name=common.default_name(name), server=server, timeout=timeout,
@@ -366,8 +366,8 @@ def receive(
         feature = FilesFeature(download_dir=output, auto_accept=yes, overwrite=overwrite,
                                fast_lane=not (no_fast_lane or relay_only), ask=ask,
                                on_finished=on_finished)
-        direct = (DirectReceiver(output, overwrite, out.emit, yes, ask) if feature.fast_lane
-                  else None)
+        direct = (DirectReceiver(output, overwrite, out.emit, yes, ask, recorder)
+                  if feature.fast_lane else None)
         opts = JoinOptions(name=common.default_name(name), server=server, timeout=timeout,
                            wants=("files",), peer_timeout=peer_timeout, relay_only=relay_only,
                            features=[*([recorder] if recorder else []), feature], direct=direct)

@@ -8,6 +8,9 @@ Sender                                         Receiver
                                                   connects to the addresses (pinned TLS)
   <========== HELLO, then the usual transfer frames over TLS ==========>
 
+Both sides that keep a record (a ticket) say so ("rec") and swap their last chain heads
+through the sealed channel once the files are through, as a session does over its data channel.
+
 A receiver that cannot connect (or cannot answer here: --json without --yes) says
 {"fallback": true}; both then pair over WebRTC as usual and the offer is made again there
 (the receiver that accepted here accepts it without asking twice).
@@ -32,6 +35,7 @@ from rassist.transfer.tlscert import new_identity
 from rassist.transfer.tlsstream import LINGER, TlsStream
 
 ANSWER_TIMEOUT = 300.0  # a person may be reading the offer
+HEAD_WAIT = 2.0  # for the peer's last chain head once the files are through
 HELLO_TIMEOUT = lane.CONNECT_BUDGET + lane.HANDSHAKE_TIMEOUT  # accept -> the receiver's HELLO
 Emit = Callable[..., None]
 Ask = Callable[[tp.Offer, str], Awaitable[bool]]
@@ -40,6 +44,7 @@ Ask = Callable[[tp.Offer, str], Awaitable[bool]]
 class Link(Protocol):
     """The sealed pairing channel, for "direct" messages (see rassist.pairing.DirectLink)."""
     peer: str
+    session_id: str
 
     async def send(self, fields: dict[str, Any]) -> None: ...
     async def recv(self, timeout: float | None = None) -> dict[str, Any]: ...
@@ -51,6 +56,24 @@ def _connected(emit: Emit, link: Link, role: str, stream: TlsStream) -> None:
                 "remote_address": stream.peer})
 
 
+async def _swap_heads(link: Link, recorder: Any | None, peer_records: bool) -> None:
+    """Our record's last chain head to the peer, the peer's into our record (see
+    rassist.records.recorder: the two records then vouch for each other)."""
+    if recorder is None:
+        return
+    mine = await recorder.final_head()
+    if mine is not None:
+        await link.send({"rec-head": mine})
+    if not peer_records:
+        return
+    try:
+        theirs = await link.recv(HEAD_WAIT)
+    except Exception:  # noqa: BLE001 - gone or silent: the record simply lacks its confirmation
+        return
+    if isinstance(theirs.get("rec-head"), dict):
+        await recorder.peer_final_head(theirs["rec-head"])
+
+
 async def _close(stream: TlsStream) -> None:
     """Flush the last frame and wait for the peer to hang up: the process exits right after."""
     try:
@@ -60,10 +83,12 @@ async def _close(stream: TlsStream) -> None:
 
 
 class DirectSender:
-    def __init__(self, scan: Scan, emit: Emit, limit_rate: float | None = None) -> None:
+    def __init__(self, scan: Scan, emit: Emit, limit_rate: float | None = None,
+                 recorder: Any | None = None) -> None:
         self.scan = scan
         self.emit = emit
         self.limit_rate = limit_rate
+        self.recorder = recorder
 
     async def __call__(self, link: Link) -> TransferResult | None:
         """The finished transfer, or None to go on over WebRTC."""
@@ -73,7 +98,7 @@ class DirectSender:
         offer = out.offer
         tasks: list[asyncio.Future[Any]] = []
         try:
-            await link.send({"offer": offer.to_json()})
+            await link.send({"offer": offer.to_json(), "rec": self.recorder is not None})
             self.emit("file-offered", id=offer.id, direction="send", peer=link.peer, lane="tcp",
                       **offers.describe(offer))
             answer = await link.recv(ANSWER_TIMEOUT)
@@ -92,7 +117,10 @@ class DirectSender:
                     return None
                 raise ConnectionLost("the receiver never opened the direct connection")
             stream, decoder, early = hello.result()
+            gave_up.cancel()  # the sealed channel's next message is the receiver's last head
             out.listener.close()
+            if self.recorder is not None:
+                self.recorder.direct_link(link.session_id, link.peer)
             _connected(self.emit, link, "host", stream)
             self.emit("file-accepted", id=offer.id, direction="send", peer=link.peer)
             self.emit("file-lane", id=offer.id, direction="send", lane=stream.lane)
@@ -100,6 +128,7 @@ class DirectSender:
                 stream, decoder, early)
             self.emit("transfer-done", **offers.done_fields(result))
             await _close(stream)
+            await _swap_heads(link, self.recorder, answer.get("rec") is True)
             return result
         finally:
             out.listener.close()
@@ -138,7 +167,8 @@ async def _first_hello(found: asyncio.Queue[TlsStream], offer_id: str
 
 class DirectReceiver:
     def __init__(self, target: Path, overwrite: bool, emit: Emit, auto_accept: bool,
-                 ask: Ask | None) -> None:
+                 ask: Ask | None, recorder: Any | None = None) -> None:
+        self.recorder = recorder
         self.target = target
         self.overwrite = overwrite
         self.emit = emit
@@ -168,12 +198,15 @@ class DirectReceiver:
                 raise DeclinedError(f"declined the offer from {link.peer}")
         self.accepted = True
         identity = new_identity()
-        await link.send({"accept": tp.accept_message(offer.id, identity.cert_pem)})
+        await link.send({"accept": tp.accept_message(offer.id, identity.cert_pem),
+                         "rec": self.recorder is not None})
         stream = await lane.connect(list(offer.lane.addrs), identity, offer.lane.cert_pem)
         if stream is None:
             await link.send({"fallback": True})
             return None
         folder = self.target.absolute()
+        if self.recorder is not None:
+            self.recorder.direct_link(link.session_id, link.peer)
         _connected(self.emit, link, "join", stream)
         self.emit("file-accepted", id=offer.id, direction="receive", peer=link.peer,
                   target=str(folder))
@@ -187,4 +220,5 @@ class DirectReceiver:
             raise
         self.emit("transfer-done", **offers.done_fields(result), target=str(folder))
         await _close(stream)
+        await _swap_heads(link, self.recorder, first.get("rec") is True)
         return result

@@ -69,8 +69,8 @@ def test_parsing_a_join_loads_nothing_heavy():
 
 
 def test_the_help_loads_nothing_heavy():
-    script = ("import sys; sys.argv = ['rassist', '--help']\nfrom rassist.cli.main import main\n"
-              "try:\n    main()\nexcept SystemExit:\n    pass\n"
+    script = ("import sys; sys.argv = ['rassist', '--help']\nfrom rassist.cli.main import app\n"
+              "try:\n    app()\nexcept SystemExit:\n    pass\n"
               f"print([m for m in {HEAVY!r} if m in sys.modules])")
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert done.stdout.strip().splitlines()[-1] == "[]"
