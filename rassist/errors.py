@@ -48,6 +48,13 @@ class Unreachable(RassistError):
     kind = "unreachable"
 
 
+class NoRoute(RassistError):
+    """No peer-to-peer path: nothing direct answered and no relay worked (the message says why)."""
+
+    exit_code = 8
+    kind = "no-route"
+
+
 class CommandError(RassistError):
     """A refused stdin command: reported as an `error` event, the session goes on."""
 

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import hashlib
 import importlib
+import secrets
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -186,7 +188,7 @@ async def _make_offer(opts: Options, ice: list[dict]) -> tuple[Peer, str]:
 
 async def _ice_servers(client: RendezvousClient, opts: Options) -> list[dict]:
     servers = await client.turn_servers()
-    if opts.relay_only and not servers:
+    if opts.relay_only and not any(str(u).startswith("turn") for s in servers for u in s["urls"]):
         raise UsageError("--relay-only needs a rendezvous server that hands out TURN credentials "
                          "(rassist server --turn URL --turn-secret ...)")
     return servers
@@ -262,7 +264,8 @@ class Host:
             for action in await relay.act(pairing.receive(await relay.recv(waiting_for="the joiner"))):
                 if isinstance(action, sm.PeerHello):
                     hello = action
-        self.emit("request", peer=hello.name, wants=list(hello.wants))
+        hello = dataclasses.replace(hello, request_id=secrets.token_hex(4))
+        self.emit("request", id=hello.request_id, peer=hello.name, wants=list(hello.wants))
         # Stop asking if the joiner leaves or aborts while the host makes up its mind.
         granted = await _listening(relay, pairing, self.approve(hello), hangup_ends_it=True)
         if granted is None:

@@ -5,7 +5,7 @@ cd "$(dirname "$0")/.."
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
-packages="xvfb xdotool x11-utils coturn iproute2 iptables tmux redis-server vim postgresql tesseract-ocr tesseract-ocr-eng"
+packages="xvfb xdotool x11-utils coturn iproute2 iptables openssl tmux redis-server vim postgresql tesseract-ocr tesseract-ocr-eng"
 missing=""
 for p in $packages; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
 if [ -n "$missing" ]; then

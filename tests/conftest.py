@@ -49,3 +49,7 @@ def no_leftover_processes() -> Iterator[None]:
     yield
     while Proc.running:
         Proc.running.pop().kill()
+    from tests.ptyproc import PtyProc
+
+    while PtyProc.running:
+        PtyProc.running.pop().kill()

@@ -103,9 +103,12 @@ class Proc:
 
 
 @contextmanager
-def rendezvous_server(*extra: str, host: str = "127.0.0.1", prefix: tuple[str, ...] = ()) -> Iterator[str]:
-    """`rassist server --port 0` on `host` (run under `prefix`, e.g. ip netns exec); yields its URL."""
-    proc = subprocess.Popen([*prefix, sys.executable, "-m", "rassist", "server", "--host", host, "--port", "0", *extra],
+def rendezvous_server(*extra: str, host: str = "127.0.0.1", prefix: tuple[str, ...] = (),
+                      command: tuple[str, ...] | None = None) -> Iterator[str]:
+    """`rassist server --port 0` on `host` (run under `prefix`, e.g. ip netns exec); yields its URL.
+    `command` replaces `python -m rassist` (e.g. () when the prefix ends in its own interpreter)."""
+    command = (sys.executable, "-m", "rassist") if command is None else command
+    proc = subprocess.Popen([*prefix, *command, "server", "--host", host, "--port", "0", *extra],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert proc.stdout is not None

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from typing import Any
 
 from rich.markup import escape
@@ -11,6 +10,8 @@ from rich.markup import escape
 from rassist.cli.console import Lines
 from rassist.cli.output import Output
 from rassist.errors import ConnectionLost
+from rassist.protocol.display import visible
+from rassist.protocol.jsonwire import loads
 from rassist.protocol.pairing import PeerHello
 from rassist.protocol.permissions import PERMISSIONS
 from rassist.session import Session
@@ -23,7 +24,7 @@ def parse_line(line: str, json_mode: bool) -> dict[str, Any] | None:
     if not line.strip():
         return None
     if json_mode:
-        cmd = json.loads(line)
+        cmd = loads(line)
         if not isinstance(cmd, dict):
             raise ValueError("a command must be a JSON object")
         return cmd
@@ -82,8 +83,14 @@ class Approval:
 
     async def _ask(self, hello: PeerHello) -> tuple[str, ...] | None:
         wants = ", ".join(_SPELLED[p] for p in hello.wants) or "chat only"
+        # The name is the peer's: shown visibly (no escapes) and quoted, on a line of its own,
+        # so it can neither restyle nor imitate the line that says what is asked. What was
+        # typed before the question appears cannot answer it (forgotten just before it shows).
+        self.lines.discard_pending()
         self.out.console.print(
-            f"[bold]{escape(hello.name)}[/] wants to: [bold]{wants}[/].\n"
+            f"\n[bold]Someone with the code asks to join.[/]\n"
+            f"  Their name, as they give it: \"{escape(visible(hello.name))}\"\n"
+            f"  This person wants to: [bold]{wants}[/]\n"
             "Allow? [bold]y[/] = all of that, [bold]v[/] = view only, [bold]N[/] = no: ", end="")
         answer = (await self.lines.next() or "").strip().lower()
         if answer in ("y", "yes"):
@@ -93,7 +100,9 @@ class Approval:
         return None
 
     async def _ask_json(self, hello: PeerHello) -> tuple[str, ...] | None:
-        # The "request" event is out; wait for {"approve": true|false|[permissions]}.
+        # The "request" event is out; wait for {"approve": true|false|[permissions], "id": ID}.
+        # The id is random and new with each request: an answer sent before it (nothing was
+        # pending) or meant for another cannot name it, so it is refused, never kept.
         while (line := await self.lines.next()) is not None:
             try:
                 cmd = parse_line(line, True)
@@ -101,6 +110,11 @@ class Approval:
                 self.out.emit("error", kind="command", message=f"malformed command: {exc}")
                 continue
             if not cmd:
+                continue
+            if "approve" in cmd and cmd.get("id") != hello.request_id:
+                self.out.emit("error", kind="command", message=(
+                    "that answer names no pending request (sent before it, or without its id): "
+                    f'ignored; answer with {{"approve": ..., "id": "{hello.request_id}"}}'))
                 continue
             answer = cmd.get("approve")
             if answer is True:
@@ -110,5 +124,6 @@ class Approval:
             if isinstance(answer, list) and all(p in PERMISSIONS for p in answer):
                 return tuple(p for p in hello.wants if p in answer)
             self.out.emit("error", kind="command",
-                          message='waiting for {"approve": true}, {"approve": false} or {"approve": ["view", ...]}')
+                          message=f'waiting for {{"approve": true, "id": "{hello.request_id}"}} (or false, '
+                                  'or a list of permissions such as ["view", "files"])')
         return None

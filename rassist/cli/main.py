@@ -7,7 +7,7 @@ import sys
 
 import typer
 
-from rassist.cli import fastparams, snapshot, tickets, transfer
+from rassist.cli import doctor, fastparams, snapshot, tickets, transfer
 from rassist.cli.server_command import server
 from rassist.cli.session_commands import host, join_command
 
@@ -25,6 +25,7 @@ app.command("join")(join_command)
 snapshot.register(app)
 transfer.register(app)
 tickets.register(app)
+doctor.register(app)
 
 
 def main() -> None:

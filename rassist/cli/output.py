@@ -10,6 +10,9 @@ from typing import Any, TextIO
 from rich.console import Console
 from rich.markup import escape
 
+from rassist.protocol.display import visible_event
+from rassist.transport.route import summary
+
 
 class Output:
     def __init__(self, json_mode: bool, stdout: TextIO | None = None) -> None:
@@ -20,9 +23,11 @@ class Output:
 
     def emit(self, event: str, **fields: Any) -> None:
         if self.json_mode:
-            self._stdout.write(json.dumps({"event": event, **fields}, ensure_ascii=False) + "\n")
+            self._stdout.write(_json_line({"event": event, **fields}))
             self._stdout.flush()
             return
+        # Fields carry peer text (names, chat, file names, reasons): no escape reaches the terminal.
+        fields = visible_event(event, fields)
         line = self.renderers[event](fields) if event in self.renderers else _human(event, fields)
         if line:
             self.console.print(line)
@@ -31,6 +36,15 @@ class Output:
         """Human-only text (hints, prompts); never in the JSON stream."""
         if not self.json_mode:
             self.console.print(text)
+
+
+def _json_line(obj: dict[str, Any]) -> str:
+    line = json.dumps(obj, ensure_ascii=False)
+    try:
+        line.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate from a peer: \u escapes keep the line valid
+        line = json.dumps(obj)
+    return line + "\n"
 
 
 def _human(event: str, f: dict[str, Any]) -> str | None:
@@ -45,10 +59,11 @@ def _human(event: str, f: dict[str, Any]) -> str | None:
                 "host": "Waiting for the host to start (same code)..."}.get(f.get("for", ""), None)
     if event == "connected":
         route = f.get("route", {})
-        how = f"{route.get('local', '?')}/{route.get('remote', '?')}"
+        how = escape(summary(route))
         if "remote_address" in route:
-            how += f" ({route.get('protocol', 'udp')} to {route['remote_address']})"
-        return (f"[green]Connected[/] to [bold]{escape(f['peer'])}[/] over {how}; "
+            how += f", {escape(str(route.get('local', '?')))}/{escape(str(route.get('remote', '?')))} to " \
+                   f"{escape(str(route['remote_address']))}"
+        return (f"[green]Connected[/] to [bold]{escape(f['peer'])}[/]: {how}; "
                 f"allowed: {', '.join(f.get('granted', [])) or 'chat only'}.\n"
                 "Type to chat; /quit to leave.")
     if event == "chat":

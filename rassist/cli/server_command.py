@@ -20,7 +20,18 @@ def server(
                                         "(repeatable). Needs --turn-secret."),
     turn_secret: str | None = typer.Option(None, "--turn-secret", envvar="RASSIST_TURN_SECRET",
                                            help="coturn's static-auth-secret (use-auth-secret mode)."),
-    turn_ttl: int = typer.Option(3600, "--turn-ttl", min=60, help="Lifetime of TURN credentials, seconds."),
+    turn_ttl: int = typer.Option(86400, "--turn-ttl", min=60,
+                                 help="Lifetime of TURN credentials, seconds. coturn checks it when a "
+                                      "relay is refreshed too: keep it longer than the longest session."),
+    stun_port: list[int] = typer.Option([], "--stun-port", min=0, max=65535, metavar="PORT",
+                                        help="UDP port(s) of the built-in STUN responder (repeatable). "
+                                             "Default: the --port number and the one after it (the second "
+                                             "lets `rassist doctor` test how a NAT maps ports)."),
+    no_stun: bool = typer.Option(False, "--no-stun", help="Do not answer STUN (clients then gather no "
+                                                         "public address unless a TURN server gives one)."),
+    public_host: str | None = typer.Option(None, "--public-host", metavar="HOST",
+                                           help="Host name or address clients should send STUN to. Default: "
+                                                "the host in the URL each client used to reach this server."),
     redis: str | None = typer.Option(None, "--redis", envvar="RASSIST_REDIS", metavar="URL",
                                      help="Share nameplates, pairings and limits with every other node that "
                                           "uses this Redis, e.g. redis://10.0.0.5:6379/0: several nodes behind "
@@ -46,15 +57,22 @@ def server(
         raise typer.Exit(2)
     config = TurnConfig(tuple(turn), turn_secret, turn_ttl) if turn and turn_secret else None
 
+    from rassist.rendezvous.stun_server import start_stun
+
     async def main() -> None:
         try:
-            rendezvous = RendezvousServer(turn=config, redis=redis, metrics_path=metrics)
+            rendezvous = RendezvousServer(turn=config, redis=redis, metrics_path=metrics, public_host=public_host)
             running = await rendezvous.start(host, port)
         except ConnectionError as exc:
             typer.echo(f"Error: {exc}", err=True)
             raise typer.Exit(1) from None
         async with running:
             bound = running.sockets[0].getsockname()
+            if not no_stun:
+                wanted = stun_port or [bound[1], bound[1] + 1]
+                stun = await start_stun(host, wanted, fallback=not stun_port)
+                rendezvous.stun_ports = [p for _, p in stun]
+                logging.getLogger("rassist.server").info("STUN on UDP %s", ", ".join(map(str, rendezvous.stun_ports)))
             local = "127.0.0.1" if bound[0] == "0.0.0.0" else bound[0]
             # The first line on stdout is a URL to use here, so scripts (and tests with --port 0) can read it.
             print(f"ws://{local}:{bound[1]}", flush=True)

@@ -24,7 +24,7 @@ from rassist.pairing import Host, HostOptions
 from rassist.protocol.pairing import PeerHello
 from rassist.session import Feature, Session
 from rassist.terminal.control import ShellControl
-from rassist.terminal.emulator import safe_text
+from rassist.protocol.display import visible, visible_event
 from rassist.terminal.host import HostTerminal
 from rassist.terminal.local import HELP, SHORT_HELP, LocalTerminal
 
@@ -57,7 +57,7 @@ class KeyApproval:
         if self.auto:
             return tuple(p for p in hello.wants if p in self.allowed)
         wants = ", ".join(_SPELLED.get(p, p) for p in hello.wants) or "chat only"
-        self.notice(f"{safe_text(hello.name)} wants to: {wants}. "
+        self.notice(f"{visible(hello.name)} wants to: {wants}. "
                     "Press Ctrl-] y to allow all of that, Ctrl-] v for view only, Ctrl-] n to decline.")
         self.pending = asyncio.get_running_loop().create_future()
         try:
@@ -79,7 +79,7 @@ class KeyApproval:
 
 def notice_text(event: str, f: dict[str, Any]) -> str | None:
     """Events as one plain line for the host's terminal (peer text made safe)."""
-    peer = safe_text(str(f.get("peer", "the helper")))
+    peer = visible(str(f.get("peer", "the helper")))
     if event == "code":
         return f"code {f['code']}: the helper runs `rassist join {f['code']}`\n({SHORT_HELP})"
     if event == "connected":
@@ -91,13 +91,13 @@ def notice_text(event: str, f: dict[str, Any]) -> str | None:
     if event == "control-request":
         return f"{peer} asks to type into this shell: Ctrl-] g to allow."
     if event == "chat" and f.get("from") != "me":
-        return f"{safe_text(str(f.get('from')))}: {safe_text(str(f.get('text', '')))}"
+        return f"{visible(str(f.get('from')))}: {visible(str(f.get('text', '')))}"
     if event == "input-refused":
         return f"refused {f.get('count')} key(s) from {peer}: {f.get('message')}"
     if event == "left":
         return f"{peer} left ({f.get('reason')}); a new code follows."
     if event in ("error", "cast"):
-        return safe_text(str(f.get("message") or f"recording to {f.get('path')}"))
+        return visible(str(f.get("message") or f"recording to {f.get('path')}"))
     return None
 
 
@@ -130,7 +130,7 @@ async def run_shell_host(cfg: ShellHost, out: Output) -> int:
                 else:
                     local.notice(HELP if current["session"] else f"{HELP} (nobody is connected yet)")
             except Exception as exc:  # noqa: BLE001 - a refused command is a notice, never a crash
-                local.notice(safe_text(str(getattr(exc, "message", exc))))
+                local.notice(visible(str(getattr(exc, "message", exc))))
 
         local = LocalTerminal(on_key)
         # The host's terminal closing (an ssh link dropping) ends the sharing cleanly, recording
@@ -140,7 +140,7 @@ async def run_shell_host(cfg: ShellHost, out: Output) -> int:
         loop.add_signal_handler(signal.SIGHUP, lambda: finish("hangup"))
 
         def emit(event: str, **fields: Any) -> None:
-            text = notice_text(event, fields)
+            text = notice_text(event, visible_event(event, fields))  # peer text: no escapes
             if text:
                 local.notice(text)
         approval = KeyApproval(local.notice, cfg.auto, cfg.allowed)

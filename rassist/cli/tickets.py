@@ -210,7 +210,9 @@ def verify(ticket: str | None = typer.Argument(None, metavar="[ID]", help="One t
 
 def _peer_file(path: Path) -> list[tuple[str, list[dict[str, Any]]]]:
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
+        from rassist.protocol.jsonwire import loads  # the peer's export: bounded like all peer JSON
+
+        doc = loads(path.read_text(encoding="utf-8"))
         return [(str(doc["record"]["id"]), [e for e in doc["entries"] if isinstance(e, dict)])]
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise UsageError(f"--peer {path}: not a ticket exported with --format json ({exc})") from None

@@ -24,6 +24,7 @@ from rassist.cli.output import Output
 from rassist.cli.run import INTERRUPTED, run
 from rassist.errors import ConnectionLost, DeclinedError, RassistError, UsageError
 from rassist.protocol.codes import MAX_WORDS, MIN_WORDS
+from rassist.protocol.display import visible
 
 if TYPE_CHECKING:
     from rassist.protocol.transfer import Offer
@@ -43,10 +44,6 @@ def parse_rate(text: str | None) -> float | None:
         raise UsageError(f"--limit-rate {text!r}: use a number of bytes per second such as 500k or 20M")
     value = float(match.group(1)) * {"": 1, "k": 1e3, "m": 1e6, "g": 1e9}[match.group(2).lower()]
     return value or None
-
-
-def _printable(text: str) -> str:
-    return "".join(ch if ch.isprintable() or ch in "\n\t" else "\ufffd" for ch in text)
 
 
 class TransferView:
@@ -99,7 +96,7 @@ class TransferView:
         return f"[yellow]Skipped[/] {escape(str(f.get('path')))}: {escape(str(f.get('reason')))}"
 
     def _text(self, f: dict[str, Any]) -> None:
-        sys.stdout.write(_printable(str(f.get("text", ""))))
+        sys.stdout.write(visible(f.get("text", ""), multiline=True))
         if not str(f.get("text", "")).endswith("\n"):
             sys.stdout.write("\n")
         sys.stdout.flush()
@@ -209,7 +206,7 @@ def files_renderers() -> dict[str, Any]:
                                    f"{escape(str(f.get('reason')))}"),
         "transfer-done": finished,
         "text": lambda f: (f"[bold]{escape(str(f.get('peer')))}[/] sent text:\n"
-                           f"{escape(_printable(str(f.get('text', ''))))}"),
+                           f"{escape(visible(f.get('text', ''), multiline=True))}"),
     }
 
 
@@ -410,14 +407,16 @@ async def _refuse(offer: Offer, peer: str) -> bool:
 
 def _prompt(out: Output, lines: Any) -> Any:
     async def ask(offer: Offer, peer: str) -> bool:
+        from rassist.protocol.display import visible_fields
         from rassist.transfer.offers import describe
 
-        f = describe(offer)
+        f = visible_fields(describe(offer))
+        who = escape(visible(peer))
         if offer.is_text:
-            question = f"[bold]{escape(peer)}[/] sends a text snippet ({decimal(offer.total)})."
+            question = f"[bold]{who}[/] sends a text snippet ({decimal(offer.total)})."
         else:
-            question = (f"[bold]{escape(peer)}[/] offers [bold]{escape(f['name'])}[/]: "
-                        f"{_summary(f)}.")
+            question = f"[bold]{who}[/] offers [bold]{escape(f['name'])}[/]: {_summary(f)}."
+        lines.discard_pending()  # only what is typed once the question shows answers it
         out.console.print(question + " Accept? [bold]y[/]/[bold]N[/]: ", end="")
         answer = (await lines.next() or "").strip().lower()
         return answer in ("y", "yes")

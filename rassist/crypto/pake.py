@@ -8,6 +8,7 @@ from __future__ import annotations
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from spake2 import SPAKE2_Symmetric
+from spake2.ed25519_basic import NotOnCurve
 from spake2.spake2 import SPAKEError
 
 APP_ID = b"rassist.v1"
@@ -29,7 +30,9 @@ class Pake:
             raise PakeError("bad SPAKE2 message: wrong side marker or length")
         try:
             return self._spake.finish(inbound)
-        except (SPAKEError, ValueError, AssertionError) as exc:
+        # NotOnCurve is not a SPAKEError: an off-curve point from anyone on the relay must be a
+        # failed attempt (nameplate burned, fresh code), never an internal error.
+        except (SPAKEError, NotOnCurve, ValueError, TypeError, AssertionError) as exc:
             raise PakeError(f"bad SPAKE2 message: {exc}") from exc
 
 

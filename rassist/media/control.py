@@ -48,6 +48,7 @@ from rassist.protocol.input import (
     encode,
     parse_command,
 )
+from rassist.protocol.ratelimit import TokenBucket
 from rassist.session import Session
 
 log = logging.getLogger("rassist.control")
@@ -58,6 +59,7 @@ MOVE_BACKLOG = 16 * 1024  # bytes queued on the input channel past which moves w
 # host's pointer stays within a frame of the joiner's hand, at 120 small messages a second.
 MOVE_INTERVAL = 1 / 120
 CONFIRM_TIMEOUT = 5.0     # how long a joiner's command waits for the host to confirm control
+REQUEST_RATE, REQUEST_BURST = 0.1, 3.0  # a joiner's requests for control: 3 at once, then 1 per 10 s
 
 Clock = Callable[[], float]
 Ask = Callable[[str], Awaitable[bool]]
@@ -90,6 +92,10 @@ class HostControl:
         self._releasing: asyncio.Lock | None = None
         self._stopped = False
         self.received = 0  # messages on the input channel, refused or not
+        # A joiner asking again and again must not bury the host in questions: one pending
+        # question at a time, and at most a few requests a minute.
+        self._requests = TokenBucket(REQUEST_RATE, REQUEST_BURST)
+        self._asking = False
 
     # ------------------------------------------------------------ feature protocol
 
@@ -173,10 +179,21 @@ class HostControl:
         if CONTROL in session.granted:  # the joiner missed our grant: say it again
             session.ctl.send({"t": "control", "granted": True})
             return
+        if self._asking:
+            return  # the host is being asked right now: the answer to that one will come
+        if not self._requests.allow(self.clock()):
+            session.ctl.send({"t": "control", "granted": False,
+                              "reason": "asked too often: wait a few seconds before asking again"})
+            return
         session.emit("control-request", peer=session.peer_name)
         if self.ask is None:
             return
-        if await self.ask(session.peer_name):
+        self._asking = True
+        try:
+            allowed = await self.ask(session.peer_name)
+        finally:
+            self._asking = False
+        if allowed:
             try:
                 await self.grant()
                 return

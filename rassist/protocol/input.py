@@ -23,6 +23,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal, Protocol, TypeAlias
 
+from rassist.protocol.jsonwire import loads
 from rassist.protocol.ratelimit import TokenBucket
 
 BUTTONS: tuple[str, ...] = ("left", "right", "middle")
@@ -146,8 +147,8 @@ def decode(data: str | bytes) -> InputEvent:
     if len(data) > MAX_MESSAGE:
         raise InputError(f"message of {len(data)} characters exceeds {MAX_MESSAGE}", "out-of-range")
     try:
-        obj = json.loads(data)
-    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
+        obj = loads(data)
+    except ValueError as exc:
         raise InputError(f"not JSON: {exc}") from None
     return parse_wire(obj)
 

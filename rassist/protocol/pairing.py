@@ -21,9 +21,10 @@ from __future__ import annotations
 
 import enum
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from rassist.protocol.jsonwire import loads
 from rassist.protocol.permissions import PERMISSIONS
 
 if TYPE_CHECKING:  # SPAKE2 and AEAD load with the first pairing: `send` prints its code before
@@ -45,6 +46,8 @@ class PeerHello:
     name: str
     wants: tuple[str, ...]
     direct: bool = False  # it can move files over a direct TLS connection without WebRTC
+    # Set by the host's driver when it asks: answers to the request must name it.
+    request_id: str = field(default="", compare=False)
 
 
 @dataclass(frozen=True)
@@ -119,7 +122,7 @@ class Pairing:
 
         try:
             assert self._opener is not None
-            msg = json.loads(self._opener.open(body))
+            msg = loads(self._opener.open(body))
         except SealError as exc:
             first = self.state is State.AWAIT_HELLO
             return self._fail("wrong code (the peer's key did not match)" if first else str(exc))

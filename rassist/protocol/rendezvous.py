@@ -14,6 +14,8 @@ import json
 import re
 from typing import Any
 
+from rassist.protocol.jsonwire import loads
+
 MAX_FRAME = 64 * 1024
 NAMEPLATE = re.compile(r"[1-9][0-9]{0,5}")
 CLIENT_OPS = frozenset({"allocate", "claim", "send", "ping", "turn"})
@@ -33,7 +35,7 @@ def decode(frame: str | bytes, allowed: frozenset[str] | None = None) -> dict[st
     if len(frame) > MAX_FRAME:
         raise WireError("frame too large")
     try:
-        msg = json.loads(frame)
+        msg = loads(frame)
     except ValueError:
         raise WireError("frame is not JSON") from None
     if not isinstance(msg, dict) or not isinstance(msg.get("op"), str):
@@ -46,6 +48,8 @@ def decode(frame: str | bytes, allowed: frozenset[str] | None = None) -> dict[st
         raise WireError("claim's wait is true or false")
     if msg["op"] == "allocate" and "nameplate" in msg and not _is_nameplate(msg["nameplate"]):
         raise WireError("allocate takes an optional nameplate (a number)")
+    if msg["op"] == "allocated" and not _is_nameplate(msg.get("nameplate")):
+        raise WireError("allocated needs a nameplate (a number)")
     if msg["op"] in ("send", "message"):
         body = msg.get("body")
         if not isinstance(body, str):
@@ -66,3 +70,37 @@ def unpack_body(body: str) -> bytes:
         return base64.b64decode(body, validate=True)
     except (binascii.Error, ValueError):
         raise WireError("body is not base64") from None
+
+
+MAX_ICE_SERVERS = 8
+MAX_CREDENTIAL = 512
+# What aiortc accepts, narrowed: a host name or IPv4 address, a port, a transport for TURN.
+_ICE_URL = re.compile(r"(?:(?P<stun>stuns?)|turns?):[A-Za-z0-9.-]{1,253}(?::(?P<port>[0-9]{1,5}))?"
+                      r"(?(stun)|(?:\?transport=(?:udp|tcp))?)")
+
+
+def ice_servers(value: object) -> list[dict[str, Any]]:
+    """The `servers` of a "turn" answer, keeping only well-formed entries: a malicious server
+    must not be able to make the peer connection raise. Entries are {urls, username, credential}
+    (credentials required for TURN)."""
+    if not isinstance(value, list):
+        return []
+    kept = []
+    for entry in value[:MAX_ICE_SERVERS]:
+        if not isinstance(entry, dict) or not isinstance(entry.get("urls"), list):
+            continue
+        urls = [u for u in entry["urls"][:MAX_ICE_SERVERS] if isinstance(u, str) and _good_url(u)]
+        username, credential = entry.get("username"), entry.get("credential")
+        has_credentials = all(isinstance(c, str) and 0 < len(c) <= MAX_CREDENTIAL and c.isprintable()
+                              for c in (username, credential))
+        if not has_credentials:
+            urls = [u for u in urls if u.startswith("stun")]
+        if urls:
+            kept.append({"urls": urls, **({"username": username, "credential": credential}
+                                          if has_credentials else {})})
+    return kept
+
+
+def _good_url(url: str) -> bool:
+    match = _ICE_URL.fullmatch(url)
+    return match is not None and (match["port"] is None or 0 < int(match["port"]) < 65536)

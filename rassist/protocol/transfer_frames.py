@@ -20,6 +20,8 @@ import struct
 from dataclasses import dataclass
 from typing import Any
 
+from rassist.protocol.jsonwire import loads
+
 HELLO = 1
 MANIFEST = 2
 RESUME = 3
@@ -70,8 +72,8 @@ class Frame:
 
     def json(self) -> dict[str, Any]:
         try:
-            obj = json.loads(self.body)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            obj = loads(self.body)
+        except ValueError as exc:
             raise FrameError(f"{self.name} body is not JSON: {exc}") from None
         if not isinstance(obj, dict):
             raise FrameError(f"{self.name} body must be a JSON object")

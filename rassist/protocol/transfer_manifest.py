@@ -13,6 +13,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from rassist.protocol.jsonwire import loads
 from rassist.protocol.transfer_paths import UnsafePath, check_relpath
 
 MAX_ENTRIES = 1_000_000
@@ -143,8 +144,8 @@ def make_manifest(entries: list[Entry]) -> Manifest:
 def decode_manifest(data: bytes) -> Manifest:
     """Parse and check a manifest received from the peer."""
     try:
-        obj = json.loads(data)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        obj = loads(data)
+    except ValueError as exc:
         raise ManifestError(f"manifest is not JSON: {exc}") from None
     if not isinstance(obj, dict) or obj.get("v") != 1 or not isinstance(obj.get("entries"), list):
         raise ManifestError("manifest must be {\"v\": 1, \"entries\": [...]}")

@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from rassist.protocol.jsonwire import loads
 from rassist.protocol.transfer_manifest import Manifest
 from rassist.protocol.transfer_paths import UnsafePath, check_component, is_safe_relpath
 
@@ -143,8 +144,8 @@ def parse_journal(text: str, manifest: Manifest) -> dict[int, tuple[str, str]]:
     done: dict[int, tuple[str, str]] = {}
     for line in text.splitlines():
         try:
-            obj = json.loads(line)
-        except json.JSONDecodeError:
+            obj = loads(line)
+        except ValueError:
             continue  # a line cut short by a crash
         if not isinstance(obj, dict):
             continue

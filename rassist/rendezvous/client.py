@@ -103,10 +103,17 @@ class RendezvousClient:
         """TURN servers with fresh credentials, if the server hands them out (else empty)."""
         await self._send("turn")
         msg = await self._expect("turn")
-        servers = msg.get("servers")
-        if not isinstance(servers, list):
-            return []
-        return [s for s in servers if isinstance(s, dict) and isinstance(s.get("urls"), list)]
+        return wire.ice_servers(msg.get("servers"))
+
+    async def ping(self, timeout: float) -> float:
+        """Round-trip time to the server, in seconds."""
+        started = asyncio.get_running_loop().time()
+        await self._send("ping")
+        try:
+            await asyncio.wait_for(self._expect("pong"), timeout)
+        except TimeoutError:
+            raise ConnectionLost(f"the rendezvous server at {self.url} did not answer a ping") from None
+        return asyncio.get_running_loop().time() - started
 
     async def send(self, data: bytes) -> None:
         await self._send("send", body=wire.pack_body(data))

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import ifaddr
 
+from rassist.protocol.jsonwire import loads
+
 SERVICE_TYPE = "_rassist._tcp.local."
 
 
@@ -111,7 +113,7 @@ def same_machine(nameplate: str) -> list[str]:
         return []
     for entry in entries:
         with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
-            data = json.loads(entry.read_text())
+            data = loads(entry.read_text())
             if _alive(int(data["pid"])):
                 urls.append(f"ws://127.0.0.1:{int(data['port'])}")
     return urls

@@ -20,9 +20,14 @@ from rassist.protocol.ratelimit import TokenBucket
 from rassist.rendezvous.hub import Conn, Hub, LocalHub
 from rassist.rendezvous.metrics import Metrics
 from rassist.rendezvous.rooms import NameplateTaken, NoSuchNameplate
+from rassist.rendezvous.stun_server import stun_urls
 from rassist.rendezvous.turn import TurnConfig
 
 log = logging.getLogger("rassist.server")
+# A reader that lets this much pile up toward it is dropped: a stalled peer must not grow the
+# server. Incoming, websockets stops reading a connection after MAX_QUEUE unread frames.
+MAX_BUFFERED = 256 * 1024
+MAX_QUEUE = 4
 
 
 @dataclass
@@ -38,6 +43,8 @@ class RendezvousServer:
     random_nameplates: bool = False
     limits: Limits = field(default_factory=Limits)
     turn: TurnConfig | None = None
+    stun_ports: list[int] = field(default_factory=list)  # where our STUN responder answers
+    public_host: str | None = None  # the host clients should use for STUN, if not the one they dialled
     redis: str | None = None        # a Redis URL: share nameplates and limits with other nodes
     metrics_path: bool = False      # answer GET /metrics (Prometheus text) on the same port
     hub: Hub = field(init=False)
@@ -58,9 +65,11 @@ class RendezvousServer:
 
     async def start(self, host: str, port: int) -> Server:
         await self.hub.start()
-        return await serve(self.handle, host, port, max_size=wire.MAX_FRAME, max_queue=32,
-                           ping_interval=20, ping_timeout=20, compression=None,
-                           process_request=self._http if self.metrics_path else None)
+        # write_limit above MAX_BUFFERED: send() never waits for a slow reader (which would
+        # stall the sender's loop and queue its frames here); _send drops the reader instead.
+        return await serve(self.handle, host, port, max_size=wire.MAX_FRAME, max_queue=MAX_QUEUE,
+                           write_limit=2 * MAX_BUFFERED, ping_interval=20, ping_timeout=20,
+                           compression=None, process_request=self._http if self.metrics_path else None)
 
     async def close(self) -> None:
         await self.hub.close()
@@ -118,6 +127,9 @@ class RendezvousServer:
             await _send(ws, wire.encode("pong"))
         elif op == "turn":
             servers = [self.turn.credentials(time.time())] if self.turn else []
+            stun = stun_urls(ws.request.headers.get("Host") if ws.request else None, self.public_host,
+                             self.stun_ports)
+            servers = ([{"urls": stun}] if stun else []) + servers
             await _send(ws, wire.encode("turn", servers=servers))
         elif op == "allocate":
             await self._tell_partner(await self.hub.release(ws))
@@ -177,6 +189,12 @@ async def _close(ws: ServerConnection, reason: str, code: int = 1008) -> None:
 
 
 async def _send(ws: ServerConnection, frame: str) -> None:
+    if ws.transport.get_write_buffer_size() + len(frame) > MAX_BUFFERED:
+        if not ws.transport.is_closing():
+            log.info("dropped a connection that stopped reading (%d KiB queued toward it)",
+                     MAX_BUFFERED // 1024)
+            ws.transport.abort()  # its handler ends and its partner is told peer-gone
+        return
     try:
         await ws.send(frame)
     except ConnectionClosed:

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("rassist.transfer")
 FILES = "files"
+MAX_PENDING_OFFERS = 8  # offers from the peer waiting for an answer; more are declined at once
 Ask = Callable[[tp.Offer, str], Awaitable[bool]]
 Finished = Callable[[str, str, "TransferResult | BaseException"], None]
 
@@ -209,6 +210,12 @@ class FilesFeature:
                                  TransferError(f"refused a malformed offer: {exc}", "protocol"))
             return
         if offer.id in self._incoming or offer.id in self._running:
+            return
+        if len(self._incoming) >= MAX_PENDING_OFFERS:  # a flood of offers, each a question
+            session.ctl.send(tp.decline_message(offer.id, "too many offers are waiting for an answer"))
+            session.emit("error", kind="flood",
+                         message=f"{session.peer_name} has {MAX_PENDING_OFFERS} offers waiting already: "
+                                 "refused another")
             return
         if self.role == "host" and FILES not in session.granted:
             session.ctl.send(tp.decline_message(offer.id, "file transfer is not allowed"))

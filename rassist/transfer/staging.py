@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from rassist.errors import RassistError
+from rassist.protocol.jsonwire import loads
 from rassist.protocol.transfer_manifest import Entry, Manifest
 from rassist.protocol.transfer_paths import check_relpath, unique_name
 from rassist.protocol.transfer_resume import (
@@ -109,8 +110,8 @@ class Staging:
 
     def _read_json(self, name: str) -> object:
         try:
-            return json.loads(self._read_text(name) or "null")
-        except json.JSONDecodeError:
+            return loads(self._read_text(name) or "null")
+        except ValueError:
             return None
 
     def _choose_roots(self) -> None:

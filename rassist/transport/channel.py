@@ -13,6 +13,7 @@ from typing import Any
 
 from aiortc import RTCDataChannel
 
+from rassist.protocol.jsonwire import loads
 from rassist.transport.peer import Peer
 
 Handler = Callable[[dict[str, Any]], Awaitable[None] | None]
@@ -47,7 +48,7 @@ class MessageChannel:
         try:
             if len(data) > MAX_MESSAGE:
                 raise ValueError("too large")
-            msg = json.loads(data)
+            msg = loads(data)
             if not isinstance(msg, dict) or not isinstance(msg.get("t"), str):
                 raise ValueError('not an object with a "t" key')
         except ValueError as exc:

@@ -1,4 +1,5 @@
-"""The aiortc peer connection: three negotiated data channels, no STUN unless asked for.
+"""The aiortc peer connection: three negotiated data channels; STUN and TURN only as the
+rendezvous server hands them out, gathered and checked by our ICE policy (transport/ice.py).
 
 Negotiated channels (fixed ids on both sides) are usable as soon as SCTP is up: no extra
 round trip of DCEP open messages, and no race over who creates which channel."""
@@ -8,19 +9,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable, Iterable
-
 from typing import Any
 
 from aiortc import (
     RTCConfiguration,
     RTCDataChannel,
-    RTCIceServer,
     RTCPeerConnection,
     RTCSessionDescription,
 )
 from aiortc.rtcconfiguration import RTCIceTransportPolicy
 
-from rassist.errors import ConnectionLost, TimedOut
+from rassist.errors import NoRoute
+from rassist.transport import ice, route
 
 CHANNELS = {"ctl": 0, "input": 1, "bulk": 2, "term": 3}  # term: a shared shell (terminal/)
 
@@ -29,14 +29,15 @@ class Peer:
     def __init__(self, ice_servers: Iterable[dict[str, Any]] = (), relay_only: bool = False) -> None:
         """`ice_servers` as the rendezvous server hands them out: {urls, username, credential}.
         `relay_only` hides our addresses from the peer: every packet goes through TURN."""
-        servers = [RTCIceServer(urls=s["urls"], username=s.get("username"), credential=s.get("credential"))
-                   for s in ice_servers]
         policy = RTCIceTransportPolicy.RELAY if relay_only else RTCIceTransportPolicy.ALL
-        # An empty list matters: aiortc otherwise asks a public STUN server and waits for it.
-        self.pc = RTCPeerConnection(RTCConfiguration(iceServers=servers, iceTransportPolicy=policy))
+        # STUN and TURN are gathered by our ICE policy (transport/ice.py), not by aiortc. The empty
+        # list matters too: aiortc otherwise asks a public STUN server and waits for it.
+        self.ice = ice.Tuner(ice.plan(ice_servers), relay_only)
+        self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[], iceTransportPolicy=policy))
         self.channels: dict[str, RTCDataChannel] = {}
         self._backlog: dict[str, list[str | bytes]] = {label: [] for label in CHANNELS}
         self._opened = asyncio.Event()
+        self.opened_at: float | None = None
         self._failed = asyncio.Event()
 
         @self.pc.on("connectionstatechange")
@@ -49,7 +50,11 @@ class Peer:
             dc = self.pc.createDataChannel(label, negotiated=True, id=number, ordered=True)
             dc.on("message", self._backlog[label].append)
             self.channels[label] = dc
-        self.channels["ctl"].on("open", self._opened.set)
+        self.channels["ctl"].on("open", self._open)
+
+    def _open(self) -> None:
+        self.opened_at = asyncio.get_running_loop().time()
+        self._opened.set()
 
     def listen(self, label: str, callback: Callable[[str | bytes], None]) -> None:
         """Receive a channel's messages, starting with any that arrived before anyone listened.
@@ -66,13 +71,17 @@ class Peer:
 
     async def offer(self) -> str:
         self._create_channels()
-        await self.pc.setLocalDescription(await self.pc.createOffer())
+        offer = await self.pc.createOffer()
+        self.ice.install(self.pc)
+        await self.pc.setLocalDescription(offer)
         return self.pc.localDescription.sdp
 
     async def answer(self, offer: str) -> str:
         await self.pc.setRemoteDescription(RTCSessionDescription(offer, "offer"))
         self._create_channels()
-        await self.pc.setLocalDescription(await self.pc.createAnswer())
+        answer = await self.pc.createAnswer()
+        self.ice.install(self.pc)
+        await self.pc.setLocalDescription(answer)
         return self.pc.localDescription.sdp
 
     async def accept(self, answer: str) -> None:
@@ -90,20 +99,18 @@ class Peer:
             failed.cancel()
         if opened in done:
             return
-        if failed in done:
-            raise ConnectionLost("could not establish a peer-to-peer connection (ICE/DTLS failed)")
-        raise TimedOut(f"no peer-to-peer connection after {timeout:g} s")
+        raise NoRoute(route.no_route_message(self.ice, timed_out=failed not in done, timeout=timeout))
 
-    def route(self) -> dict[str, str]:
-        """The nominated ICE candidate pair: types (host/srflx/relay) and addresses."""
+    def route(self) -> dict[str, Any]:
+        """The nominated ICE candidate pair: types (host/srflx/relay), addresses, and the path in
+        words: `path` is lan, direct or relay; relays say over what and why."""
         with contextlib.suppress(AttributeError, IndexError, KeyError):
-            ice = self.pc.sctp.transport.transport
-            pair = ice._connection._nominated[1]  # aioice keeps it private; no public getter
-            local, remote = pair.local_candidate, pair.remote_candidate
-            return {"local": local.type, "remote": remote.type,
-                    "local_address": f"{local.host}:{local.port}",
-                    "remote_address": f"{remote.host}:{remote.port}",
-                    "protocol": local.transport.lower()}
+            transport = self.pc.sctp.transport.transport
+            pair = transport._connection._nominated[1]  # aioice keeps it private; no public getter
+            fields: dict[str, Any] = dict(route.describe(pair.local_candidate, pair.remote_candidate, self.ice))
+            if self.ice.started is not None and self.opened_at is not None:
+                fields["ice_ms"] = round((self.opened_at - self.ice.started) * 1000)  # checks to channel open
+            return fields
         return {"local": "unknown", "remote": "unknown"}
 
     async def close(self) -> None:

@@ -20,6 +20,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import TabbedContent, TabPane
 
 from rassist.errors import RassistError
+from rassist.protocol.display import visible_event
 from rassist.tui.dialogs import ConfirmDialog, SendFileDialog
 from rassist.tui.messages import SessionEvent
 from rassist.tui.text import CLOSED_REASONS, describe, describe_route, permissions, size
@@ -120,7 +121,9 @@ class SessionApp(App[int]):
         """For the subclasses (Textual calls every class's on_mount itself: never call super's)."""
 
     def emit(self, event: str, **fields: Any) -> None:
-        """The session's emit: one event in, one message on the app's queue."""
+        """The session's emit: one event in, one message on the app's queue. Fields carry peer
+        text (names, chat, file names, reasons): made visible here, before any pane shows it."""
+        fields = visible_event(event, fields)
         self.post_message(SessionEvent(event, fields, self.clock()))
 
     async def _lifecycle(self) -> None:

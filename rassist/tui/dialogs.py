@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import ClassVar
 
 from rich.markup import escape
@@ -15,6 +16,24 @@ from textual.widgets import Button, Checkbox, Input, Label, Static
 
 from rassist.tui.paths import check_sendable, complete, matches
 
+# Keys typed just before a question appeared were meant for something else (a chat line): for
+# this long after it shows, a question cannot be answered yes. No stays immediate.
+ARM_SECONDS = 0.75
+
+
+class Armed:
+    """A modal whose yes only counts once the question has been on screen for ARM_SECONDS."""
+
+    def on_mount(self) -> None:
+        self.shown_at = time.monotonic()
+
+    def armed(self) -> bool:
+        ready = time.monotonic() - getattr(self, "shown_at", time.monotonic()) >= ARM_SECONDS
+        if not ready:
+            self.app.bell()  # type: ignore[attr-defined]
+        return ready
+
+
 WHAT = {"view": "see your screen", "control": "use your mouse and keyboard", "files": "send and receive files"}
 
 DIALOG_CSS = """
@@ -27,7 +46,7 @@ DIALOG_CSS = """
 """
 
 
-class ApproveDialog(ModalScreen[tuple[str, ...] | None]):
+class ApproveDialog(Armed, ModalScreen[tuple[str, ...] | None]):
     """A joiner asks to connect: tick what they may do, then approve or deny."""
 
     DEFAULT_CSS = DIALOG_CSS.format(name="ApproveDialog") + """
@@ -57,14 +76,15 @@ class ApproveDialog(ModalScreen[tuple[str, ...] | None]):
 
     @on(Button.Pressed, "#approve")
     def action_approve(self) -> None:
-        self.dismiss(self.chosen())
+        if self.armed():
+            self.dismiss(self.chosen())
 
     @on(Button.Pressed, "#deny")
     def action_deny(self) -> None:
         self.dismiss(None)
 
 
-class ConfirmDialog(ModalScreen[bool]):
+class ConfirmDialog(Armed, ModalScreen[bool]):
     """A yes/no question: y/Enter on the first button, n/Escape for no."""
 
     DEFAULT_CSS = DIALOG_CSS.format(name="ConfirmDialog")
@@ -87,7 +107,8 @@ class ConfirmDialog(ModalScreen[bool]):
 
     @on(Button.Pressed, "#yes")
     def action_yes(self) -> None:
-        self.dismiss(True)
+        if self.armed():
+            self.dismiss(True)
 
     @on(Button.Pressed, "#no")
     def action_no(self) -> None:

@@ -11,8 +11,9 @@ from rich.markup import escape
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
-from textual.widgets import Footer
+from textual.widgets import Footer, Static
 
+from rassist.protocol.display import visible
 from rassist.tui.app import Connect, SessionApp, supports
 from rassist.tui.dialogs import ApproveDialog, ConfirmDialog
 from rassist.tui.text import permissions
@@ -27,6 +28,12 @@ if TYPE_CHECKING:
 
 class HostApp(SessionApp):
     TITLE = "rassist host"
+    # Loud on purpose, as in plain mode: someone else is driving this machine.
+    CSS = SessionApp.CSS + """
+    #control-banner { dock: top; height: 1; width: 100%; background: red; color: white;
+                      text-style: bold; content-align: center middle; display: none; }
+    #control-banner.-on { display: block; }
+    """
     BINDINGS: ClassVar[list[BindingType]] = [Binding("f2", "toggle_control", "Control", tooltip="Grant or revoke control"),
                                              Binding("f6", "clear_marks", "Clear marks")]
 
@@ -46,6 +53,7 @@ class HostApp(SessionApp):
         self.screen_state: str | None = None
 
     def compose(self) -> ComposeResult:
+        yield Static("", id="control-banner", markup=False)
         with Horizontal(id="main"):
             yield HostPanel(id="host-panel")
             yield from self.compose_side()
@@ -64,15 +72,17 @@ class HostApp(SessionApp):
     async def approve(self, hello: PeerHello) -> tuple[str, ...] | None:
         if self.auto:
             return tuple(p for p in hello.wants if p in self.allowed)
-        self.panel.show(pending=f"{hello.name} asks for {permissions(list(hello.wants))}")
+        name = visible(hello.name)
+        self.panel.show(pending=f"{name} asks for {permissions(list(hello.wants))}")
         try:
-            return await self.ask(ApproveDialog(hello.name, tuple(hello.wants)))
+            return await self.ask(ApproveDialog(name, tuple(hello.wants)))
         finally:
             self.panel.show(pending=None)
 
     async def ask_control(self, peer: str) -> bool:
         """HostControl's `ask` (through TuiHooks): a later request for control."""
         self._asking_control = True
+        peer = visible(peer)
         self.panel.show(pending=f"{peer} asks for control")
         try:
             return bool(await self.ask(ConfirmDialog(
@@ -120,10 +130,20 @@ class HostApp(SessionApp):
                         control=self.control, control_available=(self.session is not None and self.session.has_permission("control")),
                         screen=self.screen_state or ("not shared" if "view" in self.granted
                                                      else "not shared (view not granted)"))
+        self._banner()
 
     def event_control(self, f: dict[str, Any], at: float) -> None:
         super().event_control(f, at)
         self.panel.show(control=self.control, granted=self.granted)
+        self._banner()
+
+    def _banner(self) -> None:
+        """White on red across the top while the joiner has control; gone when it does not."""
+        banner = self.query_one("#control-banner", Static)
+        on = self.control == "granted" and not self.ended
+        peer = str(self.status_bar.fields.get("peer") or "the helper")  # made visible by emit()
+        banner.update(f"{peer} HAS CONTROL of your mouse and keyboard · F2 takes it back" if on else "")
+        banner.set_class(on, "-on")
 
     def event_control_request(self, f: dict[str, Any], at: float) -> None:
         if self._asking_control:
@@ -158,6 +178,8 @@ class HostApp(SessionApp):
     def session_over(self) -> None:
         self.panel.show(state="Session over. Press Ctrl+Q to quit.", control="not granted",
                         control_available=False)
+        self.control = "not granted"
+        self._banner()
 
     def more_commands(self) -> Iterable[SystemCommand]:
         if self.control == "granted":

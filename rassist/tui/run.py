@@ -39,7 +39,9 @@ async def _run(app: SessionApp) -> int:
         if app.hooks is not None:
             app.hooks.attach(None)  # from now on Ctrl-C/SIGTERM go back to the CLI's default
     if app.final_message:  # the screen is gone: say why once more where it stays visible
-        print(f"rassist: {app.final_message}", file=sys.stderr)
+        from rassist.protocol.display import visible
+
+        print(f"rassist: {visible(app.final_message)}", file=sys.stderr)
     if app.return_code is not None:
         return app.return_code
     return app.outcome if app.outcome is not None else 1

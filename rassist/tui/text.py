@@ -10,6 +10,8 @@ from typing import Any
 
 from rich.markup import escape
 
+from rassist.transport.route import summary
+
 CLOSED_REASONS = {"quit": "you left", "peer-left": "the other side left", "interrupted": "interrupted",
                   "shell-exited": "the shared shell ended"}
 
@@ -41,9 +43,26 @@ def route_kind(route: Any) -> str:
     return "?"
 
 
+def route_label(route: Any) -> str:
+    """A few words for the status bar: LAN, NAT (direct through it), relay UDP/TCP/TLS."""
+    if isinstance(route, dict) and route.get("path") == "relay":
+        over = str(route.get("relay", ""))
+        return f"relay {over.upper()}" if over in ("udp", "tcp", "tls") else "TURN relay"
+    if isinstance(route, dict) and route.get("path") == "lan":
+        return "LAN"
+    kind = route_kind(route)
+    return {"host": "LAN" if not isinstance(route, dict) or route.get("path") != "direct" else "direct",
+            "srflx": "NAT", "prflx": "NAT", "relay": "TURN relay"}.get(kind, kind)
+
+
 def describe_route(route: Any) -> str:
     if not isinstance(route, dict):
         return "unknown route"
+    if route.get("path"):
+        text = summary(route)
+        if route.get("remote_address"):
+            text += f" ({route.get('local', '?')} → {route.get('remote', '?')}, {route['remote_address']})"
+        return escape(text)
     text = f"ICE pair {route.get('local', '?')} → {route.get('remote', '?')}"
     if "remote_address" in route:
         text += f" ({route.get('protocol', 'udp')} {route.get('local_address', '?')} → {route['remote_address']})"

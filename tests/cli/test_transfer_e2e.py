@@ -183,6 +183,19 @@ def test_hostile_names_from_a_malicious_sender(server, tmp_path, name):
     assert not [p for p in leftovers if p.is_file()]
 
 
+def test_deeply_nested_manifest_is_a_protocol_error(server, tmp_path):
+    (tmp_path / "payload").write_text("x")
+    mallory = Proc([sys.executable, "-m", "tests.transfer.hostile_sender", "--server", server,
+                    "--file", str(tmp_path / "payload"), "--deep", "4000", "innocent/x.txt"], raw=True)
+    code = mallory.wait_event("code")["code"]
+    receiver = receive(server, code, tmp_path / "in", "--yes")
+    assert receiver.wait_exit() == 1
+    error = receiver.wait_event("error")
+    assert error["kind"] in ("protocol", "unsafe-name") and "nested" in error["message"], error
+    assert "Traceback" not in "".join(receiver.stderr_lines)
+    mallory.wait_exit()
+
+
 def test_human_mode_prints_progress_and_a_summary(server, tmp_path):
     random_file(tmp_path / "f.bin", 3 << 20)
     sender = rassist(["send", "--server", server, str(tmp_path / "f.bin")])

@@ -1,13 +1,14 @@
 """The rendezvous server under hostile input: bad clients are dropped, good ones keep working."""
 
 import asyncio
+import contextlib
 import json
 
 import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from rassist.rendezvous.client import RendezvousClient
+from rassist.rendezvous.client import PeerGone, RendezvousClient
 from rassist.rendezvous.server import Limits, RendezvousServer
 
 
@@ -44,6 +45,7 @@ async def assert_dropped(url: str, frame) -> None:
         with pytest.raises(ConnectionClosed) as closed:
             for _ in range(3):
                 await asyncio.wait_for(ws.recv(), 5)
+        # 1011 would be an internal error: a hostile frame must be refused, never crash a handler.
         assert closed.value.rcvd is not None and closed.value.rcvd.code in (1008, 1009, 1003)
 
 
@@ -58,7 +60,9 @@ async def assert_dropped(url: str, frame) -> None:
     '{"op": "send", "body": 5}',
     '{"op": "send", "body": "***not base64***"}',
     json.dumps({"op": "send", "body": "A" * 70_000}),
-])
+    '{"op":"ping","x":' + "[" * 5000 + "]" * 5000 + "}",
+    '{"op":"ping","x":1e999}',
+], ids=lambda frame: repr(frame)[:30])
 async def test_bad_frames_drop_only_that_connection(server, frame):
     _, url = server
     host, joiner = await pair(url)
@@ -190,3 +194,32 @@ async def test_a_new_allocation_forgets_early_messages(server):
     await host.wait_joined(5)
     await second.send(b"fresh")
     assert await host.receive() == b"fresh"
+
+
+async def test_a_reader_that_stalls_is_dropped_before_much_piles_up_toward_it():
+    import os
+    import socket
+
+    from rassist.protocol import rendezvous as wire
+    from rassist.rendezvous.server import MAX_BUFFERED
+
+    rs = RendezvousServer(limits=Limits(messages_per_second=10_000, burst=10_000, messages_per_ip=100_000))
+    running = await rs.start("127.0.0.1", 0)
+    url = f"ws://127.0.0.1:{running.sockets[0].getsockname()[1]}"
+    try:
+        host, joiner = await pair(url)
+        host._ws.transport.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        host._ws.transport.pause_reading()  # the host stops reading
+        body = os.urandom(40 * 1024)
+        most = 0
+        with pytest.raises(PeerGone):
+            for _ in range(2000):  # 80 MB: far more than any socket buffer holds
+                await joiner.send(body)
+                most = max([most] + [c.transport.get_write_buffer_size() for c in rs.hub.rooms.partner])
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(joiner.receive(), 0.001)
+        assert most <= MAX_BUFFERED
+        assert not rs.hub.rooms.partner  # both sides of the pair are gone
+    finally:
+        running.close()
+        await running.wait_closed()

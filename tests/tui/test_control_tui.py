@@ -16,7 +16,7 @@ import pytest
 from rassist.features import host_features, join_features
 from rassist.pairing import Host, HostOptions, JoinOptions
 from rassist.session import Session
-from rassist.tui.dialogs import ApproveDialog, ConfirmDialog
+from rassist.tui.dialogs import ARM_SECONDS, ApproveDialog, ConfirmDialog
 from rassist.tui.hooks import TuiHooks
 from rassist.tui.host_app import HostApp
 from rassist.tui.join_app import JoinApp
@@ -138,7 +138,7 @@ async def test_the_host_grants_a_later_request_and_revokes_with_f2(server, displ
         await until(pilot, lambda: app.panel.info.get("code"), "a code")
         join = Proc(["join", app.panel.info["code"], "--json", "--server", server, "--name", "bob"])
         await until(pilot, lambda: isinstance(app.screen, ApproveDialog), "the approval dialog")
-        await pilot.pause()
+        await pilot.pause(ARM_SECONDS)  # a question takes no yes in its first moments
         await pilot.press("y")
         assert (await event(join, "connected"))["granted"] == ["view"]
         await until(pilot, lambda: app.query_one("#toggle-control").display, "the control switch")
@@ -146,7 +146,7 @@ async def test_the_host_grants_a_later_request_and_revokes_with_f2(server, displ
         join.send({"request": "control"})
         await until(pilot, lambda: isinstance(app.screen, ConfirmDialog), "the control question")
         assert "bob asks for control" in shown(app.query_one("#host-pending"))
-        await pilot.pause()
+        await pilot.pause(ARM_SECONDS)
         await pilot.press("y")
         assert (await event(join, "control", state="granted"))["peer"] == "desk"
         await until(pilot, lambda: app.control == "granted", "control granted on the host")

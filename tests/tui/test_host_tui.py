@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from rassist.errors import DeclinedError
 from rassist.pairing import HostOptions
-from rassist.tui.dialogs import ApproveDialog
+from rassist.tui.dialogs import ARM_SECONDS, ApproveDialog
 from rassist.tui.host_app import HostApp
 from tests.procs import Proc
 from tests.tui.pilot import event, shown, until
@@ -48,6 +48,7 @@ async def test_approve_with_control_unticked_then_chat_and_quit(server):
         assert "bob@laptop asks for view, control, files" in shown(app.query_one("#host-pending"))
         await pilot.click("#perm-control")  # untick it: view and files only
         assert dialog.chosen() == ("view", "files")
+        await pilot.pause(ARM_SECONDS)  # a question takes no yes in its first moments
         await pilot.click("#approve")
         joined = await event(join, "connected")
         assert joined["granted"] == ["files", "view"]

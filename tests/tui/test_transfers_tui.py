@@ -10,7 +10,7 @@ from typing import Any
 
 from rassist.pairing import HostOptions, JoinOptions, join
 from rassist.transfer.feature import FilesFeature
-from rassist.tui.dialogs import ConfirmDialog, SendFileDialog
+from rassist.tui.dialogs import ARM_SECONDS, ConfirmDialog, SendFileDialog
 from rassist.tui.host_app import HostApp
 from tests.tui.pilot import until
 
@@ -43,7 +43,7 @@ async def test_files_both_ways_through_the_host_tui(server, tmp_path):
 
             await joiner.handle_command({"send": str(incoming)})
             await until(pilot, lambda: isinstance(app.screen, ConfirmDialog), "the offer question")
-            await pilot.pause()
+            await pilot.pause(ARM_SECONDS)  # a question takes no yes in its first moments
             await pilot.press("y")
             await until(pilot, lambda: (downloads / "crash.dmp").exists()
                         and any(r.status.startswith("done") for r in app.transfers.rows.values()),

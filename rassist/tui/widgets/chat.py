@@ -38,7 +38,8 @@ class ChatPane(Vertical):
         self.plain: deque[str] = deque(maxlen=2000)  # the lines as plain text, for tests
 
     def compose(self) -> ComposeResult:
-        yield RichLog(id="chat-log", wrap=True, markup=False, min_width=20)
+        # Bounded like the event log: a peer flooding chat must not grow the app without end.
+        yield RichLog(id="chat-log", wrap=True, markup=False, min_width=20, max_lines=2000)
         yield Input(placeholder="Type a message, Enter sends", id="chat-input", max_length=MAX_CHAT)
 
     @property

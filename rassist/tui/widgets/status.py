@@ -7,7 +7,7 @@ from typing import Any
 from rich.text import Text
 from textual.widget import Widget
 
-from rassist.tui.text import rate, route_kind
+from rassist.tui.text import rate, route_label
 
 SEPARATOR = " │ "
 
@@ -38,9 +38,7 @@ class StatusBar(Widget):
         if peer:
             items.append((8, peer, "bold"))
         if f.get("route"):
-            kind = route_kind(f["route"])
-            items.append((6, {"host": "LAN", "srflx": "NAT", "prflx": "NAT", "relay": "TURN relay"}.get(kind, kind),
-                          ""))
+            items.append((6, route_label(f["route"]), ""))
         if live:
             rtt = f.get("rtt_ms")
             items.append((5, f"RTT {rtt:.0f} ms" if isinstance(rtt, (int, float)) else "RTT –", ""))
