@@ -270,7 +270,7 @@ def send(
     recorder = attach(out, "send", "host", common.default_name(name), title, tag, not no_record)
 
     async def main() -> int:
-        from rassist.pairing import Host, HostOptions
+        from rassist.pairing import DirectDone, Host, HostOptions
         from rassist.protocol.transfer import MAX_TEXT
         from rassist.transfer.feature import FilesFeature
         from rassist.transfer.scan import scan_paths
@@ -286,10 +286,22 @@ def send(
         async def approve(hello: Any) -> tuple[str, ...] | None:
             return ("files",) if "files" in hello.wants else None
 
+        # Files go straight over TLS where the receiver can reach us; WebRTC only if not.
+        async def send_direct(link: Any) -> Any:
+            from rassist.transfer.direct import DirectSender  # loads only once someone pairs
+
+            return await DirectSender(scan, out.emit, rate, recorder)(link)
+
+        direct = send_direct if scan and feature.fast_lane else None
         opts = HostOptions(name=common.default_name(name), server=server, timeout=timeout,
                            code=code, code_length=code_length, peer_timeout=peer_timeout,
-                           relay_only=relay_only, features=[*([recorder] if recorder else []), feature])
-        live.session = session = await Host(opts, out.emit, approve).run()
+                           relay_only=relay_only, features=[*([recorder] if recorder else []), feature],
+                           direct=direct)
+        paired = await Host(opts, out.emit, approve).run()
+        if isinstance(paired, DirectDone):
+            out.emit("closed", reason="done")
+            return 0
+        live.session = session = paired
         await session.start()
         if scan is not None:
             for path, reason in scan.skipped:
@@ -348,7 +360,8 @@ def receive(
             raise UsageError("no code given: rassist receive CODE (or set RASSIST_CODE)")
         common.writable_dir(output, "--output")
         from rassist.cli.console import Lines
-        from rassist.pairing import JoinOptions, join
+        from rassist.pairing import DirectDone, JoinOptions, join
+        from rassist.transfer.direct import DirectReceiver
         from rassist.transfer.feature import FilesFeature
 
         lines = Lines() if not yes else None
@@ -366,10 +379,18 @@ def receive(
         feature = FilesFeature(download_dir=output, auto_accept=yes, overwrite=overwrite,
                                fast_lane=not (no_fast_lane or relay_only), ask=ask,
                                on_finished=on_finished)
+        direct = (DirectReceiver(output, overwrite, out.emit, yes, ask, recorder)
+                  if feature.fast_lane else None)
         opts = JoinOptions(name=common.default_name(name), server=server, timeout=timeout,
                            wants=("files",), peer_timeout=peer_timeout, relay_only=relay_only,
-                           features=[*([recorder] if recorder else []), feature])
-        live.session = session = await join(code, opts, out.emit)
+                           features=[*([recorder] if recorder else []), feature], direct=direct)
+        paired = await join(code, opts, out.emit)
+        if isinstance(paired, DirectDone):
+            out.emit("closed", reason="done")
+            return 0
+        if direct is not None and direct.accepted:  # said yes already: not asked again
+            feature.auto_accept = True
+        live.session = session = paired
         if lines is not None:
             lines.unclaimed = None  # from now on lines are this session's commands
         await session.start()
