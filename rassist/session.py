@@ -81,6 +81,12 @@ class Session:
     def add_command(self, key: str, handler: CommandHandler) -> None:
         self._commands[key] = handler
 
+    def tell(self, event: str, **fields: Any) -> None:
+        """An event for both sides: emitted here (naming the peer) and sent to the peer as a
+        control message of the same name."""
+        self.emit(event, peer=self.peer_name, **fields)
+        self.ctl.send({"t": event, **fields})
+
     def add_permission(self, name: str, grant: Toggle, revoke: Toggle) -> None:
         """A permission the host can give and take back later with {"grant": name} and
         {"revoke": name}; the feature that owns it does the work and tells the peer."""
