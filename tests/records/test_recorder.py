@@ -9,7 +9,6 @@ import shutil
 import sqlite3
 import subprocess
 import uuid
-from pathlib import Path
 
 import pytest
 

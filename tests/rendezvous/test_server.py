@@ -200,7 +200,6 @@ async def test_a_reader_that_stalls_is_dropped_before_much_piles_up_toward_it():
     import os
     import socket
 
-    from rassist.protocol import rendezvous as wire
     from rassist.rendezvous.server import MAX_BUFFERED
 
     rs = RendezvousServer(limits=Limits(messages_per_second=10_000, burst=10_000, messages_per_ip=100_000))
