@@ -35,8 +35,10 @@ def host_features(monitor: int | None, ask: Callable[..., Any] | None = None,
         geometry = None  # chat and files still work; the host says so at start (no_display())
         screen.error = exc
     from rassist.media.annotate import HostAnnotate
+    from rassist.media.still import HostStill
 
-    return [screen, HostControl(geometry, ask=ask), HostAnnotate(geometry), files_feature(download_dir, fast_lane)]
+    return [screen, HostControl(geometry, ask=ask), HostAnnotate(geometry), files_feature(download_dir, fast_lane),
+            HostStill(monitor)]
 
 
 def no_display(features: list[Feature]) -> str | None:

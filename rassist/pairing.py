@@ -8,20 +8,36 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import hashlib
+import importlib
 import secrets
+import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from rassist.errors import AuthError, ConnectionLost, DeclinedError, TimedOut, Unreachable, UsageError
+from rassist.errors import (
+    AuthError,
+    ConnectionLost,
+    DeclinedError,
+    RassistError,
+    TimedOut,
+    Unreachable,
+    UsageError,
+)
 from rassist.protocol import pairing as sm
 from rassist.protocol.codes import Code, make_code, parse_code
 from rassist.rendezvous.client import PeerGone, RendezvousClient
 from rassist.session import Emit, Feature, Session
-from rassist.transport.peer import Peer
+
+if TYPE_CHECKING:  # WebRTC loads while the network is busy, after a code is printed
+    from rassist.transport.peer import Peer
 
 T = TypeVar("T")
 Approver = Callable[[sm.PeerHello], Awaitable[tuple[str, ...] | None]]
+# send/receive: talks "direct" messages over the sealed channel; a result ends the pairing
+# there (no WebRTC at all), None goes on to WebRTC. See rassist/transfer/direct.py.
+DirectHook = Callable[["DirectLink"], Awaitable[Any]]
 
 
 @dataclass
@@ -32,6 +48,13 @@ class Options:
     features: list[Feature] = field(default_factory=list)
     peer_timeout: float = 8.0
     relay_only: bool = False
+    direct: DirectHook | None = None
+
+
+@dataclass
+class DirectDone:
+    """What the direct hook returned: the work is done without a WebRTC session."""
+    result: Any
 
 
 @dataclass
@@ -76,6 +99,41 @@ class _Relay:
         return rest
 
 
+class DirectLink:
+    """The sealed channel for the "direct" phase: dicts in and out, each sealed and numbered."""
+
+    def __init__(self, relay: _Relay, pairing: sm.Pairing, peer: str,
+                 first: dict[str, Any] | None = None) -> None:
+        self._relay = relay
+        self._pairing = pairing
+        self.peer = peer
+        self._first = first
+        # The same on both sides, and nobody else can derive it: ties the two records together.
+        key = pairing.key or b""
+        self.session_id = hashlib.sha256(b"rassist direct session\0" + key).hexdigest()[:32]
+
+    async def send(self, fields: dict[str, Any]) -> None:
+        await self._relay.act(self._pairing.direct(fields))
+
+    async def recv(self, timeout: float | None = None) -> dict[str, Any]:
+        if self._first is not None:
+            first, self._first = self._first, None
+            return first
+        while True:
+            body = await self._relay.recv(timeout, "the peer")
+            for action in await self._relay.act(self._pairing.receive(body)):
+                if isinstance(action, sm.Direct):
+                    return action.fields
+
+
+class _Final(Exception):
+    """The direct hook failed: that ends the command (no fresh code, as after a session)."""
+
+    def __init__(self, error: RassistError) -> None:
+        super().__init__(error.message)
+        self.error = error
+
+
 async def _listening(relay: _Relay, pairing: sm.Pairing, work: Awaitable[T], hangup_ends_it: bool) -> T:
     """Await `work` while listening to the relay. The peer has nothing to say meanwhile, so a
     sealed message is its abort (it found ours tampered with) or a violation: both fail us too.
@@ -97,6 +155,13 @@ async def _listening(relay: _Relay, pairing: sm.Pairing, work: Awaitable[T], han
         watch.cancel()
 
 
+async def load_webrtc() -> None:
+    """Import aiortc and what it pulls (~200 ms) on a worker thread, so that the event loop goes
+    on pairing meanwhile. A second caller simply waits for the same import."""
+    if "rassist.transport.peer" not in sys.modules:
+        await asyncio.to_thread(importlib.import_module, "rassist.transport.peer")
+
+
 async def _connect(urls: list[str], timeout: float) -> RendezvousClient:
     error: Unreachable | None = None
     for url in urls:
@@ -113,6 +178,9 @@ def _prepare(peer: Peer, features: list[Feature], role: str) -> None:
 
 
 async def _make_offer(opts: Options, ice: list[dict]) -> tuple[Peer, str]:
+    await load_webrtc()
+    from rassist.transport.peer import Peer
+
     peer = Peer(ice, opts.relay_only)
     _prepare(peer, opts.features, "host")
     return peer, await peer.offer()
@@ -134,8 +202,10 @@ class Host:
         self.emit = emit
         self.approve = approve
         self._embedded = None
+        self._ice: list[dict] = []
+        self._prepared: asyncio.Future[tuple[Peer, str]] | None = None
 
-    async def run(self) -> Session:
+    async def run(self) -> Session | DirectDone:
         client = await self._rendezvous()
         preset: Code | None = None
         if self.opts.code:
@@ -144,8 +214,7 @@ class Host:
             except ValueError as exc:
                 raise UsageError(str(exc)) from None
         try:
-            ice = await _ice_servers(client, self.opts)
-            prepared = asyncio.ensure_future(_make_offer(self.opts, ice))
+            self._ice = await _ice_servers(client, self.opts)
             while True:
                 nameplate = await client.allocate(preset.nameplate if preset else None)
                 code = preset or make_code(nameplate, self.opts.code_length)
@@ -157,26 +226,38 @@ class Host:
                     await self._embedded.announce.publish(nameplate)
                 self.emit("code", code=str(code))
                 self.emit("waiting", **{"for": "joiner"})
+                if self.opts.direct is None:  # only now: the code is out before WebRTC loads
+                    self._webrtc()
                 await client.wait_joined(patience)
                 try:
-                    peer, offer = await prepared
-                    return await self._pair(_Relay(client, self.opts.timeout), code, peer, offer)
+                    return await self._pair(_Relay(client, self.opts.timeout), code)
+                except _Final as final:
+                    raise final.error from None
                 except (AuthError, DeclinedError, PeerGone, TimedOut) as exc:
                     if isinstance(exc, PeerGone):
                         exc = ConnectionLost("the joiner left before pairing finished")
                     self.emit("error", kind=exc.kind, message=exc.message)
-                    if prepared.done():  # its offer may have gone out: never reuse it
+                    prepared = self._prepared
+                    if prepared is not None and prepared.done():  # its offer may have gone out
                         with contextlib.suppress(Exception):
                             await (await prepared)[0].close()
-                        prepared = asyncio.ensure_future(_make_offer(self.opts, ice))
+                        self._prepared = None
                     if self.opts.once:
                         raise exc from None
         finally:
+            if self._prepared is not None and not self._prepared.done():
+                self._prepared.cancel()
             with contextlib.suppress(Exception):
                 await client.close()
             await self.stop_embedded()
 
-    async def _pair(self, relay: _Relay, code: Code, peer: Peer, offer: str) -> Session:
+    def _webrtc(self) -> asyncio.Future[tuple[Peer, str]]:
+        """Our peer connection and its offer, prepared once per attempt."""
+        if self._prepared is None:
+            self._prepared = asyncio.ensure_future(_make_offer(self.opts, self._ice))
+        return self._prepared
+
+    async def _pair(self, relay: _Relay, code: Code) -> Session | DirectDone:
         pairing = sm.Pairing("host", str(code), self.opts.name)
         hello = None
         while hello is None:
@@ -190,7 +271,16 @@ class Host:
         if granted is None:
             await relay.act(pairing.decide(None))
             raise DeclinedError(f"declined {hello.name}")
-        await relay.act(pairing.decide(granted) + pairing.offer(offer))
+        await relay.act(pairing.decide(granted))
+        if self.opts.direct is not None and hello.direct:
+            try:
+                done = await self.opts.direct(DirectLink(relay, pairing, hello.name))
+            except RassistError as exc:
+                raise _Final(exc) from None
+            if done is not None:
+                return DirectDone(done)
+        peer, offer = await self._webrtc()
+        await relay.act(pairing.offer(offer))
         for action in await relay.act(pairing.receive(await relay.recv(waiting_for="the joiner"))):
             if isinstance(action, sm.Sdp):
                 await peer.accept(action.sdp)
@@ -248,22 +338,27 @@ async def _find_host(code: Code, timeout: float, on_wait: Callable[[], None]) ->
                    f"within {timeout:g} s; check the code, or use --server URL / RASSIST_SERVER")
 
 
-async def join(code_text: str, opts: JoinOptions, emit: Emit) -> Session:
+async def join(code_text: str, opts: JoinOptions, emit: Emit) -> Session | DirectDone:
     try:
         code = parse_code(code_text)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    def waiting() -> None:
+
+    def host_awaited() -> None:
         emit("waiting", **{"for": "host"})
 
-    client = await (_connect([opts.server], opts.timeout) if opts.server
-                    else _find_host(code, opts.timeout, waiting))
-    relay = _Relay(client, opts.timeout)
+    # Meanwhile: rendezvous and SPAKE2. A direct transfer may need no WebRTC at all.
+    webrtc = asyncio.ensure_future(load_webrtc()) if opts.direct is None else None
+    client = None
     try:
-        await client.claim(code.nameplate, opts.timeout, waiting)
-        ice = await _ice_servers(client, opts)
-        pairing = sm.Pairing("join", str(code), opts.name, opts.wants)
+        client = await (_connect([opts.server], opts.timeout) if opts.server
+                        else _find_host(code, opts.timeout, host_awaited))
+        relay = _Relay(client, opts.timeout)
+        await client.claim(code.nameplate, opts.timeout, host_awaited)
+        pairing = sm.Pairing("join", str(code), opts.name, opts.wants, opts.direct is not None)
         await relay.act(pairing.start())
+        # Asked while the SPAKE2 message travels: the host's answer waits in the client.
+        ice = await _ice_servers(client, opts)
         host_name, granted, peer = "host", (), None
         while peer is None:
             waiting = pairing.state is sm.State.AWAIT_DECISION
@@ -276,7 +371,18 @@ async def join(code_text: str, opts: JoinOptions, emit: Emit) -> Session:
                     host_name = action.name
                 elif isinstance(action, sm.Decided):
                     granted = action.granted
+                elif isinstance(action, sm.Direct):
+                    if opts.direct is None:  # we never asked for it
+                        await relay.act(pairing.direct({"fallback": True}))
+                        continue
+                    link = DirectLink(relay, pairing, host_name, action.fields)
+                    done = await opts.direct(link)
+                    if done is not None:
+                        return DirectDone(done)
                 elif isinstance(action, sm.Sdp):
+                    await (webrtc if webrtc is not None else load_webrtc())
+                    from rassist.transport.peer import Peer
+
                     peer = Peer(ice, opts.relay_only)
                     _prepare(peer, opts.features, "join")
                     await relay.act(pairing.answer(await peer.answer(action.sdp)))
@@ -284,6 +390,9 @@ async def join(code_text: str, opts: JoinOptions, emit: Emit) -> Session:
     except PeerGone:
         raise ConnectionLost("the host left before pairing finished") from None
     finally:
-        with contextlib.suppress(Exception):
-            await client.close()
+        if webrtc is not None:
+            webrtc.cancel()
+        if client is not None:
+            with contextlib.suppress(Exception):
+                await client.close()
     return Session("join", peer, host_name, set(granted), emit, opts.features, opts.peer_timeout)

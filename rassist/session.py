@@ -9,14 +9,15 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any, Literal, Protocol
-
-from aiortc import RTCDataChannel, RTCPeerConnection
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from rassist.errors import CommandError, ConnectionLost, RassistError
 from rassist.protocol.ratelimit import TokenBucket
-from rassist.transport.channel import MessageChannel
-from rassist.transport.peer import Peer
+
+if TYPE_CHECKING:  # a session exists only once WebRTC is loaded; its types cost nothing before
+    from aiortc import RTCDataChannel, RTCPeerConnection
+
+    from rassist.transport.peer import Peer
 
 Role = Literal["host", "join"]
 Emit = Callable[..., None]
@@ -46,6 +47,8 @@ class Session:
         self.emit = emit
         self.features = features
         self.peer_timeout = peer_timeout
+        from rassist.transport.channel import MessageChannel
+
         self.ctl = MessageChannel(peer, "ctl")
         self._commands: dict[str, CommandHandler] = {"chat": self._chat_command, "quit": self._quit_command}
         self._permissions: dict[str, tuple[Toggle, Toggle]] = {}  # name -> (grant, revoke), host only
@@ -77,6 +80,12 @@ class Session:
 
     def add_command(self, key: str, handler: CommandHandler) -> None:
         self._commands[key] = handler
+
+    def tell(self, event: str, **fields: Any) -> None:
+        """An event for both sides: emitted here (naming the peer) and sent to the peer as a
+        control message of the same name."""
+        self.emit(event, peer=self.peer_name, **fields)
+        self.ctl.send({"t": event, **fields})
 
     def add_permission(self, name: str, grant: Toggle, revoke: Toggle) -> None:
         """A permission the host can give and take back later with {"grant": name} and

@@ -1,62 +1,156 @@
 #!/usr/bin/env python3
-"""Time from starting `rassist join` to `connected`, and to the first chat delivered to the host.
+"""How long a user waits: `rassist send` start -> code printed, `rassist join` start ->
+`connected` (host started earlier, --yes), and the network round trips a join costs.
 
-Real processes on loopback with a local rendezvous server; prints median and p90 over --runs,
-and the bare start-up time of the `rassist` command (`rassist --help`) separately."""
+Real processes on loopback with a local rendezvous server; prints medians over --runs with the
+target beside each figure, and the machine load (other work skews the figures: re-run on a
+quiet machine).
+
+Round trips: the join is run again between two network namespaces, once as is and once with
+every packet towards the joiner held for --delay-ms (NFQUEUE; this kernel has no netem). Each
+round trip on the join's critical path then costs one more delay, so
+(median delayed - median plain) / delay counts them. Needs root and the netfilterqueue package
+in the benchmark venv:
+
+    python3 -m venv /tmp/bench-venv
+    /tmp/bench-venv/bin/pip install netfilterqueue magic-wormhole==0.24.* \\
+        magic-wormhole-mailbox-server magic-wormhole-transit-relay
+    scripts/bench_connect.py --bench-venv /tmp/bench-venv
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 from tests.procs import Proc, rendezvous_server  # noqa: E402
 
+TARGET_CONNECT_MS = 300
+TARGET_CODE_MS = 150
 
-def pct(values: list[float], q: float) -> float:
+
+def pct(values: Sequence[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
-def one_run(url: str) -> tuple[float, float]:
-    host = Proc(["host", "--server", url, "--json", "--yes", "--once"])
+def line(what: str, values_ms: Sequence[float], target: float | None = None) -> str:
+    median = statistics.median(values_ms)
+    text = f"{what:38s} median {median:6.0f} ms, p90 {pct(values_ms, 0.9):6.0f} ms"
+    if target is not None:
+        text += f"   target <= {target:.0f} ms: {'met' if median <= target else 'NOT met'}"
+    return text
+
+
+def cpu_ms(pid: int) -> float:
+    """CPU time (user + system) a process has used so far: less skewed by other load than
+    wall time, so it is printed beside it (10 ms resolution)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
+
+
+CPU: dict[str, list[float]] = {"send": [], "join": []}
+
+
+def send_to_code(url: str, path: Path) -> float:
+    start = time.perf_counter()
+    sender = Proc(["send", str(path), "--json", "--server", url])
+    sender.wait_event("code")
+    took = time.perf_counter() - start
+    CPU["send"].append(cpu_ms(sender.proc.pid))
+    sender.kill()
+    return took
+
+
+def join_to_connected(url: str, prefix: Sequence[str] = (), host_prefix: Sequence[str] = ()
+                      ) -> float:
+    rassist = [sys.executable, "-m", "rassist"]
+    host = Proc([*host_prefix, *rassist, "host", "--server", url, "--json", "--yes", "--once"],
+                raw=True)
     code = host.wait_event("code")["code"]
     host.wait_event("waiting")
+    time.sleep(0.3)  # the host has settled (its WebRTC is loaded): only the join is timed
     start = time.perf_counter()
-    join = Proc(["join", code, "--server", url, "--json"])
-    join.send({"chat": "ping"})
+    join = Proc([*prefix, *rassist, "join", code, "--server", url, "--json"], raw=True)
     join.wait_event("connected")
-    connected = time.perf_counter() - start
-    host.wait_event("chat")
-    chatted = time.perf_counter() - start
+    took = time.perf_counter() - start
+    if not prefix:
+        CPU["join"].append(cpu_ms(join.proc.pid))
     join.send({"quit": True})
     join.wait_exit()
     host.wait_exit()
-    return connected, chatted
+    return took
+
+
+def round_trips(runs: int, delay_ms: float, bench_python: Path) -> str:
+    from tests.netns import lan, unavailable_reason
+
+    if runs < 1:
+        return "round trips: not measured (--rtt-runs 0)"
+    if reason := unavailable_reason():
+        return f"round trips: not measured ({reason})"
+    if not bench_python.exists():
+        return f"round trips: not measured (no {bench_python}; see this script's --help)"
+    queue = 1000 + os.getpid() % 30000
+    with lan() as net:
+        a, b = list(net.prefix(net.a)), list(net.prefix(net.b))
+        with rendezvous_server(host=net.a_addr, prefix=tuple(a)) as url:
+            join_to_connected(url, b, a)  # warm up
+            plain = [join_to_connected(url, b, a) for _ in range(runs)]
+            subprocess.run([*b, "iptables", "-A", "INPUT", "-i", net.b_dev, "-j", "NFQUEUE",
+                            "--queue-num", str(queue)], check=True)
+            delayer = subprocess.Popen([*b, str(bench_python), str(ROOT / "scripts/delay_queue.py"),
+                                        str(queue), str(delay_ms)], stdout=subprocess.PIPE, text=True)
+            try:
+                assert delayer.stdout is not None and delayer.stdout.readline().strip() == "ready"
+                delayed = [join_to_connected(url, b, a) for _ in range(runs)]
+            finally:
+                delayer.terminate()
+                delayer.wait()
+    extra = statistics.median(delayed) - statistics.median(plain)
+    count = extra * 1000 / delay_ms
+    return (f"round trips join start -> connected:  {count:.1f} (median {statistics.median(plain) * 1000:.0f} ms "
+            f"between namespaces, {statistics.median(delayed) * 1000:.0f} ms with {delay_ms:.0f} ms "
+            f"added towards the joiner; fewer is better: each costs a real network's RTT)")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=10)
+    parser.add_argument("--rtt-runs", type=int, default=5)
+    parser.add_argument("--delay-ms", type=float, default=300.0)
+    parser.add_argument("--bench-venv", type=Path, default=Path("/tmp/bench-venv"))
     args = parser.parse_args()
+    print(f"runs: {args.runs}, cpus: {os.cpu_count()}, load (1 min): {os.getloadavg()[0]:.2f}")
     startup = []
     for _ in range(5):
         t = time.perf_counter()
         subprocess.run([sys.executable, "-m", "rassist", "--help"], capture_output=True, check=True)
-        startup.append(time.perf_counter() - t)
-    with rendezvous_server() as url:
-        one_run(url)  # warm the page cache
-        results = [one_run(url) for _ in range(args.runs)]
-    connect = [r[0] * 1000 for r in results]
-    chat = [r[1] * 1000 for r in results]
-    print(f"runs: {args.runs}")
-    print(f"process start-up (rassist --help): median {statistics.median(startup) * 1000:.0f} ms")
-    print(f"join start -> connected:  median {statistics.median(connect):.0f} ms, p90 {pct(connect, 0.9):.0f} ms")
-    print(f"join start -> first chat at host: median {statistics.median(chat):.0f} ms, p90 {pct(chat, 0.9):.0f} ms")
+        startup.append((time.perf_counter() - t) * 1000)
+    print(line("process start-up (rassist --help):", startup))
+    with tempfile.TemporaryDirectory() as tmp, rendezvous_server() as url:
+        payload = Path(tmp) / "payload.txt"
+        payload.write_text("hello\n")
+        send_to_code(url, payload)  # warm the page cache
+        codes = [send_to_code(url, payload) * 1000 for _ in range(args.runs)]
+        print(line("send start -> code printed:", codes, TARGET_CODE_MS))
+        print(f"{'':38s} CPU time of the sender until then: median {statistics.median(CPU['send'][1:]):.0f} ms")
+        join_to_connected(url)
+        joins = [join_to_connected(url) * 1000 for _ in range(args.runs)]
+        print(line("join start -> connected (loopback):", joins, TARGET_CONNECT_MS))
+        print(f"{'':38s} CPU time of the joiner until then: median {statistics.median(CPU['join'][1:]):.0f} ms")
+    print(round_trips(args.rtt_runs, args.delay_ms, args.bench_venv / "bin" / "python"))
+    print(f"load (1 min) at the end: {os.getloadavg()[0]:.2f}")
 
 
 if __name__ == "__main__":

@@ -7,8 +7,9 @@ and prints the median throughput twice: over the whole run (receiver start to ex
 ICE, offer, transfer, verification) and over the transfer alone (the receiver's
 transfer-done "seconds"), plus the median peak RSS (VmHWM, from wait4) of sender and receiver.
 Run it with two sizes to see that memory does not grow with the file:
-    scripts/bench_transfer.py --size-mb 256
-    scripts/bench_transfer.py --size-mb 64 --lanes fast
+    scripts/bench_transfer.py --size-mb 1024 --lanes fast --runs 10
+    scripts/bench_transfer.py --size-mb 64 --lanes fast --runs 10
+Targets (fast lane, 1 GiB): >= 400 MB/s for the transfer, peak RSS <= 100 MiB per side.
 """
 
 from __future__ import annotations
@@ -25,6 +26,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.procs import Proc, rendezvous_server  # noqa: E402
 from tests.transfer.cmd import rassist  # noqa: E402
+
+TARGET_MBPS = 400
+TARGET_RSS_MIB = 100
 
 
 def make_file(path: Path, size: int) -> None:
@@ -107,6 +111,14 @@ def main() -> None:
                       f"receiver {statistics.median(r['rss_recv'] for r in runs):.0f} MiB")
                 print("          runs (MB/s transfer only): "
                       + ", ".join(f"{mb / r['transfer']:.1f}" for r in runs))
+                if lane == "fast":
+                    rss = max(statistics.median(r["rss_send"] for r in runs),
+                              statistics.median(r["rss_recv"] for r in runs))
+                    print(f"          targets: transfer >= {TARGET_MBPS} MB/s: "
+                          f"{'met' if mb / transfer >= TARGET_MBPS else 'NOT met'}; "
+                          f"peak RSS <= {TARGET_RSS_MIB} MiB per side: "
+                          f"{'met' if rss <= TARGET_RSS_MIB else 'NOT met'}")
+        print(f"load (1 min) at the end: {os.getloadavg()[0]:.2f}")
 
 
 if __name__ == "__main__":

@@ -82,6 +82,14 @@ class Proc:
             if event.get("event") == name and all(event.get(k) == v for k, v in match.items()):
                 return event
 
+    def seen_or_wait(self, name: str, timeout: float = DEFAULT_WAIT, **match: Any) -> dict[str, Any]:
+        """The first event called `name` (with these field values), whether an earlier wait
+        already passed it or it is still to come (for events whose order is not fixed)."""
+        for event in self.events:
+            if event.get("event") == name and all(event.get(k) == v for k, v in match.items()):
+                return event
+        return self.wait_event(name, timeout, **match)
+
     def wait_exit(self, timeout: float = DEFAULT_WAIT) -> int:
         try:
             return self.proc.wait(timeout=timeout)

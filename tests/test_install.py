@@ -50,7 +50,7 @@ def test_install_script_makes_its_own_venv_from_binary_wheels(tmp_path: Path) ->
     assert out.returncode == 0, out.stderr[-3000:]
     command = tmp_path / "bin" / "rassist"
     assert command.resolve() == (tmp_path / "home" / "venv" / "bin" / "rassist").resolve()
-    assert f"is not on your PATH yet" in out.stderr  # tmp/bin is not: it says how to run it meanwhile
+    assert "is not on your PATH yet" in out.stderr  # tmp/bin is not: it says how to run it meanwhile
     version = subprocess.run([str(command), "--version"], capture_output=True, text=True, timeout=60, env=env)
     assert version.stdout.startswith("rassist "), version.stderr
     listed = subprocess.run([str(tmp_path / "home/venv/bin/python"), "-m", "pip", "list"],

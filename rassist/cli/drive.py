@@ -37,8 +37,9 @@ def parse_line(line: str, json_mode: bool) -> dict[str, Any] | None:
 def answer_early(out: Output, lines: Lines) -> None:
     """--json: until drive() starts, a command that nobody (such as the approval prompt) is
     waiting for is answered at once with an error instead of waiting, unanswered, for a
-    connection. An approval ({"approve": ...}) is kept for the prompt, which may not have asked
-    yet. Plain mode keeps what a person types and sends it once connected."""
+    connection. That includes an approval ({"approve": ...}) with no request pending: consent
+    answers only a request that was shown, so it is never kept for a later one. Plain mode
+    keeps what a person types and sends it once connected."""
     if not out.json_mode:
         return
 
@@ -51,7 +52,9 @@ def answer_early(out: Output, lines: Lines) -> None:
         if cmd is None:  # a blank line is nothing
             return True
         if "approve" in cmd:
-            return False  # kept for the approval prompt
+            out.emit("error", kind="command", message="no request is pending: that approval was ignored "
+                     "(answer a \"request\" event with its id)")
+            return True
         out.emit("error", kind="command",
                  message=f"not connected yet: {next(iter(cmd), '?')!r} was not done (commands work "
                          "once the \"connected\" event is out)")

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import sys
+
 import typer
 
-from rassist.cli import doctor, snapshot, tickets, transfer
+from rassist.cli import doctor, fastparams, snapshot, tickets, transfer
 from rassist.cli.server_command import server
 from rassist.cli.session_commands import host, join_command
 
@@ -46,4 +49,23 @@ def main() -> None:
     from rassist.cli.helptext import quiet_types
 
     quiet_types()
-    app()
+    fastparams.install()
+    try:
+        app()
+    except SystemExit as done:
+        _exit(done.code)
+
+
+def _exit(code: object) -> None:
+    """The command has returned: its event loop and its `finally` blocks have closed what it
+    opened (daemon threads aside). Tearing the interpreter down module by module (~150 ms with
+    aiortc loaded) would only keep the user from the prompt, so leave at once."""
+    if isinstance(code, str):
+        print(code, file=sys.stderr)
+    status = code if isinstance(code, int) else 0 if code is None else 1
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass  # a closed pipe: nobody reads what is left
+    os._exit(status)

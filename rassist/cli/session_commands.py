@@ -109,9 +109,8 @@ def host(
         from rassist.cli.console import Lines
         from rassist.cli.drive import Approval, answer_early, drive
         from rassist.features import host_features
-        from rassist.cli.transfer import files_renderers
-        from rassist.media.annotate import renderers as annotate_renderers
-        from rassist.media.control import host_renderers
+        from rassist.cli.transfer_view import files_renderers
+        from rassist.cli.feature_lines import annotate_renderers, host_renderers
         from rassist.pairing import Host, HostOptions
 
         allowed = common.parse_permissions(allow)
@@ -200,9 +199,8 @@ def join_command(
         from rassist.cli.console import Lines
         from rassist.cli.drive import answer_early, drive
         from rassist.features import join_features
-        from rassist.cli.transfer import files_renderers
-        from rassist.media.annotate import renderers as annotate_renderers
-        from rassist.media.control import join_renderers
+        from rassist.cli.transfer_view import files_renderers
+        from rassist.cli.feature_lines import annotate_renderers, join_renderers
         from rassist.pairing import JoinOptions, join
 
         wants = ("view",) + (("control",) if control else ()) + (("files",) if files else ())

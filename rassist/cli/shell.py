@@ -262,9 +262,9 @@ async def host_shell_command(out: Output, json_mode: bool, name: str, server: st
     import sys
 
     from rassist.cli import common
-    from rassist.cli.transfer import files_renderers
+    from rassist.cli.transfer_view import files_renderers
     from rassist.features import files_feature
-    from rassist.media.control import host_renderers
+    from rassist.cli.feature_lines import host_renderers
     from rassist.terminal.cast import default_cast_path
     from rassist.terminal.pty import default_command
 

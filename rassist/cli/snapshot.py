@@ -12,6 +12,8 @@ from rassist.cli.output import Output
 from rassist.cli.run import run
 from rassist.errors import TimedOut, UsageError
 
+STILL_WAIT = 5.0  # seconds for the host's answer to a still request (grab, PNG, transfer)
+
 
 def snapshot(
     code: str | None = typer.Argument(None, envvar="RASSIST_CODE", show_default=False,
@@ -41,18 +43,25 @@ def snapshot(
             raise UsageError(f"{output}: the snapshot is a PNG; give a file name ending in .png")
         import asyncio
 
-        from rassist.media.screen import ViewScreen
+        from rassist.media.screen import ScreenUnavailable, ViewScreen
+        from rassist.media.still import ViewStill
         from rassist.pairing import JoinOptions, join
+        from rassist.protocol.still import StillError
 
-        view = ViewScreen()
+        view, still = ViewScreen(), ViewStill()
         opts = JoinOptions(name=common.default_name(name), server=server, timeout=timeout, wants=("view",),
-                           peer_timeout=peer_timeout, relay_only=relay_only, features=[view])
+                           peer_timeout=peer_timeout, relay_only=relay_only, features=[view, still])
         session = await join(code, opts, out.emit)
         await session.start()
         ended = asyncio.ensure_future(session.run())
         try:
-            # The first frame can take a moment at 1080p: wait a little longer than --timeout.
-            width, height = await view.snapshot(output, timeout=max(timeout, 15.0))
+            try:  # a lossless still from the host at once; the video sharpens only over seconds
+                width, height = await still.fetch(output, timeout=min(timeout, STILL_WAIT))
+            except asyncio.TimeoutError:  # a host from before stills: take the video's frame
+                # The first frame can take a moment at 1080p: wait a little longer than --timeout.
+                width, height = await view.snapshot(output, timeout=max(timeout, 15.0))
+            except StillError as exc:
+                raise ScreenUnavailable(f"no snapshot: {exc}") from None
         except asyncio.TimeoutError:
             raise TimedOut("the host sent no picture in time") from None
         finally:

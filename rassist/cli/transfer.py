@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +21,7 @@ from rich.markup import escape
 from rassist.cli import common
 from rassist.cli.output import Output
 from rassist.cli.run import INTERRUPTED, run
+from rassist.cli.transfer_view import TransferView, offer_summary
 from rassist.errors import ConnectionLost, RassistError, TimedOut, UsageError
 from rassist.protocol.codes import MAX_WORDS, MIN_WORDS
 from rassist.protocol.display import visible
@@ -31,7 +31,6 @@ if TYPE_CHECKING:
     from rassist.session import Session
 
 GRACE = 3.0  # the receiver waits this long for the sender's goodbye after the last file
-SHOWN_FILES = 20  # human mode lists this many finished files, then only the summary
 _RATE = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*([kKmMgG]?)[bB]?\s*$")
 
 
@@ -44,180 +43,6 @@ def parse_rate(text: str | None) -> float | None:
         raise UsageError(f"--limit-rate {text!r}: use a number of bytes per second such as 500k or 20M")
     value = float(match.group(1)) * {"": 1, "k": 1e3, "m": 1e6, "g": 1e9}[match.group(2).lower()]
     return value or None
-
-
-class TransferView:
-    """Human mode: rich progress bars on stderr (overall and current file), finished files,
-    a summary. JSON mode: every event as is."""
-
-    def __init__(self, out: Output, verb: str) -> None:
-        self.out = out
-        self.verb = verb
-        self._progress: Any = None
-        self._overall: Any = None
-        self._file: Any = None
-        self._file_path = ""
-        self._shown = 0
-        self._done = 0
-        if not out.json_mode:
-            out.renderers.update({
-                "code": self._code, "connected": self._connected, "file-offer": lambda f: None,
-                "file-offered": self._offered, "file-accepted": lambda f: None,
-                "file-lane": self._lane, "file-progress": self._on_progress,
-                "file-done": self._on_done, "file-skipped": self._skipped,
-                "file-declined": lambda f: None, "transfer-done": self._finished,
-                "text": self._text, "waiting": self._waiting,
-            })
-
-    def _code(self, f: dict[str, Any]) -> str:
-        code = escape(f["code"])
-        return (f"Your code: [bold green]{code}[/]\n"
-                f"On the other machine run: [bold]rassist receive {code}[/]")
-
-    def _waiting(self, f: dict[str, Any]) -> str | None:
-        return {"joiner": "Waiting for the receiver...",
-                "approval": "Waiting for the sender...",
-                "host": "Waiting for the sender to start (same code)..."}.get(f.get("for", ""))
-
-    def _connected(self, f: dict[str, Any]) -> str:
-        route = f.get("route", {})
-        where = f" ({escape(route['remote_address'])})" if "remote_address" in route else ""
-        return f"[green]Connected[/] to [bold]{escape(f['peer'])}[/]{where}."
-
-    def _offered(self, f: dict[str, Any]) -> str:
-        return (f"Offering {escape(f['name'])}: {_summary(f)}. "
-                "Waiting for the receiver to accept...")
-
-    def _lane(self, f: dict[str, Any]) -> str:
-        lane = "direct TLS connection" if f.get("lane") == "tcp" else "WebRTC data channel (slower)"
-        return f"[dim]Data goes over the {lane}.[/]"
-
-    def _skipped(self, f: dict[str, Any]) -> str:
-        return f"[yellow]Skipped[/] {escape(str(f.get('path')))}: {escape(str(f.get('reason')))}"
-
-    def _text(self, f: dict[str, Any]) -> None:
-        sys.stdout.write(visible(f.get("text", ""), multiline=True))
-        if not str(f.get("text", "")).endswith("\n"):
-            sys.stdout.write("\n")
-        sys.stdout.flush()
-
-    def _ensure_bars(self) -> None:
-        if self._progress is not None:
-            return
-        from rich.progress import (
-            BarColumn,
-            DownloadColumn,
-            Progress,
-            TextColumn,
-            TimeRemainingColumn,
-            TransferSpeedColumn,
-        )
-
-        self._progress = Progress(
-            TextColumn("{task.description}", markup=False), BarColumn(), DownloadColumn(),
-            TransferSpeedColumn(), TimeRemainingColumn(), console=self.out.console,
-            transient=True)
-        self._progress.start()
-
-    def _on_progress(self, f: dict[str, Any]) -> None:
-        self._ensure_bars()
-        total, done = f.get("total_size"), f.get("total_bytes")
-        if self._overall is None and isinstance(total, int):
-            self._overall = self._progress.add_task(f"{self.verb} {f.get('name', '')}"[:40],
-                                                    total=total)
-        if self._overall is not None and isinstance(done, int):
-            self._progress.update(self._overall, completed=done)
-        path = str(f.get("path", ""))
-        if path != self._file_path:
-            if self._file is not None:
-                self._progress.remove_task(self._file)
-            self._file_path = path
-            self._file = self._progress.add_task(("  " + path)[-40:], total=f.get("size"))
-        self._progress.update(self._file, completed=f.get("bytes", 0))
-
-    def _on_done(self, f: dict[str, Any]) -> str | None:
-        self._done += 1
-        if self._shown >= SHOWN_FILES:
-            return None
-        self._shown += 1
-        where = f" → {escape(str(f['saved_to']))}" if f.get("saved_to") else ""
-        note = " (already there)" if f.get("moved") == 0 and f.get("size") else ""
-        if isinstance(f.get("resumed_from"), int) and 0 < f["resumed_from"] < f.get("size", 0):
-            note = f" (resumed at {decimal(f['resumed_from'])})"
-        return (f"[green]✓[/] {escape(str(f.get('path')))} {decimal(int(f.get('size', 0)))}{where}"
-                f"{note} [dim]sha256 {str(f.get('sha256'))[:16]}…[/]")
-
-    def stop(self) -> None:
-        if self._progress is not None:
-            self._progress.stop()
-            self._progress = None
-
-    def _finished(self, f: dict[str, Any]) -> str:
-        self.stop()
-        if f.get("text"):
-            return "Text delivered." if f.get("direction") == "send" else ""
-        more = self._done - self._shown
-        lines = [f"… and {more} more file(s)"] if more > 0 else []
-        seconds = max(float(f.get("seconds", 0)), 1e-9)
-        resumed = int(f.get("bytes", 0)) - int(f.get("moved", 0))
-        lines.append(
-            f"[bold green]Done[/]: {f.get('files')} file(s), {decimal(int(f.get('bytes', 0)))} in "
-            f"{seconds:.1f} s ({decimal(int(f.get('moved', 0) / seconds))}/s over "
-            f"{'TLS' if f.get('lane') == 'tcp' else 'the data channel'})"
-            + (f"; {decimal(resumed)} were already there" if resumed > 0 else "") + ".")
-        return "\n".join(lines)
-
-
-def files_renderers() -> dict[str, Any]:
-    """Plain line mode of host/join: one line per offer, finished file and transfer; no bars
-    (the chat shares the terminal). Add to Output.renderers."""
-
-    def offer(f: dict[str, Any]) -> str:
-        tid = escape(str(f.get("id")))
-        if f.get("text"):
-            what = f"a text snippet ({decimal(int(f.get('size', 0)))})"
-        else:
-            what = f"[bold]{escape(str(f.get('name')))}[/] ({_summary(f)})"
-        return (f"[bold]{escape(str(f.get('peer')))}[/] offers {what}: "
-                f"[bold]/accept {tid}[/] or [bold]/decline {tid}[/]")
-
-    def done(f: dict[str, Any]) -> str:
-        where = f" → {escape(str(f['saved_to']))}" if f.get("saved_to") else ""
-        verb = "Received" if f.get("direction") == "receive" else "Sent"
-        return f"{verb} {escape(str(f.get('path')))} ({decimal(int(f.get('size', 0)))}){where}"
-
-    def finished(f: dict[str, Any]) -> str | None:
-        if f.get("text"):
-            return None
-        seconds = max(float(f.get("seconds", 0)), 1e-9)
-        return (f"Transfer {escape(str(f.get('id')))} done: {f.get('files')} file(s), "
-                f"{decimal(int(f.get('bytes', 0)))}, {decimal(int(f.get('moved', 0) / seconds))}/s.")
-
-    return {
-        "file-offer": offer,
-        "file-offered": lambda f: (f"Offered {escape(str(f.get('name')))} ({_summary(f)}); "
-                                   f"waiting for {escape(str(f.get('peer')))} to accept."),
-        "file-accepted": lambda f: None,
-        "file-declined": lambda f: f"Declined {escape(str(f.get('id')))}.",
-        "file-lane": lambda f: None,
-        "file-progress": lambda f: None,
-        "file-done": done,
-        "file-skipped": lambda f: (f"[yellow]Skipped[/] {escape(str(f.get('path')))}: "
-                                   f"{escape(str(f.get('reason')))}"),
-        "transfer-done": finished,
-        "text": lambda f: (f"[bold]{escape(str(f.get('peer')))}[/] sent text:\n"
-                           f"{escape(visible(f.get('text', ''), multiline=True))}"),
-    }
-
-
-def _summary(f: dict[str, Any]) -> str:
-    if f.get("text"):
-        return f"a text snippet, {decimal(int(f.get('size', 0)))}"  # not "0 file(s)"
-    parts = [f"{f.get('files', 0)} file(s)"]
-    if f.get("dirs"):
-        parts.append(f"{f['dirs']} folder(s)")
-    parts.append(decimal(int(f.get("size", 0))))
-    return ", ".join(parts)
 
 
 class _Live:
@@ -270,7 +95,7 @@ def send(
     recorder = attach(out, "send", "host", common.default_name(name), title, tag, not no_record)
 
     async def main() -> int:
-        from rassist.pairing import Host, HostOptions
+        from rassist.pairing import DirectDone, Host, HostOptions
         from rassist.protocol.transfer import MAX_TEXT
         from rassist.transfer.feature import FilesFeature
         from rassist.transfer.scan import scan_paths
@@ -286,10 +111,22 @@ def send(
         async def approve(hello: Any) -> tuple[str, ...] | None:
             return ("files",) if "files" in hello.wants else None
 
+        # Files go straight over TLS where the receiver can reach us; WebRTC only if not.
+        async def send_direct(link: Any) -> Any:
+            from rassist.transfer.direct import DirectSender  # loads only once someone pairs
+
+            return await DirectSender(scan, out.emit, rate, recorder)(link)
+
+        direct = send_direct if scan and feature.fast_lane else None
         opts = HostOptions(name=common.default_name(name), server=server, timeout=timeout,
                            code=code, code_length=code_length, peer_timeout=peer_timeout,
-                           relay_only=relay_only, features=[*([recorder] if recorder else []), feature])
-        live.session = session = await Host(opts, out.emit, approve).run()
+                           relay_only=relay_only, features=[*([recorder] if recorder else []), feature],
+                           direct=direct)
+        paired = await Host(opts, out.emit, approve).run()
+        if isinstance(paired, DirectDone):
+            out.emit("closed", reason="done")
+            return 0
+        live.session = session = paired
         await session.start()
         if scan is not None:
             for path, reason in scan.skipped:
@@ -348,7 +185,8 @@ def receive(
             raise UsageError("no code given: rassist receive CODE (or set RASSIST_CODE)")
         common.writable_dir(output, "--output")
         from rassist.cli.console import Lines
-        from rassist.pairing import JoinOptions, join
+        from rassist.pairing import DirectDone, JoinOptions, join
+        from rassist.transfer.direct import DirectReceiver
         from rassist.transfer.feature import FilesFeature
 
         lines = Lines() if not yes else None
@@ -366,10 +204,18 @@ def receive(
         feature = FilesFeature(download_dir=output, auto_accept=yes, overwrite=overwrite,
                                fast_lane=not (no_fast_lane or relay_only), ask=ask,
                                on_finished=on_finished)
+        direct = (DirectReceiver(output, overwrite, out.emit, yes, ask, recorder)
+                  if feature.fast_lane else None)
         opts = JoinOptions(name=common.default_name(name), server=server, timeout=timeout,
                            wants=("files",), peer_timeout=peer_timeout, relay_only=relay_only,
-                           features=[*([recorder] if recorder else []), feature])
-        live.session = session = await join(code, opts, out.emit)
+                           features=[*([recorder] if recorder else []), feature], direct=direct)
+        paired = await join(code, opts, out.emit)
+        if isinstance(paired, DirectDone):
+            out.emit("closed", reason="done")
+            return 0
+        if direct is not None and direct.accepted:  # said yes already: not asked again
+            feature.auto_accept = True
+        live.session = session = paired
         if lines is not None:
             lines.unclaimed = None  # from now on lines are this session's commands
         await session.start()
@@ -412,7 +258,7 @@ def _prompt(out: Output, lines: Any) -> Any:
         if offer.is_text:
             question = f"[bold]{who}[/] sends a text snippet ({decimal(offer.total)})."
         else:
-            question = f"[bold]{who}[/] offers [bold]{escape(f['name'])}[/]: {_summary(f)}."
+            question = f"[bold]{who}[/] offers [bold]{escape(f['name'])}[/]: {offer_summary(f)}."
         lines.discard_pending()  # only what is typed once the question shows answers it
         out.console.print(question + " Accept? [bold]y[/]/[bold]N[/]: ", end="")
         answer = (await lines.next() or "").strip().lower()

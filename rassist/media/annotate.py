@@ -16,7 +16,6 @@ kind} for strokes, labels and clears (pointer moves are too many to list), "mark
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import time
 from collections.abc import Callable
@@ -27,7 +26,7 @@ from aiortc import RTCPeerConnection
 from rassist.errors import CommandError
 from rassist.media.inject import Monitor
 from rassist.protocol.annotate import AnnotateError, Board, Clear, Label, Point, Stroke, decode, encode, parse_command
-from rassist.protocol.input import RefusalReport, RefusalReporter
+from rassist.protocol.refusals import RefusalReport, RefusalReporter
 from rassist.session import Session
 
 ANNOTATE = "annotate"
@@ -173,10 +172,7 @@ class HostAnnotate:
         if session is None:
             return
         for report in reports:
-            session.emit("mark-refused", peer=session.peer_name, reason=report.reason,
-                         count=report.count, message=report.message)
-            session.ctl.send({"t": "mark-refused", "reason": report.reason, "count": report.count,
-                              "message": report.message})
+            session.tell("mark-refused", reason=report.reason, count=report.count, message=report.message)
 
     def _session(self) -> Session:
         if self.session is None:
@@ -244,26 +240,3 @@ class JoinAnnotate:
         if self.session is None:
             raise CommandError("annotations have not started")
         return self.session
-
-
-def renderers() -> dict[str, Callable[[dict[str, Any]], str | None]]:
-    """Plain-mode lines for both sides."""
-    from rich.markup import escape
-
-    def annotate(f: dict[str, Any]) -> str | None:
-        peer = escape(str(f.get("peer", "the helper")))
-        reason = f" ({escape(str(f['reason']))})" if f.get("reason") else ""
-        return {
-            "granted": f"{peer} may point and draw on the shared screen (/revoke annotate to stop it).",
-            "revoked": f"Pointing and drawing is off for {peer}{reason}.",
-            "unavailable": f"Pointing and drawing is not available{reason}.",
-        }.get(str(f.get("state")))
-
-    def mark(f: dict[str, Any]) -> str | None:
-        what = {"draw": "drew on", "label": "put a label on", "clear": "cleared the marks on"}.get(str(f.get("kind")))
-        peer = "You" if f.get("peer") == "me" else escape(str(f.get("peer")))
-        return f"{peer} {what} the screen." if what else None
-
-    return {"annotate": annotate, "mark": mark,
-            "mark-refused": lambda f: f"[yellow]Refused {f.get('count')} mark(s)[/] from "
-                                      f"{escape(str(f.get('peer')))}: {escape(str(f.get('message')))}"}

@@ -42,13 +42,12 @@ from rassist.protocol.input import (
     Key,
     Move,
     MoveThrottle,
-    RefusalReport,
-    RefusalReporter,
     coalesce_moves,
     encode,
     parse_command,
 )
 from rassist.protocol.ratelimit import TokenBucket
+from rassist.protocol.refusals import RefusalReport, RefusalReporter
 from rassist.session import Session
 
 log = logging.getLogger("rassist.control")
@@ -276,10 +275,7 @@ class HostControl:
         if session is None:
             return
         for report in reports:
-            session.emit("input-refused", peer=session.peer_name, reason=report.reason,
-                         count=report.count, message=report.message)
-            session.ctl.send({"t": "input-refused", "reason": report.reason, "count": report.count,
-                              "message": report.message})
+            session.tell("input-refused", reason=report.reason, count=report.count, message=report.message)
 
     def _session(self) -> Session:
         if self.session is None:
@@ -475,50 +471,3 @@ class JoinControl:
         if self.session is None:
             raise CommandError("remote control has not started")
         return self.session
-
-
-# ---------------------------------------------------------------- human lines for the CLI
-# Output.renderers takes event name -> fields -> line (rich markup) or None; the --json stream is
-# unaffected. The host's indicator is loud on purpose: someone else is driving this machine.
-
-Render = Callable[[dict[str, Any]], "str | None"]
-
-
-def _esc(text: object) -> str:
-    from rich.markup import escape
-
-    return escape(str(text))
-
-
-def host_renderers() -> dict[str, Render]:
-    def control(f: dict[str, Any]) -> str | None:
-        peer = _esc(f.get("peer", "the helper"))
-        return {
-            "granted": f"[bold white on red] {peer} HAS CONTROL of your mouse and keyboard [/] "
-                       "type /revoke to take it back, Ctrl-C to end the session",
-            "revoked": f"[bold green]You have control again[/]: {peer} can no longer use your mouse and keyboard.",
-            "declined": f"Declined {peer}'s request for control.",
-        }.get(f.get("state", ""))
-
-    return {
-        "control": control,
-        "control-request": lambda f: f"[bold]{_esc(f.get('peer'))}[/] asks to control your mouse and "
-                                     "keyboard: type /grant to allow (and /revoke at any time).",
-        "input-refused": lambda f: f"[yellow]Dropped {f.get('count')} input event(s) from "
-                                   f"{_esc(f.get('peer'))}[/] ({_esc(f.get('reason'))}): {_esc(f.get('message'))}",
-        "input-released": lambda f: f"Released {', '.join(map(_esc, f.get('released', [])))} ({_esc(f.get('reason'))}).",
-    }
-
-
-def join_renderers() -> dict[str, Render]:
-    def control(f: dict[str, Any]) -> str | None:
-        peer = _esc(f.get("peer", "the host"))
-        reason = f" ({_esc(f['reason'])})" if f.get("reason") else ""
-        return {
-            "granted": f"[bold green]You have control[/] of {peer}'s mouse and keyboard.",
-            "revoked": f"[yellow]{peer} took control back[/]{reason}.",
-            "declined": f"{peer} declined control{reason}.",
-            "requested": f"Asked {peer} for control...",
-        }.get(f.get("state", ""))
-
-    return {"control": control}

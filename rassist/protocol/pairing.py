@@ -7,6 +7,11 @@ Joiner                                  Host
               <------------------------  sealed decision [, sealed offer]
   sealed answer ---------------------->
 
+A joiner that can move files without WebRTC says so in its hello ("direct"). The host may then,
+after its decision, talk "direct" messages with it instead of offering SDP at once (send and
+receive swap certificates and addresses and open a pinned TLS connection); either side ends
+that with a "fallback" message, after which the SDP offer and answer follow as above.
+
 The first sealed message each way doubles as key confirmation: if the codes differed, it fails
 to open and both sides stop with a wrong-code error. A side that detects a failure later tells
 the other with a sealed abort, so both stop with the same authentication error. Every body after the SPAKE2 message is
@@ -17,12 +22,13 @@ from __future__ import annotations
 import enum
 import json
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from rassist.crypto.pake import Pake, PakeError
-from rassist.crypto.seal import Opener, Sealer, SealError, channel
 from rassist.protocol.jsonwire import loads
 from rassist.protocol.permissions import PERMISSIONS
+
+if TYPE_CHECKING:  # SPAKE2 and AEAD load with the first pairing: `send` prints its code before
+    from rassist.crypto.seal import Opener, Sealer
 
 PROTOCOL_VERSION = 1
 Role = Literal["host", "join"]
@@ -39,8 +45,15 @@ class PeerHello:
     """The peer proved it knows the code; here is who it says it is."""
     name: str
     wants: tuple[str, ...]
+    direct: bool = False  # it can move files over a direct TLS connection without WebRTC
     # Set by the host's driver when it asks: answers to the request must name it.
     request_id: str = field(default="", compare=False)
+
+
+@dataclass(frozen=True)
+class Direct:
+    """A "direct" message from the peer (its fields, without "t")."""
+    fields: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -67,7 +80,7 @@ class Failed:
     reason: str
 
 
-Action = Send | PeerHello | Decided | Declined | Sdp | Failed
+Action = Send | PeerHello | Decided | Declined | Sdp | Direct | Failed
 
 
 class State(enum.Enum):
@@ -76,16 +89,22 @@ class State(enum.Enum):
     AWAIT_DECISION = "await-decision"   # host: ours to make; joiner: the host's to send
     AWAIT_OFFER = "await-offer"         # host: our offer to send; joiner: the host's to arrive
     AWAIT_ANSWER = "await-answer"       # host: the joiner's answer; joiner: ours to send
+    DIRECT = "direct"                   # both: "direct" messages until one says "fallback"
     DONE = "done"
     FAILED = "failed"
 
 
 class Pairing:
-    def __init__(self, role: Role, code: str, name: str, wants: tuple[str, ...] = ()) -> None:
+    def __init__(self, role: Role, code: str, name: str, wants: tuple[str, ...] = (),
+                 direct: bool = False) -> None:
         self.role = role
         self.state = State.AWAIT_PAKE
+        from rassist.crypto.pake import Pake
+
         self._pake = Pake(code)
         self._hello = {"t": "hello", "v": PROTOCOL_VERSION, "name": name, "wants": list(wants)}
+        if direct:
+            self._hello["direct"] = True
         self._sealer: Sealer | None = None
         self._opener: Opener | None = None
         self.key: bytes | None = None
@@ -99,6 +118,8 @@ class Pairing:
             return self._fail("message after pairing finished")
         if self.state is State.AWAIT_PAKE:
             return self._on_pake(body)
+        from rassist.crypto.seal import SealError
+
         try:
             assert self._opener is not None
             msg = loads(self._opener.open(body))
@@ -120,6 +141,14 @@ class Pairing:
         self.state = State.AWAIT_OFFER
         return [self._seal({"t": "decision", "granted": [p for p in granted if p in PERMISSIONS]})]
 
+    def direct(self, fields: dict[str, Any]) -> list[Action]:
+        """A "direct" message: the host opens that phase after its decision, then both may
+        speak. {"fallback": true} ends it: the SDP offer and answer follow."""
+        if not (self.state is State.DIRECT or (self.role == "host" and self.state is State.AWAIT_OFFER)):
+            raise RuntimeError(f"direct message in state {self.state.value} as {self.role}")
+        self.state = State.AWAIT_OFFER if fields.get("fallback") is True else State.DIRECT
+        return [self._seal({**fields, "t": "direct"})]
+
     def offer(self, sdp: str) -> list[Action]:
         self._require("host", State.AWAIT_OFFER)
         self.state = State.AWAIT_ANSWER
@@ -131,6 +160,9 @@ class Pairing:
         return [self._seal({"t": "sdp", "type": "answer", "sdp": sdp})]
 
     def _on_pake(self, body: bytes) -> list[Action]:
+        from rassist.crypto.pake import PakeError
+        from rassist.crypto.seal import channel
+
         try:
             self.key = self._pake.finish(body)
         except PakeError as exc:
@@ -153,7 +185,8 @@ class Pairing:
             if not isinstance(name, str) or not isinstance(wants, list):
                 return self._fail("malformed hello")
             self.state = State.AWAIT_DECISION
-            return [PeerHello(name[:200], tuple(w for w in wants if w in PERMISSIONS))]
+            return [PeerHello(name[:200], tuple(w for w in wants if w in PERMISSIONS),
+                              msg.get("direct") is True)]
         if self.role == "join" and self.state is State.AWAIT_DECISION:
             if kind == "declined":
                 self.state = State.FAILED
@@ -161,6 +194,10 @@ class Pairing:
             if kind == "decision" and isinstance(msg.get("granted"), list):
                 self.state = State.AWAIT_OFFER
                 return [Decided(tuple(p for p in msg["granted"] if p in PERMISSIONS))]
+        if kind == "direct" and (self.state is State.DIRECT or
+                                 (self.role == "join" and self.state is State.AWAIT_OFFER)):
+            self.state = State.AWAIT_OFFER if msg.get("fallback") is True else State.DIRECT
+            return [Direct({k: v for k, v in msg.items() if k != "t"})]
         expected = {State.AWAIT_OFFER: ("join", "offer"), State.AWAIT_ANSWER: ("host", "answer")}
         if kind == "sdp" and expected.get(self.state) == (self.role, msg.get("type")):
             if not isinstance(msg.get("sdp"), str):

@@ -10,8 +10,18 @@ import json
 from typing import Any
 
 from rassist.records.model import Entry, Hit, RecordInfo
-from rassist.records.sqlite_store import parse_data
-from rassist.records.store import SNIPPET_END, SNIPPET_START, NotFound, StoreError, fts_terms
+from rassist.records.store import (
+    COLUMNS,
+    SNIPPET_END,
+    SNIPPET_START,
+    SUMMARY,
+    StoreError,
+    entry_dict,
+    fts_terms,
+    one_record,
+    record_info,
+    record_prefix,
+)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS rassist_records (
@@ -29,19 +39,8 @@ CREATE TABLE IF NOT EXISTS rassist_entries (
 CREATE INDEX IF NOT EXISTS rassist_entries_tsv ON rassist_entries USING GIN (tsv);
 """
 
-_COLUMNS = "id, command, role, title, tags, peer, started, ended, outcome, entries, head, session"
-_SUMMARY = ("title", "tags", "peer", "ended", "outcome", "session")
 _HEADLINE = f"StartSel={SNIPPET_START}, StopSel={SNIPPET_END}, MaxWords=20, MinWords=6, MaxFragments=1"
 
-
-def _info(row: tuple) -> RecordInfo:
-    try:
-        tags = json.loads(row[4])
-    except ValueError:
-        tags = []
-    return RecordInfo(id=row[0], command=row[1], role=row[2], title=row[3],
-                      tags=tags if isinstance(tags, list) else [], peer=row[5], started=row[6],
-                      ended=row[7], outcome=row[8], entries=row[9], head=row[10], session=row[11])
 
 
 class PgStore:
@@ -67,7 +66,7 @@ class PgStore:
             raise StoreError(f"PostgreSQL record database: {_first_line(exc)}") from None
 
     def create(self, info: RecordInfo) -> None:
-        self._run(f"INSERT INTO rassist_records ({_COLUMNS}) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)",
+        self._run(f"INSERT INTO rassist_records ({COLUMNS}) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)",
                   (info.id, info.command, info.role, info.title, json.dumps(info.tags), info.peer,
                    info.started, info.ended, info.outcome, info.entries, info.head, info.session))
 
@@ -85,7 +84,7 @@ class PgStore:
                 if entries:
                     sets.append("head = %s")
                     args.append(entries[-1].hash)
-                for key in _SUMMARY:
+                for key in SUMMARY:
                     if key in summary:
                         sets.append(f"{key} = %s")
                         value = summary[key]
@@ -96,29 +95,23 @@ class PgStore:
             raise StoreError(f"PostgreSQL record database: {_first_line(exc)}") from None
 
     def get(self, id_or_prefix: str) -> RecordInfo:
-        prefix = id_or_prefix.strip().lower()
-        if not prefix or any(c not in "0123456789abcdef" for c in prefix):
-            raise NotFound(f"no record {id_or_prefix!r}: ids are hexadecimal (see rassist tickets list)")
-        rows = self._run(f"SELECT {_COLUMNS} FROM rassist_records WHERE id LIKE %s ORDER BY id LIMIT 2",
+        prefix = record_prefix(id_or_prefix)
+        rows = self._run(f"SELECT {COLUMNS} FROM rassist_records WHERE id LIKE %s ORDER BY id LIMIT 2",
                          (prefix + "%",))
-        if not rows:
-            raise NotFound(f"no record {id_or_prefix!r} (see rassist tickets list)")
-        if len(rows) > 1 and rows[0][0] != prefix:
-            raise NotFound(f"{id_or_prefix!r} matches several records: give more characters")
-        return _info(rows[0])
+        return one_record(rows, id_or_prefix, prefix)
 
     def records(self, limit: int = 50, tag: str | None = None) -> list[RecordInfo]:
         if tag:
-            rows = self._run(f"SELECT {_COLUMNS} FROM rassist_records WHERE tags::jsonb ? %s "
+            rows = self._run(f"SELECT {COLUMNS} FROM rassist_records WHERE tags::jsonb ? %s "
                              "ORDER BY started DESC LIMIT %s", (tag, limit))
         else:
-            rows = self._run(f"SELECT {_COLUMNS} FROM rassist_records ORDER BY started DESC LIMIT %s", (limit,))
-        return [_info(r) for r in rows]
+            rows = self._run(f"SELECT {COLUMNS} FROM rassist_records ORDER BY started DESC LIMIT %s", (limit,))
+        return [record_info(r) for r in rows]
 
     def entries(self, record_id: str) -> list[dict[str, object]]:
         rows = self._run("SELECT seq, ts, kind, data, hash FROM rassist_entries WHERE record = %s ORDER BY seq",
                          (record_id,))
-        return [{"seq": r[0], "ts": r[1], "kind": r[2], "data": parse_data(r[3]), "hash": r[4]} for r in rows]
+        return [entry_dict(r) for r in rows]
 
     def last(self, record_id: str) -> tuple[int, str] | None:
         rows = self._run("SELECT seq, hash FROM rassist_entries WHERE record = %s ORDER BY seq DESC LIMIT 1", (record_id,))
@@ -142,9 +135,9 @@ class PgStore:
     def same_session(self, session: str, exclude: str) -> list[RecordInfo]:
         if not session:
             return []
-        rows = self._run(f"SELECT {_COLUMNS} FROM rassist_records WHERE session = %s AND id != %s",
+        rows = self._run(f"SELECT {COLUMNS} FROM rassist_records WHERE session = %s AND id != %s",
                          (session, exclude))
-        return [_info(r) for r in rows]
+        return [record_info(r) for r in rows]
 
     def prune(self, before_ms: int) -> list[str]:
         try:

@@ -19,14 +19,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from aiortc import RTCPeerConnection
-
 from rassist.errors import CommandError
 from rassist.records.model import Item, RecordInfo, entry_for_event, now_ms
 from rassist.records.screentext import SAMPLE
 from rassist.records.writer import Writer
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # send prints its code before WebRTC loads (tests/cli/test_startup.py)
+    from aiortc import RTCPeerConnection
+
     from rassist.session import Emit, Session
 
 HEAD_INTERVAL = 10.0
@@ -220,6 +220,30 @@ class Recorder:
             raise CommandError('note takes text: {"note": "restarted the VPN client"} or /note text')
         assert self.session is not None
         self.session.emit("note", text=text[:MAX_NOTE], by=self.name)
+
+    # ------------------------------------------------------------ without a session
+
+    def direct_link(self, link: str, peer: str) -> None:
+        """send/receive straight over TLS (no WebRTC session): `link` is the same on both
+        sides (derived from the pairing key), so the two records find each other."""
+        self.info.session = link
+        self.add("link", {"session": link, "peer": peer}, {"session": link})
+
+    async def final_head(self) -> dict[str, Any] | None:
+        """Our last chain head as a rec-head message (for the direct lane's sealed channel)."""
+        if self.writer is None:
+            return None
+        await asyncio.to_thread(self.writer.flush, 0.5)
+        seq, head = self.writer.head
+        if seq < 0:
+            return None
+        self._final_sent = True
+        return {"t": "rec-head", "record": self.info.id, "seq": seq, "head": head, "final": True,
+                "yours": list(self._peer_head) if self._peer_head else None}
+
+    async def peer_final_head(self, msg: dict[str, Any]) -> None:
+        """The peer's last head, received over the direct lane's sealed channel."""
+        await self._on_head(msg)
 
     # ------------------------------------------------------------ chain heads
 

@@ -7,7 +7,18 @@ import sqlite3
 from pathlib import Path
 
 from rassist.records.model import Entry, Hit, RecordInfo
-from rassist.records.store import SNIPPET_END, SNIPPET_START, NotFound, StoreError, fts_terms
+from rassist.records.store import (
+    COLUMNS,
+    SNIPPET_END,
+    SNIPPET_START,
+    SUMMARY,
+    StoreError,
+    entry_dict,
+    fts_terms,
+    one_record,
+    record_info,
+    record_prefix,
+)
 
 RANKED = 5_000  # matches of one query that are ranked (the newest); rarer words: all of them
 BUSY_MS = 2000  # a locked database waits this long, then the write is retried later
@@ -27,25 +38,8 @@ CREATE VIRTUAL TABLE IF NOT EXISTS entries_fts USING fts5(
     text, tokenize = 'unicode61 remove_diacritics 2');
 """
 
-_COLUMNS = "id, command, role, title, tags, peer, started, ended, outcome, entries, head, session"
-_SUMMARY = ("title", "tags", "peer", "ended", "outcome", "session")
 
 
-def _info(row: tuple) -> RecordInfo:
-    try:
-        tags = json.loads(row[4])
-    except ValueError:
-        tags = []
-    return RecordInfo(id=row[0], command=row[1], role=row[2], title=row[3],
-                      tags=tags if isinstance(tags, list) else [], peer=row[5], started=row[6],
-                      ended=row[7], outcome=row[8], entries=row[9], head=row[10], session=row[11])
-
-
-def parse_data(text: object) -> object:
-    try:
-        return json.loads(text) if isinstance(text, str) else text
-    except ValueError:
-        return text  # corrupt: verify reports it, nothing crashes
 
 
 def match_expression(query: str) -> str:
@@ -76,7 +70,7 @@ class SqliteStore:
             raise StoreError(f"record database {self.path}: {exc}") from None
 
     def create(self, info: RecordInfo) -> None:
-        self._run(f"INSERT INTO records ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+        self._run(f"INSERT INTO records ({COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                   (info.id, info.command, info.role, info.title, json.dumps(info.tags), info.peer,
                    info.started, info.ended, info.outcome, info.entries, info.head, info.session))
 
@@ -97,7 +91,7 @@ class SqliteStore:
                 if entries:
                     sets.append("head = ?")
                     args.append(entries[-1].hash)
-                for key in _SUMMARY:
+                for key in SUMMARY:
                     if key in summary:
                         sets.append(f"{key} = ?")
                         value = summary[key]
@@ -107,30 +101,23 @@ class SqliteStore:
             raise StoreError(f"record database {self.path}: {exc}") from None
 
     def get(self, id_or_prefix: str) -> RecordInfo:
-        prefix = id_or_prefix.strip().lower()
-        if not prefix or any(c not in "0123456789abcdef" for c in prefix):
-            raise NotFound(f"no record {id_or_prefix!r}: ids are hexadecimal (see rassist tickets list)")
-        rows = self._run(f"SELECT {_COLUMNS} FROM records WHERE id >= ? AND id < ? LIMIT 2",
+        prefix = record_prefix(id_or_prefix)
+        rows = self._run(f"SELECT {COLUMNS} FROM records WHERE id >= ? AND id < ? LIMIT 2",
                          (prefix, prefix + "g"))
-        if not rows:
-            raise NotFound(f"no record {id_or_prefix!r} (see rassist tickets list)")
-        if len(rows) > 1 and rows[0][0] != prefix:
-            raise NotFound(f"{id_or_prefix!r} matches several records: give more characters")
-        return _info(rows[0])
+        return one_record(rows, id_or_prefix, prefix)
 
     def records(self, limit: int = 50, tag: str | None = None) -> list[RecordInfo]:
         if tag:
-            rows = self._run(f"SELECT {_COLUMNS} FROM records WHERE EXISTS (SELECT 1 FROM json_each(tags) "
+            rows = self._run(f"SELECT {COLUMNS} FROM records WHERE EXISTS (SELECT 1 FROM json_each(tags) "
                              "WHERE value = ?) ORDER BY started DESC LIMIT ?", (tag, limit))
         else:
-            rows = self._run(f"SELECT {_COLUMNS} FROM records ORDER BY started DESC LIMIT ?", (limit,))
-        return [_info(r) for r in rows]
+            rows = self._run(f"SELECT {COLUMNS} FROM records ORDER BY started DESC LIMIT ?", (limit,))
+        return [record_info(r) for r in rows]
 
     def entries(self, record_id: str) -> list[dict[str, object]]:
         rows = self._run("SELECT seq, ts, kind, data, hash FROM entries WHERE record = ? ORDER BY seq",
                          (record_id,))
-        return [{"seq": r[0], "ts": r[1], "kind": r[2], "data": parse_data(r[3]), "hash": r[4]}
-                for r in rows]
+        return [entry_dict(r) for r in rows]
 
     def last(self, record_id: str) -> tuple[int, str] | None:
         rows = self._run("SELECT seq, hash FROM entries WHERE record = ? ORDER BY seq DESC LIMIT 1", (record_id,))
@@ -153,8 +140,8 @@ class SqliteStore:
     def same_session(self, session: str, exclude: str) -> list[RecordInfo]:
         if not session:
             return []
-        rows = self._run(f"SELECT {_COLUMNS} FROM records WHERE session = ? AND id != ?", (session, exclude))
-        return [_info(r) for r in rows]
+        rows = self._run(f"SELECT {COLUMNS} FROM records WHERE session = ? AND id != ?", (session, exclude))
+        return [record_info(r) for r in rows]
 
     def prune(self, before_ms: int) -> list[str]:
         try:

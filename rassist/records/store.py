@@ -7,6 +7,7 @@ A store object belongs to the thread that opened it."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from pathlib import Path
@@ -16,6 +17,50 @@ from rassist.errors import RassistError
 from rassist.records.model import Entry, Hit, RecordInfo
 
 SNIPPET_START, SNIPPET_END = "«", "»"
+
+# The columns of a record row, in the order record_info() reads them, for both SQL stores.
+COLUMNS = "id, command, role, title, tags, peer, started, ended, outcome, entries, head, session"
+SUMMARY = ("title", "tags", "peer", "ended", "outcome", "session")  # what append() may update
+
+
+def record_info(row: tuple) -> RecordInfo:
+    """A record row (COLUMNS) as a RecordInfo; corrupt tags read as none."""
+    try:
+        tags = json.loads(row[4])
+    except ValueError:
+        tags = []
+    return RecordInfo(id=row[0], command=row[1], role=row[2], title=row[3],
+                      tags=tags if isinstance(tags, list) else [], peer=row[5], started=row[6],
+                      ended=row[7], outcome=row[8], entries=row[9], head=row[10], session=row[11])
+
+
+def entry_dict(row: tuple) -> dict[str, object]:
+    """An entry row (seq, ts, kind, data, hash) as the dict verify and render read."""
+    return {"seq": row[0], "ts": row[1], "kind": row[2], "data": parse_data(row[3]), "hash": row[4]}
+
+
+def parse_data(text: object) -> object:
+    try:
+        return json.loads(text) if isinstance(text, str) else text
+    except ValueError:
+        return text  # corrupt: verify reports it, nothing crashes
+
+
+def record_prefix(id_or_prefix: str) -> str:
+    """A record id (or its start) as typed, checked: NotFound if it cannot be one."""
+    prefix = id_or_prefix.strip().lower()
+    if not prefix or any(c not in "0123456789abcdef" for c in prefix):
+        raise NotFound(f"no record {id_or_prefix!r}: ids are hexadecimal (see rassist tickets list)")
+    return prefix
+
+
+def one_record(rows: list[tuple], id_or_prefix: str, prefix: str) -> RecordInfo:
+    """The one record that rows (at most two, by id) found for the prefix."""
+    if not rows:
+        raise NotFound(f"no record {id_or_prefix!r} (see rassist tickets list)")
+    if len(rows) > 1 and rows[0][0] != prefix:
+        raise NotFound(f"{id_or_prefix!r} matches several records: give more characters")
+    return record_info(rows[0])
 
 
 class StoreError(RassistError):

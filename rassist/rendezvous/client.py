@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -15,6 +16,9 @@ from rassist.protocol import rendezvous as wire
 SERVER_OPS = frozenset({"allocated", "waiting", "claimed", "joined", "message", "peer-gone", "pong", "turn", "error"})
 
 
+MAX_EARLY = 8
+
+
 class PeerGone(Exception):
     """The other side left the rendezvous before pairing finished."""
 
@@ -23,6 +27,9 @@ class RendezvousClient:
     def __init__(self, ws: ClientConnection, url: str) -> None:
         self._ws = ws
         self.url = url
+        # Peer messages that arrived while we waited for a reply of the server's own (a joiner
+        # asks for TURN servers after sending its SPAKE2 message: one round trip for both).
+        self._early: deque[dict[str, Any]] = deque()
 
     @classmethod
     async def connect(cls, url: str, timeout: float) -> RendezvousClient:
@@ -54,6 +61,7 @@ class RendezvousClient:
             raise ConnectionLost(f"the rendezvous server sent a bad frame: {exc}") from None
 
     async def allocate(self, wanted: str | None = None) -> str:
+        self._early.clear()  # a new attempt: nothing from an earlier peer may reach it
         await self._send("allocate", **({"nameplate": wanted} if wanted else {}))
         msg = await self.recv()
         while msg["op"] in ("message", "peer-gone", "pong"):  # left over from an earlier attempt
@@ -111,7 +119,7 @@ class RendezvousClient:
         await self._send("send", body=wire.pack_body(data))
 
     async def receive(self) -> bytes:
-        msg = await self._expect("message")
+        msg = self._early.popleft() if self._early else await self._expect("message")
         try:
             return wire.unpack_body(msg["body"])
         except wire.WireError as exc:
@@ -122,6 +130,11 @@ class RendezvousClient:
             msg = await self.recv()
             if msg["op"] == op:
                 return msg
+            if msg["op"] == "message":
+                if len(self._early) >= MAX_EARLY:
+                    raise ConnectionLost("the peer sent too many messages out of turn")
+                self._early.append(msg)
+                continue
             if msg["op"] == "peer-gone":
                 raise PeerGone()
             if msg["op"] == "error":

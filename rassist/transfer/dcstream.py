@@ -11,9 +11,7 @@ import asyncio
 import logging
 from collections import deque
 from collections.abc import Callable
-
-from aiortc import RTCDataChannel
-from aiortc.exceptions import InvalidStateError
+from typing import TYPE_CHECKING
 
 from rassist.protocol import transfer_mux as mux
 from rassist.transfer.stream import StreamClosed
@@ -27,6 +25,9 @@ WINDOW = 256 * 1024
 BUFFER_HIGH = 1 << 20
 BUFFER_LOW = 256 * 1024
 
+if TYPE_CHECKING:  # WebRTC loads only when a session needs it (send prints its code first)
+    from aiortc import RTCDataChannel
+
 Listen = Callable[[Callable[[str | bytes], None]], None]
 
 
@@ -34,6 +35,9 @@ class BulkChannel:
     """Owns the bulk channel's incoming messages and routes them to streams by id."""
 
     def __init__(self, dc: RTCDataChannel, listen: Listen | None = None) -> None:
+        from aiortc.exceptions import InvalidStateError
+
+        self._invalid_state = InvalidStateError
         self.dc = dc
         self._streams: dict[bytes, ChannelStream] = {}
         self._low = asyncio.Event()
@@ -63,7 +67,7 @@ class BulkChannel:
             raise StreamClosed("the data channel is closed")
         try:
             self.dc.send(message)
-        except InvalidStateError:
+        except self._invalid_state:
             raise StreamClosed("the data channel is closed") from None
 
     async def room(self) -> None:

@@ -15,18 +15,20 @@ import logging
 import os
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
-
-from aiortc import RTCPeerConnection
+from typing import TYPE_CHECKING, Any
 
 from rassist.errors import CommandError, DeclinedError, RassistError
 from rassist.protocol import transfer as tp
-from rassist.session import Session
 from rassist.transfer import offers
 from rassist.transfer.dcstream import BulkChannel
 from rassist.transfer.receiver import TransferResult
 from rassist.transfer.scan import Scan, scan_paths
 from rassist.transfer.staging import TransferError
+
+if TYPE_CHECKING:
+    from aiortc import RTCPeerConnection
+
+    from rassist.session import Session
 
 log = logging.getLogger("rassist.transfer")
 FILES = "files"

@@ -14,19 +14,20 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rassist.errors import ConnectionLost, DeclinedError
 from rassist.protocol import transfer as tp
 from rassist.protocol import transfer_frames as fr
 from rassist.session import Emit
-from rassist.transfer import lane
 from rassist.transfer.dcstream import BulkChannel
 from rassist.transfer.receiver import Receiver, TransferResult
 from rassist.transfer.scan import Scan
 from rassist.transfer.sender import Sender
 from rassist.transfer.stream import ByteStream, StreamClosed
-from rassist.transfer.tlscert import new_identity
+
+if TYPE_CHECKING:  # the TLS lane (and its X.509 code) loads with the first offer
+    from rassist.transfer import lane
 
 log = logging.getLogger("rassist.transfer")
 HELLO_TIMEOUT = 30.0  # from the accept to the receiver's first frame on some stream
@@ -73,6 +74,9 @@ def make_outgoing(scan: Scan | None, text: str | None, fast_lane: bool,
     listener = None
     lane_offer = None
     if fast_lane:
+        from rassist.transfer import lane
+        from rassist.transfer.tlscert import new_identity
+
         listener = lane.Listener(new_identity())
         listener.open(lane.local_addresses(preferred)[: tp.MAX_ADDRS])
         if listener.addrs:
@@ -121,7 +125,7 @@ async def send(out: Outgoing, scan: Scan | None, ctl: SendCtl, bulk: BulkChannel
         bulk.forget(offer.id)
 
 
-async def _read_hello(stream: ByteStream, offer_id: str
+async def read_hello(stream: ByteStream, offer_id: str
                       ) -> tuple[ByteStream, fr.FrameDecoder, list[fr.Frame | fr.Data]]:
     decoder = fr.FrameDecoder(max_body=4096)
     events: list[fr.Frame | fr.Data] = []
@@ -147,7 +151,7 @@ async def _first_hello(out: Outgoing, accept: tp.Accept, dc_stream: ByteStream
 
     def watch(stream: ByteStream) -> None:
         candidates.append(stream)
-        task = asyncio.ensure_future(_read_hello(stream, offer_id))
+        task = asyncio.ensure_future(read_hello(stream, offer_id))
         out.tasks.add(task)
 
         def done(t: asyncio.Future[Any]) -> None:
@@ -190,6 +194,9 @@ async def receive(offer: tp.Offer, ctl: SendCtl, bulk: BulkChannel, emit: Emit, 
         result = TransferResult(offer.id, "receive", "ctl", total=offer.total, moved=offer.total)
         emit("transfer-done", **done_fields(result), text=True)
         return result
+    from rassist.transfer import lane
+    from rassist.transfer.tlscert import new_identity
+
     identity = new_identity() if fast_lane and offer.lane and offer.lane.addrs else None
     dc_stream = bulk.stream(offer.id)  # registered before anything can arrive on it
     ctl(tp.accept_message(offer.id, identity.cert_pem if identity else None))

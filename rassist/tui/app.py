@@ -30,7 +30,7 @@ from rassist.tui.widgets.status import StatusBar
 from rassist.tui.widgets.transfers import TransfersPane
 
 if TYPE_CHECKING:
-    from rassist.session import Emit, Session
+    from rassist.session import Session
     from rassist.tui.hooks import TuiHooks
 
 Connect = Callable[["Emit"], Awaitable["Session"]]

@@ -42,11 +42,11 @@ def test_commands_before_connecting_are_answered_at_once(server):
     error = host.wait_event("error", timeout=10, kind="command")
     assert "not connected yet" in error["message"] and "'chat'" in error["message"]
     join = start_join(server, code)
-    host.wait_event("request")
+    request = host.wait_event("request")
     join.wait_event("waiting", **{"for": "approval"})
     join.send({"chat": "me too"})
     assert "not connected yet" in join.wait_event("error", timeout=10, kind="command")["message"]
-    host.send({"approve": True})  # the approval prompt still gets its answer
+    host.send({"approve": True, "id": request["id"]})  # the approval prompt still gets its answer
     join.wait_event("connected")
     join.send({"quit": True})
     assert join.wait_exit() == 0 and host.wait_exit() == 0
@@ -54,11 +54,20 @@ def test_commands_before_connecting_are_answered_at_once(server):
 
 
 
-def test_an_approval_sent_before_the_request_still_counts(server):
+def test_an_approval_sent_before_the_request_is_refused_not_kept(server):
+    """Consent answers only what was shown: an early approve is an error, and the request that
+    comes later is still asked (issue 10's rule wins over answering early)."""
     host, code = start_host(server)
     host.send({"approve": True})  # a script that answers in advance
     join = start_join(server, code)
+    request = host.wait_event("request")
+    join.wait_event("waiting", **{"for": "approval"})
+    # Refused either at once (nothing was asking yet) or by the prompt (no id): never kept.
+    refusals = [e for e in host.events if e["event"] == "error" and e["kind"] == "command"]
+    refusal = refusals[0] if refusals else host.wait_event("error", timeout=10, kind="command")
+    assert "pending" in refusal["message"]
+    assert not any(e["event"] == "connected" for e in join.events)
+    host.send({"approve": True, "id": request["id"]})
     assert join.wait_event("connected")["granted"] == ["view"]
     join.send({"quit": True})
     assert join.wait_exit() == 0 and host.wait_exit() == 0
-    assert not [e for e in host.events if e["event"] == "error" and e["kind"] == "command"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.filesize import decimal
 
 from rassist.cli.output import _human
-from rassist.cli.transfer import _summary, files_renderers
+from rassist.cli.transfer_view import files_renderers, offer_summary
 from rassist.tui.text import size
 
 
@@ -26,7 +26,7 @@ def test_screen_and_other_events_are_sentences_not_dicts() -> None:
 
 def test_a_text_offer_does_not_count_files() -> None:
     fields = {"id": "t1", "peer": "ann", "name": "text", "text": True, "files": 0, "size": 12}
-    assert "file(s)" not in _summary(fields)
+    assert "file(s)" not in offer_summary(fields)
     assert "file(s)" not in files_renderers()["file-offered"](fields)
 
 

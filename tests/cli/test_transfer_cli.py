@@ -2,7 +2,8 @@
 
 import pytest
 
-from rassist.cli.transfer import files_renderers, parse_rate
+from rassist.cli.transfer import parse_rate
+from rassist.cli.transfer_view import files_renderers
 from rassist.errors import UsageError
 from rassist.transfer.progress import Meter
 

@@ -73,3 +73,15 @@ def test_snapshot_in_human_mode_prints_sentences(shared, server, tmp_path):
     said = " ".join("".join(snap.stderr_lines).split())  # rich wraps long lines
     assert f"Saved the host's screen (1920x1080) to {out}." in said
     assert "Type to chat" not in said and "{" not in said
+
+
+def test_snapshot_is_the_screen_itself(shared, server, tmp_path):
+    """The snapshot is a lossless still from the host, not a video frame still sharpening."""
+    host, code, picture = shared
+    out = tmp_path / "still.png"
+    snap = Proc(["snapshot", code, "-o", str(out), "--json", "--server", server])
+    snap.wait_event("snapshot", timeout=40)
+    assert snap.wait_exit() == 0
+    got = np.asarray(Image.open(out).convert("RGB"))
+    assert psnr(got, picture) >= 60
+    assert host.wait_exit() == 0

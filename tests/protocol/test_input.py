@@ -27,7 +27,6 @@ from rassist.protocol.input import (
     Key,
     Move,
     MoveThrottle,
-    RefusalReporter,
     Text,
     Wheel,
     chord_events,
@@ -42,6 +41,7 @@ from rassist.protocol.input import (
     to_wire,
 )
 from rassist.protocol.ratelimit import TokenBucket
+from rassist.protocol.refusals import RefusalReporter
 
 # ------------------------------------------------------------------ strategies
 

@@ -101,3 +101,57 @@ def test_joiner_cannot_skip_the_decision():
     host.state = State.AWAIT_OFFER
     out = deliver(host.offer("OFFER"), join)
     assert isinstance(out[-1], Failed)
+
+
+# ---------------------------------------------------------------- the direct phase (send/receive)
+
+def direct_handshake():
+    host = Pairing("host", "5-acme-adviser", "sender")
+    join = Pairing("join", "5-acme-adviser", "receiver", ("files",), direct=True)
+    from_host = host.receive(join.start()[0].body)
+    to_host = [a for a in join.receive(from_host[0].body) if isinstance(a, Send)]
+    join.receive(from_host[1].body)
+    (hello,) = locals_(host.receive(to_host[0].body))
+    return host, join, hello
+
+
+def test_direct_then_done():
+    from rassist.protocol.pairing import Direct
+
+    host, join, hello = direct_handshake()
+    assert hello == PeerHello("receiver", ("files",), True)
+    got = deliver(host.decide(("files",)) + host.direct({"offer": {"id": "x"}}), join)
+    assert got == [Decided(("files",)), Direct({"offer": {"id": "x"}})]
+    assert deliver(join.direct({"accept": {"cert": "c"}}), host) == [Direct({"accept": {"cert": "c"}})]
+    assert host.state is join.state is State.DIRECT
+
+
+def test_direct_fallback_leads_to_the_usual_sdp():
+    from rassist.protocol.pairing import Direct
+
+    host, join, _ = direct_handshake()
+    deliver(host.decide(("files",)) + host.direct({"offer": {}}), join)
+    assert deliver(join.direct({"fallback": True}), host) == [Direct({"fallback": True})]
+    assert host.state is join.state is State.AWAIT_OFFER
+    assert deliver(host.offer("OFFER"), join) == [Sdp("offer", "OFFER")]
+    assert deliver(join.answer("ANSWER"), host) == [Sdp("answer", "ANSWER")]
+    assert host.state is join.state is State.DONE
+
+
+def test_only_the_host_opens_the_direct_phase_and_only_after_deciding():
+    host, join, _ = direct_handshake()
+    with pytest.raises(RuntimeError):
+        host.direct({"offer": {}})  # before the decision
+    with pytest.raises(RuntimeError):
+        join.direct({"accept": {}})
+    deliver(host.decide(("files",)), join)
+    with pytest.raises(RuntimeError):
+        join.direct({"accept": {}})  # the joiner answers; it does not open
+
+
+def test_a_direct_message_out_of_turn_fails():
+    host, join, _ = direct_handshake()
+    deliver(host.decide(("files",)) + host.offer("OFFER"), join)
+    # after the SDP offer, a forged or replayed "direct" is a violation
+    forged = host._seal({"t": "direct", "offer": {}})
+    assert isinstance(join.receive(forged.body)[-1], Failed)

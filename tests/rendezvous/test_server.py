@@ -168,11 +168,38 @@ async def test_a_fresh_nameplate_skips_one_a_joiner_waits_for(server):
     claiming.cancel()
 
 
+async def test_a_peer_message_that_overtakes_a_server_reply_is_kept(server):
+    """The joiner asks for TURN servers after sending its SPAKE2 message; the host's answer may
+    arrive first and must not be lost."""
+    _, url = server
+    host, joiner = await pair(url)
+    await joiner.send(b"pake")
+    assert await host.receive() == b"pake"
+    await host.send(b"answer")
+    await asyncio.sleep(0.2)  # the answer is there before the server's turn reply
+    assert await joiner.turn_servers() == []
+    assert await joiner.receive() == b"answer"
+
+
+async def test_a_new_allocation_forgets_early_messages(server):
+    _, url = server
+    host, joiner = await pair(url)
+    await joiner.send(b"late words of a failed attempt")
+    await asyncio.sleep(0.2)
+    await host.turn_servers()  # buffers the message while waiting for its own reply
+    await host.allocate()
+    second = await RendezvousClient.connect(url, 5)
+    nameplate = await host.allocate()
+    await second.claim(nameplate)
+    await host.wait_joined(5)
+    await second.send(b"fresh")
+    assert await host.receive() == b"fresh"
+
+
 async def test_a_reader_that_stalls_is_dropped_before_much_piles_up_toward_it():
     import os
     import socket
 
-    from rassist.protocol import rendezvous as wire
     from rassist.rendezvous.server import MAX_BUFFERED
 
     rs = RendezvousServer(limits=Limits(messages_per_second=10_000, burst=10_000, messages_per_ip=100_000))

@@ -1,0 +1,127 @@
+"""Start-up stays light: the code paths that print a send code or parse a join never load
+WebRTC, video, numpy or the TUI; plain options skip typer's pydantic path without changing
+what they mean."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from rassist.cli import fastparams
+
+HEAVY = ("aiortc", "av", "numpy", "textual", "pydantic")
+
+# Runs a command in a fresh interpreter and, at the first `code` event (or, for join, when the
+# command's work is about to start), prints which heavy modules are loaded and leaves at once.
+_PROBE = """
+import json, os, sys
+HEAVY = {heavy!r}
+def report(what):
+    sys.__stdout__.write(json.dumps({{"probe": what, "loaded": [m for m in HEAVY if m in sys.modules]}}) + "\\n")
+    sys.__stdout__.flush()
+    os._exit(0)
+from rassist.cli import output
+emit = output.Output.emit
+def spy(self, event, **fields):
+    if event == "code":
+        report("code")
+    return emit(self, event, **fields)
+output.Output.emit = spy
+if {stop_at_join!r}:
+    import rassist.cli.session_commands as commands
+    commands.run = lambda *args, **kwargs: report("join")
+sys.argv = ["rassist", *{args!r}]
+from rassist.cli.main import main
+main()
+"""
+
+
+def probe(args: list[str], stop_at_join: bool = False) -> dict[str, Any]:
+    script = _PROBE.format(heavy=HEAVY, stop_at_join=stop_at_join, args=args)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    lines = [json.loads(line) for line in done.stdout.splitlines() if line.startswith('{"probe"')]
+    assert lines, f"no probe report: rc={done.returncode} stdout={done.stdout!r} stderr={done.stderr[-2000:]}"
+    return lines[0]
+
+
+def test_send_prints_its_code_before_loading_webrtc(server, tmp_path):
+    (tmp_path / "f.txt").write_text("x")
+    report = probe(["send", str(tmp_path / "f.txt"), "--json", "--server", server])
+    assert report == {"probe": "code", "loaded": []}
+
+
+def test_send_text_too(server):
+    report = probe(["send", "--text", "hello", "--server", server])
+    assert report == {"probe": "code", "loaded": []}
+
+
+def test_parsing_a_join_loads_nothing_heavy():
+    report = probe(["join", "7-acme-adviser", "--json", "--server", "ws://127.0.0.1:9",
+                    "--timeout", "3", "--files"], stop_at_join=True)
+    assert report == {"probe": "join", "loaded": []}
+
+
+def test_the_help_loads_nothing_heavy():
+    script = ("import sys; sys.argv = ['rassist', '--help']\nfrom rassist.cli.main import app\n"
+              "try:\n    app()\nexcept SystemExit:\n    pass\n"
+              f"print([m for m in {HEAVY!r} if m in sys.modules])")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+# ---------------------------------------------------------------- plain option values
+
+class Info:
+    def __init__(self, **kw: Any) -> None:
+        self.min = kw.get("min")
+        self.max = kw.get("max")
+        self.clamp = False
+        for key, value in fastparams._PLAIN_PATH.items():
+            setattr(self, key, kw.get(key, value))
+
+
+def typer_value(annotation: Any, info: Any, value: Any) -> Any:
+    """What typer's own (pydantic) path makes of `value`, or the exception it raises."""
+    from typer._coercion import resolve_type_descriptor
+    from typer.models import OptionInfo
+
+    option = OptionInfo(min=info.min, max=info.max, file_okay=info.file_okay)
+    descriptor = resolve_type_descriptor(annotation, option)
+    from typer._coercion import build_runtime_param  # typer's own: install() patches typer.core
+
+    return build_runtime_param(descriptor)._coerce_value(value, param=None, ctx=None)
+
+
+values = st.one_of(st.text(max_size=12), st.integers(-20, 20).map(str),
+                   st.floats(-20, 20, allow_nan=False).map(str), st.sampled_from(["1e3", " 5", "0x10", "nan", "inf", "-0"]))
+
+
+@settings(deadline=None, max_examples=300)
+@given(values, st.sampled_from([(str, {}), (int, {"min": 2, "max": 8}), (float, {"min": 0.1}),
+                                (float, {}), (int, {}), (Path, {})]))
+def test_plain_values_mean_what_typer_makes_of_them(value, kind):
+    annotation, bounds = kind
+    info = Info(**bounds)
+    plain = fastparams.convert(annotation, info, value)
+    if plain is fastparams._NO:
+        return  # typer's own path decides (and words any error)
+    try:
+        expected = typer_value(annotation, info, value)
+    except Exception:  # noqa: BLE001 - typer refuses what we accepted: a real difference
+        pytest.fail(f"{value!r} as {annotation}: accepted here, refused by typer")
+    assert plain == expected and type(plain) is type(expected)
+
+
+def test_lists_and_flags():
+    info = Info()
+    assert fastparams.convert(list[Path], info, ("a", "b/c")) == [Path("a"), Path("b/c")]
+    assert fastparams.convert(bool, info, True) is True
+    assert fastparams.convert(bool, info, "yes") is fastparams._NO
+    assert fastparams.convert(Path, Info(file_okay=False), "x") is fastparams._NO
