@@ -432,7 +432,7 @@ def main() -> None:
     parser.add_argument("--role", default="main")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--move-seconds", type=float, default=6.0)
-    parser.add_argument("--links", default=",".join(LINKS), help=f"comma-separated, of: {', '.join(LINKS)}")
+    parser.add_argument("--links", default=",".join(LINKS), help="comma-separated, of: " + ", ".join(LINKS).replace("%", "%%"))
     parser.add_argument("--deadline", type=float, default=20.0)
     parser.add_argument("--host-prefix", default="[]")
     parser.add_argument("--quick", action="store_true", help="(run role) one text screen, no motion")
