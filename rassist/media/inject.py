@@ -19,7 +19,8 @@ from typing import Any
 
 from rassist.media.xtest import (BUTTONS, WHEEL_DOWN, WHEEL_LEFT, WHEEL_RIGHT, WHEEL_UP, XTest,
                                  XUnavailable, char_keysym, key_keysym, quietly)
-from rassist.protocol.input import KEY_NAMES, Button, InputEvent, Key, Move, Text, Wheel
+from rassist.protocol.input import Button, InputEvent, Key, Move, Text, Wheel
+from rassist.protocol.keys import KEY_NAMES
 
 
 class InjectorUnavailable(RuntimeError):

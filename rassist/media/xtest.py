@@ -50,7 +50,7 @@ def char_keysym(char: str) -> int:
 
 
 def key_keysym(name: str) -> int:
-    """The keysym of a named key (one of rassist.protocol.input.KEY_NAMES)."""
+    """The keysym of a named key (one of rassist.protocol.keys.KEY_NAMES)."""
     if name in _MEDIA_KEYSYMS:
         return _MEDIA_KEYSYMS[name]
     from Xlib import XK
