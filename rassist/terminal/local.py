@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import os
 import queue
+import select
 import signal
 import termios
 import threading
@@ -33,6 +34,20 @@ SHORT_HELP = "Ctrl-] then q quit, y/v/n answer a request, g/r grant/revoke typin
 HIGH = 1 << 20
 LOW = 256 * 1024
 
+
+
+def write_all(fd: int, data: bytes) -> bool:
+    """All of `data` to a terminal that may be non-blocking: wait until it can take more rather
+    than spin. False if the terminal has gone."""
+    view = memoryview(data)
+    while view:
+        try:
+            view = view[os.write(fd, view):]
+        except BlockingIOError:
+            select.select([], [fd], [], 1.0)
+        except OSError:
+            return False
+    return True
 
 class LocalTerminal:
     """`on_key(letter)` receives the letter typed after Ctrl-]."""
@@ -98,14 +113,7 @@ class LocalTerminal:
 
     def _writer(self) -> None:
         while (data := self._queue.get()) is not None:
-            view = memoryview(data)
-            while view:
-                try:
-                    view = view[os.write(self.stdout, view):]
-                except BlockingIOError:
-                    continue
-                except OSError:
-                    break
+            write_all(self.stdout, data)
             with self._lock:
                 self._queued -= len(data)
                 drained = self._queued < LOW

@@ -23,6 +23,7 @@ from typing import Any, TextIO
 from rassist.errors import CommandError
 from rassist.terminal.emulator import safe_text
 from rassist.terminal.join import JoinTerminal
+from rassist.terminal.local import write_all
 
 PREFIX = 0x1D  # Ctrl-]
 FPS = 30
@@ -175,14 +176,7 @@ class PlainView:
         return session.granted if session is not None else set()
 
     def _write(self, data: bytes) -> None:
-        view = memoryview(data)
-        while view:
-            try:
-                view = view[os.write(self.stdout, view):]
-            except BlockingIOError:
-                continue
-            except OSError:
-                return
+        write_all(self.stdout, data)
 
     def stop(self) -> None:
         with contextlib.suppress(Exception):
