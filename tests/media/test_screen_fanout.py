@@ -1,0 +1,129 @@
+"""One ScreenSource, several viewers over real in-process aiortc peers (Xvfb): everybody decodes
+the painted picture from one encoder, a late viewer gets a keyframe at once, a stalled viewer
+does not stop the others."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+import numpy as np
+from aiortc import RTCConfiguration, RTCPeerConnection
+
+from rassist.media.screen import HostScreen, ViewScreen
+from rassist.media.screen_source import ScreenSource, ViewerTrack
+from tests.media.conftest import Painter, connect, psnr, text_screen
+
+
+class Viewers:
+    """Viewers of one source, each over its own pair of peer connections."""
+
+    def __init__(self, source: ScreenSource) -> None:
+        self.source = source
+        self.pcs: list[RTCPeerConnection] = []
+        self.hosts: list[HostScreen] = []
+        self.views: list[ViewScreen] = []
+
+    async def add(self) -> tuple[HostScreen, ViewScreen]:
+        host_pc, view_pc = (RTCPeerConnection(RTCConfiguration(iceServers=[])) for _ in range(2))
+        self.pcs += [host_pc, view_pc]
+        host, view = HostScreen(source=self.source), ViewScreen()
+        host.prepare(host_pc, "host")
+        view.prepare(view_pc, "join")
+        assert isinstance(host.track, ViewerTrack)
+        host.track.release()  # what HostScreen.start does once the session granted "view"
+        await connect(host_pc, view_pc)
+        self.hosts.append(host)
+        self.views.append(view)
+        return host, view
+
+    async def close(self) -> None:
+        for host in self.hosts:
+            await host.stop()
+        for view in self.views:
+            await view.stop()
+        await self.source.close()
+        await asyncio.gather(*(pc.close() for pc in self.pcs))
+
+
+@contextlib.asynccontextmanager
+async def viewers() -> AsyncIterator[Viewers]:
+    group = Viewers(ScreenSource(with_cursor=False))
+    try:
+        yield group
+    finally:
+        await group.close()
+
+
+async def test_three_viewers_decode_the_screen_from_one_encoder(painter: Painter) -> None:
+    picture = text_screen(seed=21)
+    painter.put(picture)
+    async with viewers() as group:
+        for _ in range(3):
+            await group.add()
+        for view in group.views:
+            frame = await view.viewer.settled_frame(timeout=60)
+            assert psnr(frame.to_ndarray(format="rgb24"), picture) >= 38
+        changed = picture.copy()
+        changed[200:400, 300:900] = (250, 250, 60)
+        painter.put(changed[200:400, 300:900], 300, 200)
+        for view in group.views:
+            await view.viewer.next_frame(timeout=20)
+            frame = await view.viewer.settled_frame(timeout=20)
+            assert psnr(frame.to_ndarray(format="rgb24"), changed) >= 38
+        # Encoded once: every viewer's frames came from the one encoder.
+        source = group.source
+        assert source.track is not None and source.track.encoder.reopens == 1
+        for host in group.hosts:
+            assert isinstance(host.track, ViewerTrack) and 0 < host.track.frames_sent <= source.frames
+
+
+async def test_a_late_viewer_gets_a_keyframe_at_once(painter: Painter) -> None:
+    picture = text_screen(seed=22)
+    painter.put(picture)
+    async with viewers() as group:
+        _, first = await group.add()
+        await first.viewer.settled_frame(timeout=60)
+        await asyncio.sleep(1.5)  # past the keyframe limiter's interval, on a still screen
+        keyframes = group.source.keyframes
+        _, late = await group.add()
+        frame = await late.viewer.settled_frame(timeout=30)
+        assert psnr(frame.to_ndarray(format="rgb24"), picture) >= 38
+        assert group.source.keyframes > keyframes  # it did not wait for a change on the screen
+        assert group.source.track is not None and group.source.track.encoder.reopens == 1
+
+
+async def test_a_stalled_viewer_does_not_stop_the_others(painter: Painter) -> None:
+    picture = text_screen(seed=23)
+    painter.put(picture)
+    async with viewers() as group:
+        _, good = await group.add()
+        stalled_host, stalled = await group.add()
+        for view in (good, stalled):
+            await view.viewer.settled_frame(timeout=60)
+        # The stalled viewer's network stops taking packets: its sender hangs on the first one.
+        pc = group.pcs[2]
+        sender = pc.getTransceivers()[0].sender
+        dtls = sender._RTCRtpSender__transport  # type: ignore[attr-defined]
+        never = asyncio.Event()
+
+        async def hang(data: bytes) -> None:
+            await never.wait()
+
+        dtls._send_rtp = hang
+        frames_before = good.viewer.frames
+        rng = np.random.default_rng(5)
+        changed = picture.copy()
+        for i in range(150):  # motion: many small changes
+            x, y = int(rng.integers(0, 1800)), int(rng.integers(0, 1000))
+            changed[y:y + 60, x:x + 100] = rng.integers(0, 255, 3)
+            painter.put(changed[y:y + 60, x:x + 100], x, y)
+            await asyncio.sleep(0.02)
+        frame = await good.viewer.settled_frame(timeout=30)
+        assert psnr(frame.to_ndarray(format="rgb24"), changed) >= 38
+        assert good.viewer.frames - frames_before >= 20
+        assert isinstance(stalled_host.track, ViewerTrack)
+        queue = stalled_host.track.queue
+        assert queue.overflows >= 1 or not queue.gating  # it stopped holding the others back
+        never.set()
