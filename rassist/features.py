@@ -35,10 +35,12 @@ def host_features(monitor: int | None, ask: Callable[..., Any] | None = None,
         geometry = None  # chat and files still work; the host says so at start (no_display())
         screen.error = exc
     from rassist.media.annotate import HostAnnotate
+    from rassist.media.local_input import LocalInputWatch
     from rassist.media.still import HostStill
 
-    return [screen, HostControl(geometry, ask=ask), HostAnnotate(geometry), files_feature(download_dir, fast_lane),
-            HostStill(monitor)]
+    # One LocalInputWatch per host session, shared by every HostControl: the person at the host wins.
+    return [screen, HostControl(geometry, ask=ask, local=LocalInputWatch()), HostAnnotate(geometry),
+            files_feature(download_dir, fast_lane), HostStill(monitor)]
 
 
 def no_display(features: list[Feature]) -> str | None:
