@@ -209,6 +209,7 @@ class ViewerTrack(MediaStreamTrack):
         if not self._released and self.readyState == "live":
             self._released = True
             self.source._subscribe(self)
+            self._arrived.set()  # a sender already waiting in recv() now counts as ready
 
     def request_keyframe(self) -> None:  # SenderFeedback: this viewer's PLI/FIR
         self.source._keyframe_requested()
