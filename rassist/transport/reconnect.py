@@ -37,7 +37,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from rassist.errors import AuthError, ConnectionLost, RassistError, TimedOut
+from rassist.crypto.resume import lan_name
+from rassist.errors import AuthError, ConnectionLost, RassistError
 from rassist.protocol.resume import Handshake, PeerSdp, Refused, ResumeState, Send
 from rassist.rendezvous.client import PeerGone, RendezvousClient
 from rassist.transport.peer import Peer
@@ -213,5 +214,20 @@ async def _send(client: RendezvousClient, actions: list[Any]) -> None:
     for action in actions:
         if isinstance(action, Send):
             await client.send(action.body)
-    if not any(isinstance(a, Send) for a in actions):
-        raise TimedOut("resume handshake had nothing to send")
+
+
+def embedded_urls(secret: bytes, known: Sequence[str], lan_wait: float = 1.5) -> Callable[[], Awaitable[list[str]]]:
+    """The joiner's `urls` with no --server: the host's embedded server as announced now on
+    this machine and the LAN under lan_name(secret) (its address may have changed), then the
+    URL(s) it paired through. Asked again on every attempt."""
+    name = lan_name(secret)
+
+    async def find() -> list[str]:
+        from rassist.rendezvous import local
+
+        urls = local.same_machine(name)
+        with contextlib.suppress(Exception):  # no multicast here: this machine and `known` still work
+            urls += await local.on_lan(name, lan_wait)
+        return list(dict.fromkeys([*urls, *known]))
+
+    return find

@@ -126,3 +126,29 @@ async def test_the_window_expiring_is_connection_lost():
         await reconnect(ResumeState(secret, "host"), ["ws://127.0.0.1:9"], preparer([], "host"), window=2,
                         on_attempt=lambda s, last: left.append(s))
     assert len(left) >= 2 and left == sorted(left, reverse=True) and left[0] <= 2
+
+
+async def test_with_the_embedded_server_the_joiner_finds_the_host_again(tmp_path, monkeypatch):
+    """No --server: the host keeps its in-process rendezvous and announces it under a name
+    derived from the secret; the joiner's remembered URL went stale (the host's address
+    changed), the announcement on this machine leads it to the server again."""
+    from rassist.crypto.resume import lan_name
+    from rassist.rendezvous.embedded import Embedded
+    from rassist.transport.reconnect import embedded_urls
+
+    monkeypatch.setenv("RASSIST_REGISTRY", str(tmp_path / "registry"))
+    secret = resume_secret(os.urandom(32))
+    embedded = await Embedded.start("127.0.0.1")
+    try:
+        await embedded.announce.publish(lan_name(secret))
+        finder = embedded_urls(secret, ["ws://127.0.0.1:9"], lan_wait=0.2)
+        assert (await finder())[0] == embedded.url and (await finder())[-1] == "ws://127.0.0.1:9"
+        host_r, join_r = await asyncio.gather(
+            reconnect(ResumeState(secret, "host"), [embedded.url], preparer([], "host"), window=60),
+            reconnect(ResumeState(secret, "join"), finder, preparer([], "join"), window=60))
+        await talk(host_r.peer, join_r.peer, "found again")
+        for r in (host_r, join_r):
+            await r.peer.close()
+        assert await embedded_urls(resume_secret(os.urandom(32)), [], lan_wait=0.2)() == []  # another session's name
+    finally:
+        await embedded.stop()
