@@ -26,6 +26,23 @@ RASSIST_SERVER); the window then expires with exit 6 and a message that says so.
 With a configured server (or several, or a cluster on Redis) both sides simply pass its URL(s).
 With several URLs each meet waits at most MEET_SLICE before the next one is tried, so two sides
 that started on different servers still overlap on one.
+
+What the session (one participant per peer) does around it:
+- at pairing: keeps ResumeState(resume_secret(pairing key), role) and one ReliableLink
+  (transport/reliable_link.py); chat and control/permission messages go through the link
+  (heartbeats and input events do not: stale input after a gap must not be replayed);
+- on a drop (the peer connection failed or closed, or the heartbeat went silent): emits
+  `reconnecting`, releases every held key and button (host) and stops sending input (viewer),
+  detaches the link, stops the features' per-link work, closes the old peer, then calls
+  reconnect(state, urls, prepare=lambda peer: each feature.prepare(peer.pc, role),
+  ack=link.ack, granted=what the joiner holds (host), window=the resume window,
+  on_attempt=lambda left, last: emit("reconnecting", seconds_left=..., ...));
+- on Resumed: swaps in the new peer, a new MessageChannel with its handlers,
+  link.attach(ctl, peer_ack=resumed.peer_ack), restarts the features on the new connection
+  (a joiner takes resumed.granted: the host is authoritative), emits `reconnected`; a file
+  transfer that broke re-offers under the same key and continues from the receiver's verified
+  prefix (protocol/transfer_resume.py), checked by its SHA-256 as before;
+- on ConnectionLost (the window is over, the same on both sides): ends with exit 6.
 """
 
 from __future__ import annotations
@@ -88,7 +105,10 @@ async def reconnect(state: ResumeState, urls: Urls, prepare: Prepare, *, ack: in
                                  + (f" (last attempt: {last})" if last else ""))
         if on_attempt is not None:
             on_attempt(left, last)
-        candidates = list(await urls()) if callable(urls) else list(urls)
+        try:
+            candidates = list(await urls()) if callable(urls) else list(urls)
+        except (OSError, RassistError) as exc:  # finding the server failed this time: try again
+            candidates, last = [], _describe(exc)
         slice_ = min(left, MEET_SLICE) if len(candidates) > 1 else left
         for url in candidates:
             left = deadline - loop.time()
