@@ -210,3 +210,25 @@ def test_offers_with_wrong_fields_are_refused(overrides):
         assert isinstance(msg["granted"], list) and all(isinstance(p, str) for p in msg["granted"])
     else:
         assert isinstance(got[0], Refused) and msg != good
+
+
+@settings(max_examples=300)
+@given(st.lists(st.sampled_from(["ok", "offer lost", "answer lost"]), max_size=30))
+def test_generations_never_drift_apart_whatever_is_lost(rounds):
+    """Each round the host offers where it must and the joiner waits where it must; the offer
+    or the answer may be lost. The two always still meet, and a lossless round resumes."""
+    host, join = pair()
+    for fate in rounds + ["ok"]:
+        assert host.generation <= join.generation <= host.generation + 1
+        h = host.handshake(host.generations()[0])
+        assert h.generation in join.generations()  # they meet at the same mailbox
+        j = join.handshake(h.generation)
+        offer = body(h.offer("o", 0, ()))
+        if fate == "offer lost":
+            continue
+        assert isinstance(j.receive(offer)[0], PeerSdp)
+        answer = body(j.answer("a", 0))
+        if fate == "answer lost":
+            continue
+        assert isinstance(h.receive(answer)[0], PeerSdp)
+        assert host.generation == join.generation
