@@ -80,7 +80,7 @@ def read_counter(frame: Any) -> int | None:
 
 # ---------------------------------------------------------------- host (child process)
 
-async def host_async(viewers: int) -> None:
+async def host_async(viewers: int, separate: bool) -> None:
     from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 
     from rassist.media.screen import HostScreen
@@ -91,7 +91,8 @@ async def host_async(viewers: int) -> None:
     pcs, screens = [], []
     for _ in range(viewers):
         pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
-        screen = HostScreen(source=source)
+        # separate: what a host without the fan-out would do, a capture and an encoder per viewer
+        screen = HostScreen() if separate else HostScreen(source=source)
         screen.prepare(pc, "host")
         await pc.setLocalDescription(await pc.createOffer())
         pcs.append(pc)
@@ -111,12 +112,13 @@ async def host_async(viewers: int) -> None:
             print(json.dumps({"ok": True}), flush=True)
         elif cmd["do"] == "stats":
             tracks = [s.track for s in screens if isinstance(s.track, ViewerTrack)]
-            encoder = source.encoder
+            if separate:  # every viewer's own encoder
+                own = [s.track for s in screens if s.track is not None and not isinstance(s.track, ViewerTrack)]
+                print(json.dumps({"frames": sum(t.frames_sent for t in own),
+                                  "keyframes": sum(t.encoder.keyframes for t in own), "dropped": [0]}), flush=True)
+                continue
             print(json.dumps({"frames": source.frames, "keyframes": source.keyframes,
-                              "reopens": encoder.reopens if encoder else 0,
-                              "sent": [t.frames_sent for t in tracks],
-                              "dropped": [t.queue.dropped for t in tracks],
-                              "targets": [t.controller.target for t in tracks]}), flush=True)
+                              "dropped": [t.queue.dropped for t in tracks]}), flush=True)
         elif cmd["do"] == "quit":
             break
     await source.close()
@@ -204,8 +206,8 @@ class Child:
             self.proc.wait()
 
 
-def one_run(env: dict[str, str], viewers: int, seconds: float) -> dict[str, float]:
-    host = Child(env, "--role", "host", "--count", str(viewers))
+def one_run(env: dict[str, str], viewers: int, seconds: float, separate: bool = False) -> dict[str, float]:
+    host = Child(env, "--role", "host", "--count", str(viewers), *(["--separate"] if separate else []))
     clients: list[Child] = []
     try:
         offers = host.read()["offers"]
@@ -237,12 +239,14 @@ def main() -> None:
     parser.add_argument("--viewers", default="1,2,4", help="viewer counts to measure (default 1,2,4)")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=8.0, help="measuring window per run")
+    parser.add_argument("--separate", action="store_true",
+                        help="also measure an encoder per viewer (no fan-out), for comparison")
     args = parser.parse_args()
     if args.role == "painter":
         painter_main()
         return
     if args.role == "host":
-        asyncio.run(host_async(args.count))
+        asyncio.run(host_async(args.count, args.separate))
         return
     if args.role == "viewer":
         asyncio.run(viewer_async())
@@ -252,6 +256,7 @@ def main() -> None:
 
     counts = [int(n) for n in args.viewers.split(",") if n.strip()]
     results: dict[int, dict[str, float]] = {}
+    separate: dict[int, dict[str, float]] = {}
     load_before = os.getloadavg()
     with xvfb(1920, 1080) as display:
         env = dict(os.environ, DISPLAY=display, PYTHONPATH=str(ROOT))
@@ -263,6 +268,11 @@ def main() -> None:
                 results[n] = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
                 print(f"{n} viewer(s): " + ", ".join(f"{k}={v:.1f}" for k, v in results[n].items()),
                       file=sys.stderr, flush=True)
+                if args.separate and n > 1:
+                    runs = [one_run(env, n, args.seconds, separate=True) for _ in range(args.runs)]
+                    separate[n] = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
+                    print(f"{n} viewer(s), an encoder each: "
+                          + ", ".join(f"{k}={v:.1f}" for k, v in separate[n].items()), file=sys.stderr, flush=True)
         finally:
             painter.proc.kill()
             painter.proc.wait()
@@ -284,6 +294,10 @@ def main() -> None:
         print(f"  fps_median     {r['fps_median']:7.1f}")
         print(f"  encoded        {r['encoded']:7.0f}   frames encoded once for all "
               f"viewers; keyframes {r['keyframes']:.0f}, frames skipped by slow viewers {r['dropped']:.0f}")
+        if n in separate:
+            o = separate[n]
+            print(f"  (an encoder per viewer instead: host_cpu_pct {o['host_cpu_pct']:.1f}, host_rss_mb "
+                  f"{o['host_rss_mb']:.1f}, fps_slowest {o['fps_slowest']:.1f}, cpu_ms/frame {o['cpu_ms_per_frame']:.1f})")
 
 
 if __name__ == "__main__":
