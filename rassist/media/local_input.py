@@ -102,7 +102,10 @@ class LocalInputWatch:
         try:
             if not d.has_extension("XInputExtension"):
                 raise RuntimeError("the X server has no XInput extension")
-            version = d.xinput_query_version()
+            # As an XI 2.2 client: from 2.1 on, raw events reach the root window even while another
+            # client holds a grab (a menu, a drag), and the person's input then still counts.
+            version = xinput.XIQueryVersion(display=d.display, opcode=d.display.get_extension_major(xinput.extname),
+                                            major_version=2, minor_version=2)
             if (version.major_version, version.minor_version) < (2, 0):
                 raise RuntimeError("the X server has no XInput 2")
             xtest = d.intern_atom("XTEST Device")
@@ -148,8 +151,11 @@ class LocalInputWatch:
                 observed = Observed(kind[0], int(data.detail), kind[1], int(data.sourceid) in self.xtest_devices,
                                     repeat=kind[0] == "key" and bool(data.flags & KEY_REPEAT))
                 with self._lock:
-                    local = self.guard.observed(observed, self.clock())
-                if local and self._loop is not None and not self._loop.is_closed():
+                    now = self.clock()
+                    was_allowed = self.guard.allows(now)
+                    local = self.guard.observed(observed, now)
+                # Only the start of a pause needs the event loop; its timer follows the extensions.
+                if local and was_allowed and self._loop is not None and not self._loop.is_closed():
                     self._loop.call_soon_threadsafe(self._check)
         except Exception:  # noqa: BLE001 - the X server went away: stop watching, input goes on
             pass
