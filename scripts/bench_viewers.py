@@ -268,7 +268,7 @@ def main() -> None:
                 results[n] = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
                 print(f"{n} viewer(s): " + ", ".join(f"{k}={v:.1f}" for k, v in results[n].items()),
                       file=sys.stderr, flush=True)
-                if args.separate and n > 1:
+                if args.separate:
                     runs = [one_run(env, n, args.seconds, separate=True) for _ in range(args.runs)]
                     separate[n] = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
                     print(f"{n} viewer(s), an encoder each: "
