@@ -84,3 +84,4 @@ def test_remote_input_is_allowed_exactly_when_no_local_event_came_within_the_win
         assert guard.allows(now) == (now >= last_local + SUSPEND)
         if not xtest:
             assert last_local == now  # a real device is always local
+
