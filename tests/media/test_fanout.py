@@ -122,3 +122,23 @@ def test_limiter_lets_a_new_viewers_keyframe_through_at_once() -> None:
     assert lim.due(10.3) == 0.0
     lim.sent(10.3, 0.5, 0.1, 0.03)
     assert lim.due(10.4) is None and not lim.urgent
+
+
+def test_the_shared_encoder_follows_the_viewers_links(monkeypatch: pytest.MonkeyPatch) -> None:
+    from rassist.media.screen_source import ScreenSource, ViewerTrack
+
+    monkeypatch.delenv("DISPLAY", raising=False)
+    source = ScreenSource()
+    assert source.error is not None  # no display: still usable to reason about rates
+    fast, slow = ViewerTrack(source), ViewerTrack(source)
+    source.viewers = [fast, slow]
+    for track in (fast, slow):
+        track.queue.offer(KEY, 1e6)  # both in good standing
+    fast.controller.target, slow.controller.target = 20_000_000, 2_000_000
+    fast.controller.rtt, slow.controller.rtt = 0.01, 0.08
+    settings = source.estimator.settings()
+    assert settings.bitrate == 20_000_000 * FLOOR_FRACTION and source.estimator.rtt == 0.08
+    slow.controller.target = 8_000_000
+    assert source.estimator.settings().bitrate == 8_000_000
+    slow.queue.offer(Frame(b"x" * 10_000_000, False), 1e6)  # overflows: skips to a keyframe
+    assert source.estimator.settings().bitrate == 20_000_000
