@@ -167,3 +167,25 @@ async def test_viewers_in_sessions_share_a_source_and_one_leaving_disturbs_no_on
         assert source.viewers == [] and source.track is None  # the last one gone: capture stopped
     finally:
         await source.close()
+
+
+async def test_a_keyframe_request_from_any_viewer_reaches_the_shared_encoder(painter: Painter) -> None:
+    picture = text_screen(seed=25)
+    painter.put(picture)
+    async with viewers() as group:
+        for _ in range(2):
+            await group.add()
+        for view in group.views:
+            await until_picture(view, picture, timeout=60)
+        await asyncio.sleep(1.5)  # past the keyframe limiter's interval
+        before, frames = group.source.keyframes, [v.viewer.frames for v in group.views]
+        # The second viewer reports picture loss, as after unrecoverable packet loss.
+        host_pc, view_pc = group.pcs[2], group.pcs[3]
+        await view_pc.getTransceivers()[-1].receiver._send_rtcp_pli(host_pc.getTransceivers()[-1].sender._ssrc)
+        deadline = asyncio.get_running_loop().time() + 20
+        while group.source.keyframes == before:
+            assert asyncio.get_running_loop().time() < deadline, "no keyframe after the PLI"
+            await asyncio.sleep(0.05)
+        assert group.hosts[1].feedback is not None and group.hosts[1].feedback.keyframe_requests >= 1
+        for view, count in zip(group.views, frames):  # the keyframe went to both
+            await view.viewer.next_frame(after=count, timeout=20)
