@@ -289,7 +289,9 @@ def main() -> None:
         growth = (r["host_rss_mb"] - base["host_rss_mb"]) / (n - 1) if base and n > 1 else None
         print(f"  host_rss_mb    {r['host_rss_mb']:7.1f}   "
               + (f"+{growth:.1f} MB per added viewer (target <= 15)" if growth is not None else ""))
-        print(f"  cpu_ms/frame   {r['cpu_ms_per_frame']:7.1f}   host CPU per frame encoded (all viewers served)")
+        print(f"  cpu_ms/frame   {r['cpu_ms_per_frame']:7.1f}   host CPU per frame encoded (all viewers served)"
+              + (f"; {r['cpu_ms_per_frame'] / base['cpu_ms_per_frame']:.2f}x of 1 viewer: the CPU ratio at equal "
+                 "frame rates (target <= 1.3x with 4)" if base and n > 1 else ""))
         print(f"  fps_slowest    {r['fps_slowest']:7.1f}   (target >= 25)")
         print(f"  fps_median     {r['fps_median']:7.1f}")
         print(f"  encoded        {r['encoded']:7.0f}   frames encoded once for all "
