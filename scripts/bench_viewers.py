@@ -2,7 +2,7 @@
 1920x1080 Xvfb screen with motion, and each viewer's frame rate.
 
 Processes, like the real thing: a painter (an application scrolling text in a 960x540 region
-~60 times a second and stamping a 16-bit frame counter into it), the host (one ScreenSource and
+--hz times a second, 30 by default, and stamping a 16-bit frame counter into it), the host (one ScreenSource and
 one HostScreen per viewer, each on its own aiortc peer connection: capture and encode once, fan
 out) and one process per viewer (aiortc receiver and decoder, which reads the counter back from
 each decoded frame). All on loopback, no shaping. Signalling is SDP over the children's pipes.
@@ -61,7 +61,7 @@ def painter_main() -> None:
         painter.put(region, x, y)
         counter = (counter + 1) % (1 << BITS)
         offset = (offset + 3) % (tall.shape[0] - h)
-        time.sleep(max(0.0, 1 / 60 - (time.monotonic() - began)))
+        time.sleep(max(0.0, 1 / float(os.environ.get("BENCH_HZ", "30")) - (time.monotonic() - began)))
 
 
 def read_counter(frame: Any) -> int | None:
@@ -239,6 +239,7 @@ def main() -> None:
     parser.add_argument("--viewers", default="1,2,4", help="viewer counts to measure (default 1,2,4)")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=8.0, help="measuring window per run")
+    parser.add_argument("--hz", type=float, default=30.0, help="how often the painter changes the screen")
     parser.add_argument("--separate", action="store_true",
                         help="also measure an encoder per viewer (no fan-out), for comparison")
     args = parser.parse_args()
@@ -259,7 +260,7 @@ def main() -> None:
     separate: dict[int, dict[str, float]] = {}
     load_before = os.getloadavg()
     with xvfb(1920, 1080) as display:
-        env = dict(os.environ, DISPLAY=display, PYTHONPATH=str(ROOT))
+        env = dict(os.environ, DISPLAY=display, PYTHONPATH=str(ROOT), BENCH_HZ=str(args.hz))
         painter = Child(env, "--role", "painter")
         try:
             painter.read()
@@ -277,7 +278,7 @@ def main() -> None:
             painter.proc.kill()
             painter.proc.wait()
     load_after = os.getloadavg()
-    print(f"bench_viewers: 1920x1080 Xvfb, 960x540 region scrolling at 60 Hz, {os.cpu_count()} cores, "
+    print(f"bench_viewers: 1920x1080 Xvfb, 960x540 region scrolling at {args.hz:g} Hz, {os.cpu_count()} cores, "
           f"{args.runs} runs of {args.seconds:g} s, medians; load average {load_before[0]:.1f} -> "
           f"{load_after[0]:.1f}")
     base = results.get(1)
