@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import statistics
@@ -89,7 +90,8 @@ async def host_async(viewers: int, separate: bool) -> None:
     loop = asyncio.get_running_loop()
     source = ScreenSource()
     pcs, screens = [], []
-    for _ in range(viewers):
+
+    async def add() -> str:
         pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
         # separate: what a host without the fan-out would do, a capture and an encoder per viewer
         screen = HostScreen() if separate else HostScreen(source=source)
@@ -97,7 +99,9 @@ async def host_async(viewers: int, separate: bool) -> None:
         await pc.setLocalDescription(await pc.createOffer())
         pcs.append(pc)
         screens.append(screen)
-    print(json.dumps({"offers": [pc.localDescription.sdp for pc in pcs]}), flush=True)
+        return pc.localDescription.sdp
+
+    print(json.dumps({"offers": [await add() for _ in range(viewers)]}), flush=True)
     while True:
         line = await loop.run_in_executor(None, sys.stdin.readline)
         if not line:
@@ -110,6 +114,13 @@ async def host_async(viewers: int, separate: bool) -> None:
                 assert screen.track is not None
                 screen.track.release()
             print(json.dumps({"ok": True}), flush=True)
+        elif cmd["do"] == "add":  # a late viewer
+            print(json.dumps({"offer": await add()}), flush=True)
+        elif cmd["do"] == "answer-late":
+            await pcs[-1].setRemoteDescription(RTCSessionDescription(cmd["sdp"], "answer"))
+            assert screens[-1].track is not None
+            screens[-1].track.release()
+            print(json.dumps({"released": time.monotonic()}), flush=True)
         elif cmd["do"] == "stats":
             tracks = [s.track for s in screens if isinstance(s.track, ViewerTrack)]
             if separate:  # every viewer's own encoder
@@ -136,9 +147,11 @@ async def viewer_async() -> None:
     pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
     seen: list[tuple[float, int]] = []  # (arrival, counter) of each newly seen counter
     last: list[int | None] = [None]
+    first = asyncio.Event()
 
     def on_frame(frame: Any) -> None:
         value = read_counter(frame)
+        first.set()
         if value is not None and value != last[0]:
             last[0] = value
             seen.append((time.monotonic(), value))
@@ -158,6 +171,10 @@ async def viewer_async() -> None:
             start, end = cmd["start"], cmd["end"]
             counted = sum(1 for t, _ in seen if start <= t < end)
             print(json.dumps({"fps": counted / (end - start), "frames": viewer.frames}), flush=True)
+        elif cmd["do"] == "first":  # when the first picture was decoded
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(first.wait(), 30)
+            print(json.dumps({"at": viewer.latest_at if first.is_set() else None}), flush=True)
         elif cmd["do"] == "quit":
             break
     await viewer.stop()
@@ -222,11 +239,17 @@ def one_run(env: dict[str, str], viewers: int, seconds: float, separate: bool = 
         rss = host.rss_mb()
         stats = host.ask(do="stats")
         fps = [c.ask(do="fps", start=t0, end=t1)["fps"] for c in clients]
+        late = Child(env, "--role", "viewer")
+        clients.append(late)
+        answer = late.ask(do="offer", sdp=host.ask(do="add")["offer"])["sdp"]
+        released = host.ask(do="answer-late", sdp=answer)["released"]
+        first = late.ask(do="first")["at"]
         return {"host_cpu_pct": 100 * (cpu1 - cpu0) / (t1 - t0), "host_rss_mb": rss,
                 "fps_slowest": min(fps), "fps_median": statistics.median(fps),
                 "cpu_ms_per_frame": 1000 * (cpu1 - cpu0) / max(1, stats["frames"] - frames0),
                 "encoded": float(stats["frames"]), "keyframes": float(stats["keyframes"]),
-                "dropped": float(sum(stats["dropped"]))}
+                "dropped": float(sum(stats["dropped"])),
+                "late_join_s": first - released if first is not None else float("nan")}
     finally:
         for child in [*clients, host]:
             child.close()
@@ -297,6 +320,8 @@ def main() -> None:
         print(f"  fps_median     {r['fps_median']:7.1f}")
         print(f"  encoded        {r['encoded']:7.0f}   frames encoded once for all "
               f"viewers; keyframes {r['keyframes']:.0f}, frames skipped by slow viewers {r['dropped']:.0f}")
+        print(f"  late_join_s    {r['late_join_s']:7.2f}   one more viewer: its answer applied to its first "
+              "decoded picture (connection set-up included)")
         if n in separate:
             o = separate[n]
             print(f"  (an encoder per viewer instead: host_cpu_pct {o['host_cpu_pct']:.1f}, host_rss_mb "
