@@ -66,3 +66,32 @@ async def test_local_input_pauses_remote_input_and_the_controller_is_told(displa
         assert [(e["type"], e["key"]) for e in got] == [
             ("KeyPress", "F7"), ("KeyRelease", "F7"), ("KeyPress", "c"), ("KeyRelease", "c")]
         assert watch.guard.local_events == 2  # F7 down and up
+
+
+def test_real_processes_tell_the_controller_when_the_host_takes_over(display_env: str, keylog: KeyLog,
+                                                                     tmp_path, monkeypatch) -> None:
+    from tests.procs import Proc, rendezvous_server
+
+    monkeypatch.setenv("RASSIST_REGISTRY", str(tmp_path / "registry"))
+    with rendezvous_server() as server:
+        host = Proc(["host", "--json", "--server", server, "--name", "desk", "--allow", "control"])
+        join = None
+        try:
+            code = host.wait_event("code")["code"]
+            join = Proc(["join", code, "--json", "--server", server, "--name", "helper", "--control"])
+            join.wait_event("control", state="granted")
+            join.send({"key": "q"})
+            assert [e["key"] for e in keylog.take(2)] == ["q", "q"]
+            local_key(display_env, "F8")
+            assert "using the mouse or keyboard" in join.wait_event("control", state="paused")["reason"]
+            host.wait_event("control", state="paused", peer="helper")
+            join.wait_event("control", state="resumed")
+            join.send({"key": "w"})
+            got = keylog.until(lambda e: e["type"] == "KeyRelease" and e["key"] == "w")
+            assert [e["key"] for e in got] == ["F8", "F8", "w", "w"]
+            join.send({"quit": True})
+            assert join.wait_exit() == 0 and host.wait_exit() == 0
+        finally:
+            if join is not None:
+                join.kill()
+            host.kill()
