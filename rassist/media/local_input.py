@@ -80,6 +80,17 @@ class LocalInputWatch:
         with self._lock:
             return self.guard.allows(self.clock())
 
+    # A session-wide feature (the host's shared features): nothing per connection; stopped at the end.
+    def prepare(self, pc: object, role: str) -> None:
+        pass
+
+    async def start(self, session: object) -> None:
+        pass
+
+    async def stop(self) -> None:
+        self._listeners.clear()
+        self.close()
+
     def close(self) -> None:
         """Stop watching (the thread notices within 0.1 s and closes its X connection)."""
         self._stop.set()

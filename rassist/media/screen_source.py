@@ -168,6 +168,16 @@ class ScreenSource:
         if task is not None and task is not asyncio.current_task():
             task.cancel()
 
+    # A session-wide feature (the host's shared features): nothing per connection; stopped at the end.
+    def prepare(self, pc: object, role: str) -> None:
+        pass
+
+    async def start(self, session: object) -> None:
+        pass
+
+    async def stop(self) -> None:
+        await self.close()
+
     async def close(self) -> None:
         """The host session ends: stop every viewer, capture and encoding."""
         for viewer in list(self.viewers):
