@@ -1,6 +1,7 @@
 """The rendezvous wire format: one JSON object per websocket text frame, keyed by "op".
 
-Client -> server: allocate [nameplate], claim {nameplate, [wait]}, send {body}, ping, turn.
+Client -> server: allocate [nameplate], claim {nameplate, [wait]}, send {body}, ping, turn;
+resume, and a key on allocate or claim (rendezvous_resume.py: moving a connection to another node).
 Server -> client: allocated {nameplate}, waiting (a claim with wait: no host yet), claimed,
 joined, message {body}, peer-gone, pong,
 turn {servers: [{urls, username, credential}]}, error {kind, message}. Bodies are base64 of sealed or SPAKE2 bytes: the server never sees
@@ -14,11 +15,12 @@ import json
 import re
 from typing import Any
 
+from rassist.protocol import rendezvous_resume
 from rassist.protocol.jsonwire import loads
 
 MAX_FRAME = 64 * 1024
 NAMEPLATE = re.compile(r"[1-9][0-9]{0,5}")
-CLIENT_OPS = frozenset({"allocate", "claim", "send", "ping", "turn"})
+CLIENT_OPS = frozenset({"allocate", "claim", "send", "ping", "turn", "resume"})
 
 
 class WireError(ValueError):
@@ -54,6 +56,10 @@ def decode(frame: str | bytes, allowed: frozenset[str] | None = None) -> dict[st
         body = msg.get("body")
         if not isinstance(body, str):
             raise WireError(f"{msg['op']} needs a body string")
+    try:
+        rendezvous_resume.check(msg)
+    except rendezvous_resume.ResumeFieldError as exc:
+        raise WireError(str(exc)) from None
     return msg
 
 

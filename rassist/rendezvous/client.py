@@ -1,4 +1,10 @@
-"""The client side of the rendezvous protocol: the one module that talks to the server."""
+"""The client side of the rendezvous protocol: the one module that talks to the server.
+
+Against a cluster (rassist server --redis) a connection survives its node: the server hands out
+a resume token, and when the connection drops the client reconnects (to the same URL, which a
+load balancer or DNS sends to a live node, or to the next of several URLs) and takes its place
+again within RESUME_WINDOW. What it had not received is replayed, what the server had not
+taken is sent again (reconnect.py), and whoever called recv() or send() never notices."""
 
 from __future__ import annotations
 
@@ -7,13 +13,15 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed, InvalidURI, WebSocketException
+from websockets.asyncio.client import ClientConnection
+from websockets.exceptions import ConnectionClosed
 
-from rassist.errors import AuthError, ConnectionLost, TimedOut, Unreachable, UsageError
+from rassist.errors import AuthError, ConnectionLost, TimedOut, UsageError
 from rassist.protocol import rendezvous as wire
+from rassist.rendezvous.reconnect import Resumption, open_ws
 
-SERVER_OPS = frozenset({"allocated", "waiting", "claimed", "joined", "message", "peer-gone", "pong", "turn", "error"})
+SERVER_OPS = frozenset({"allocated", "waiting", "claimed", "joined", "message", "peer-gone", "pong", "turn", "error",
+                        "resumable", "resumed"})
 
 
 MAX_EARLY = 8
@@ -24,45 +32,62 @@ class PeerGone(Exception):
 
 
 class RendezvousClient:
-    def __init__(self, ws: ClientConnection, url: str) -> None:
+    def __init__(self, ws: ClientConnection, url: str, urls: list[str] | None = None) -> None:
         self._ws = ws
         self.url = url
         # Peer messages that arrived while we waited for a reply of the server's own (a joiner
         # asks for TURN servers after sending its SPAKE2 message: one round trip for both).
         self._early: deque[dict[str, Any]] = deque()
+        self.resume = Resumption(url, urls or [url])
 
     @classmethod
-    async def connect(cls, url: str, timeout: float) -> RendezvousClient:
-        try:
-            ws = await asyncio.wait_for(
-                connect(url, max_size=wire.MAX_FRAME, open_timeout=None, compression=None,
-                        ping_interval=20, ping_timeout=20), timeout)
-        except InvalidURI as exc:
-            raise UsageError(f"bad server URL {url!r}: {exc}") from None
-        except (OSError, TimeoutError, WebSocketException) as exc:
-            reason = "timed out" if isinstance(exc, TimeoutError) else str(exc) or type(exc).__name__
-            raise Unreachable(f"cannot reach the rendezvous server at {url}: {reason}") from None
-        return cls(ws, url)
+    async def connect(cls, url: str, timeout: float, urls: list[str] | None = None) -> RendezvousClient:
+        """A connection to `url`; `urls` (all the nodes, `url` among them) are where a
+        connection that drops is resumed."""
+        return cls(await open_ws(url, timeout), url, urls)
 
     async def _send(self, op: str, **fields: Any) -> None:
+        frame = self.resume.sending(op, fields)
         try:
-            await self._ws.send(wire.encode(op, **fields))
-        except ConnectionClosed:
-            raise ConnectionLost(f"the rendezvous server at {self.url} closed the connection") from None
+            await self._ws.send(frame)
+        except ConnectionClosed as exc:
+            # Resumed: the frame is sent again (or answered) as part of taking our place back.
+            await self._lost(exc, "closed the connection")
 
     async def recv(self) -> dict[str, Any]:
-        try:
-            frame = await self._ws.recv()
-        except ConnectionClosed:
-            raise ConnectionLost(f"the rendezvous server at {self.url} went away") from None
-        try:
-            return wire.decode(frame, SERVER_OPS)
-        except wire.WireError as exc:
-            raise ConnectionLost(f"the rendezvous server sent a bad frame: {exc}") from None
+        while True:
+            made_up = self.resume.made_up()
+            if made_up is not None:
+                return made_up
+            try:
+                frame = await self._ws.recv()
+            except ConnectionClosed as exc:
+                await self._lost(exc, "went away")
+                continue
+            try:
+                msg = wire.decode(frame, SERVER_OPS)
+            except wire.WireError as exc:
+                raise ConnectionLost(f"the rendezvous server sent a bad frame: {exc}") from None
+            if self.resume.received(msg):
+                return msg
+
+    async def _lost(self, exc: ConnectionClosed, what: str) -> None:
+        """Take our place back on a node that is alive, or raise ConnectionLost."""
+        code = exc.rcvd.code if exc.rcvd is not None else None
+        why = f"the rendezvous server at {self.url} {what}"
+        if code is not None and exc.rcvd is not None and exc.rcvd.reason:
+            why += f" ({exc.rcvd.reason})"
+        old = self._ws
+        async with self.resume.lock:
+            if self._ws is not old:  # a concurrent send or recv took our place back already
+                return
+            if not self.resume.possible(code):
+                raise ConnectionLost(why) from None
+            self._ws, self.url = await self.resume.run(why)
 
     async def allocate(self, wanted: str | None = None) -> str:
         self._early.clear()  # a new attempt: nothing from an earlier peer may reach it
-        await self._send("allocate", **({"nameplate": wanted} if wanted else {}))
+        await self._send("allocate", **({"nameplate": wanted} if wanted else {}), **self.resume.key())
         msg = await self.recv()
         while msg["op"] in ("message", "peer-gone", "pong"):  # left over from an earlier attempt
             msg = await self.recv()
@@ -84,7 +109,7 @@ class RendezvousClient:
                     on_wait: Callable[[], None] | None = None) -> None:
         """Pair with the host of `nameplate`. With `wait` (seconds), a host that has not
         arrived yet (a preset code) is awaited that long; `on_wait` is called if it must be."""
-        await self._send("claim", nameplate=nameplate, **({"wait": True} if wait else {}))
+        await self._send("claim", nameplate=nameplate, **({"wait": True} if wait else {}), **self.resume.key())
         msg = await self.recv()
         if msg["op"] == "waiting" and wait:
             if on_wait is not None:
@@ -142,4 +167,5 @@ class RendezvousClient:
             # pong and anything else unexpected are ignored
 
     async def close(self) -> None:
+        self.resume.closing = True
         await self._ws.close()

@@ -28,7 +28,9 @@ from collections.abc import Hashable
 from typing import Any
 
 from rassist.protocol import rendezvous as wire
-from rassist.rendezvous.hub import Deliver
+from rassist.protocol.rendezvous_resume import number
+from rassist.rendezvous.hub import Deliver, ResumeRefused
+from rassist.rendezvous.redis_queue import TOKEN_TTL, Queues
 from rassist.rendezvous.rooms import SPENT_KEEP, NameplateTaken, NoSuchNameplate
 
 log = logging.getLogger("rassist.server")
@@ -36,6 +38,7 @@ P = "rassist:"
 NAMEPLATE_TTL = 180   # a waiting host's nameplate lives this long unless its node refreshes it
 PAIR_TTL = 3600
 NODE_TTL = 3
+RESUME_WINDOW = 15.0  # a connection whose node died may resume on another node this long
 BEAT = 1.0
 REFRESH = 30.0        # how often nameplates and address counts are refreshed
 CANDIDATES = 8        # random nameplates tried per allocation round
@@ -83,7 +86,8 @@ local host = redis.call('GET', P..'np:'..n)
 if host then
   redis.call('DEL', P..'np:'..n)  -- one claim, one guess: the nameplate is spent either way
   local node = string.match(host, '^([^:]+):')
-  if redis.call('EXISTS', P..'node:'..node) == 0 then return {'unknown'} end
+  -- a host on a node that died may come back elsewhere (redis_queue.py) within the window
+  if redis.call('EXISTS', P..'seen:'..node) == 0 then return {'unknown'} end
   redis.call('SET', P..'npu:'..n, host, 'EX', ttl)
   redis.call('SET', P..'hu:'..host, n, 'EX', ttl)
   redis.call('SET', P..'pt:'..host, joiner, 'EX', ttl)
@@ -135,7 +139,7 @@ return 1
 class _Local:
     """What this node knows of one of its own connections."""
 
-    __slots__ = ("ws", "ip", "open", "awaited", "partner")
+    __slots__ = ("ws", "ip", "open", "awaited", "partner", "token", "sent", "pumping", "dirty", "lost")
 
     def __init__(self, ws: Hashable, ip: str) -> None:
         self.ws = ws
@@ -143,10 +147,16 @@ class _Local:
         self.open = ""       # the nameplate it waits on as a host
         self.awaited = ""    # the nameplate it waits for as a joiner
         self.partner = ""    # its partner's id, once known
+        self.token = ""      # its resume token, if it asked for one
+        self.sent = 0        # numbered frames sent to it
+        self.pumping = False  # frames are being replayed to it from Redis
+        self.dirty = False   # more arrived meanwhile
+        self.lost = 0.0      # when its partner's node was found dead
 
 
 class RedisHub:
-    def __init__(self, url: str, deliver: Deliver, connections_per_ip: int, messages_per_ip: float) -> None:
+    def __init__(self, url: str, deliver: Deliver, connections_per_ip: int, messages_per_ip: float,
+                 resume_window: float = RESUME_WINDOW) -> None:
         try:
             import redis.asyncio as redis
         except ImportError:
@@ -169,13 +179,15 @@ class RedisHub:
         self._claim = self.redis.register_script(_CLAIM)
         self._release = self.redis.register_script(_RELEASE)
         self._admit = self.redis.register_script(_ADMIT)
+        self.resume_window = resume_window
+        self.queues = Queues(self.redis, resume_window, PAIR_TTL, NAMEPLATE_TTL)
 
     # ---------------------------------------------------------------- lifecycle
 
     async def start(self) -> None:
         """Announce this node and listen for frames addressed to its connections."""
         try:
-            await self.redis.set(P + "node:" + self.node, "1", ex=NODE_TTL)
+            await self._alive()
             pubsub = self.redis.pubsub()
             await pubsub.subscribe(P + "to:" + self.node)
         except Exception as exc:
@@ -219,9 +231,11 @@ class RedisHub:
         finally:
             cid = self._ids.pop(conn, None)
             if cid is not None:
-                del self._local[cid]
+                me = self._local.pop(cid)
                 with contextlib.suppress(Exception):
                     await self.redis.zrem(P + "ip:" + ip, cid)
+                    if me.token:  # a connection that ends here is not resumed elsewhere
+                        await self.redis.delete(P + "rs:" + me.token)
 
     async def allow(self, ip: str) -> bool:
         key = f"{P}rate:{ip}:{int(time.time())}"
@@ -277,15 +291,10 @@ class RedisHub:
         return me.partner or None
 
     async def deliver(self, conn: Hashable, frame: str) -> None:
-        if not isinstance(conn, str):  # one of ours, as a websocket
-            await self._deliver(conn, frame)
-            return
-        local = self._local.get(conn)
-        if local is not None:
-            await self._deliver(local.ws, frame)
-            return
-        node = conn.split(":", 1)[0]
-        await self._call(self.redis.publish, P + "to:" + node, json.dumps([conn, frame]))
+        """Numbered and kept in Redis (redis_queue.py), then published to the node that has it."""
+        cid = conn if isinstance(conn, str) else self._ids.get(conn)
+        if cid is not None:
+            await self._call(self.queues.push, cid, frame)
 
     def stats(self) -> dict[str, float]:
         mine = self._local.values()
@@ -321,11 +330,13 @@ class RedisHub:
             if message is None:
                 continue
             try:
-                cid, frame = json.loads(message["data"])
+                cid, frame, n = json.loads(message["data"])
             except (ValueError, TypeError):
+                with contextlib.suppress(ValueError, TypeError):
+                    self._detach(*json.loads(message["data"]))
                 continue
             local = self._local.get(cid) if isinstance(cid, str) else None
-            if local is None or not isinstance(frame, str):
+            if local is None or not isinstance(frame, str) or not isinstance(n, int):
                 continue
             if frame == PEER_GONE:
                 local.partner = ""
@@ -333,7 +344,7 @@ class RedisHub:
                 local.open = ""
                 with contextlib.suppress(Exception):
                     local.partner = await self.redis.get(P + "pt:" + cid) or ""
-            await self._deliver(local.ws, frame)
+            await self._numbered(cid, local, n, frame)
 
     async def _beat(self) -> None:
         """Stay alive in Redis, keep our nameplates and address counts fresh, and tell our
@@ -341,7 +352,7 @@ class RedisHub:
         last_refresh = 0.0
         while True:
             try:
-                await self.redis.set(P + "node:" + self.node, "1", ex=NODE_TTL)
+                await self._alive()
                 now = time.time()
                 if now - last_refresh >= REFRESH:
                     last_refresh = now
@@ -351,6 +362,8 @@ class RedisHub:
                                 pipe.expire(P + "np:" + c.open, NAMEPLATE_TTL)
                             if c.awaited:
                                 pipe.expire(P + "npw:" + c.awaited, NAMEPLATE_TTL)
+                            if c.token:
+                                pipe.expire(P + "rs:" + c.token, TOKEN_TTL)
                             pipe.zadd(P + "ip:" + c.ip, {cid: now + 3 * REFRESH}, xx=True)
                         await pipe.execute()
                 await self._orphans()
@@ -360,8 +373,16 @@ class RedisHub:
                 log.warning("cluster: Redis at %s: %s", self.url, exc)
             await asyncio.sleep(BEAT)
 
+    async def _alive(self) -> None:
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.set(P + "node:" + self.node, "1", ex=NODE_TTL)
+            pipe.set(P + "seen:" + self.node, "1", ex=NODE_TTL + int(self.resume_window))
+            await pipe.execute()
+
     async def _orphans(self) -> None:
-        """Our connections paired with one on a node that stopped beating: tell them."""
+        """Our connections paired with one on a node that stopped beating. That one may come
+        back through another node within the resume window (its id then changes); past it,
+        the pairing is over: tell ours."""
         nodes = sorted({c.partner.split(":", 1)[0] for c in self._local.values()
                         if c.partner and not c.partner.startswith(self.node + ":")})
         if not nodes:
@@ -369,8 +390,97 @@ class RedisHub:
         async with self.redis.pipeline(transaction=False) as pipe:
             for n in nodes:
                 pipe.exists(P + "node:" + n)
-            dead = {n for n, up in zip(nodes, await pipe.execute()) if not up}
-        for c in list(self._local.values()):
-            if c.partner and c.partner.split(":", 1)[0] in dead:
-                c.partner = ""
-                await self._deliver(c.ws, PEER_GONE)
+                pipe.exists(P + "seen:" + n)
+            found = await pipe.execute()
+        dead = {n for n, up in zip(nodes, found[::2]) if not up}
+        gone = {n for n, seen in zip(nodes, found[1::2]) if not seen}
+        for cid, c in list(self._local.items()):
+            node = c.partner.split(":", 1)[0] if c.partner else ""
+            if node not in dead:
+                continue
+            c.partner = await self.redis.get(P + "pt:" + cid) or ""  # moved, or gone
+            if c.partner and c.partner.split(":", 1)[0] == node and node in gone:
+                await self.release(c.ws)
+                await self.queues.push(cid, PEER_GONE)
+
+    # ---------------------------------------------------------------- resuming (redis_queue.py)
+
+    async def relay(self, conn: Hashable, frame: str) -> bool:
+        cid = self._ids.get(conn)
+        return cid is not None and await self._call(self.queues.relay, cid, frame)
+
+    async def resumable(self, conn: Hashable, key: str) -> str | None:
+        cid = self._ids[conn]
+        me = self._local[cid]
+        if me.token:
+            await self._call(self.redis.delete, P + "rs:" + me.token)
+        me.token = await self._call(self.queues.issue, cid, key, me.ip)
+        return me.token
+
+    async def resume(self, conn: Hashable, token: str, secret: str, key: str, have: int,
+                     nameplate: str, was: str) -> tuple[str, str, int]:
+        """This fresh connection takes the place of the one `token` names: (token, state, got).
+        ResumeRefused if it cannot. Call replay() once the client is told."""
+        cid = self._ids[conn]
+        me = self._local[cid]
+        if me.token or me.open or me.awaited or me.partner:
+            raise ResumeRefused("only a fresh connection resumes another")
+        try:
+            fresh, state, got, partner = await self.queues.resume(token, secret, cid, key, me.ip, nameplate,
+                                                                  was, have)
+        except ResumeRefused:
+            raise
+        except Exception as exc:
+            raise HubUnavailable(f"Redis stopped answering: {exc}") from None
+        me.token, me.sent, me.pumping, me.partner = fresh, have, True, partner
+        if state == "open":
+            me.open = nameplate
+        elif state == "awaiting":
+            me.awaited = nameplate
+        return fresh, state, got
+
+    def replay(self, conn: Hashable) -> None:
+        """Send a resumed connection the numbered frames it has not had."""
+        cid = self._ids.get(conn)
+        if cid is not None:
+            self._tasks.append(asyncio.ensure_future(self._pump(cid, self._local[cid])))
+            self._tasks = [t for t in self._tasks if not t.done()]
+
+    async def _numbered(self, cid: str, local: _Local, n: int, frame: str) -> None:
+        if local.pumping:
+            local.dirty = True
+        elif n == local.sent + 1:
+            local.sent = n
+            await self._deliver(local.ws, number(frame, n))
+        elif n > local.sent + 1:  # an earlier one is still on its way: take them from Redis
+            local.pumping = True
+            self._tasks.append(asyncio.ensure_future(self._pump(cid, local)))
+
+    async def _pump(self, cid: str, local: _Local) -> None:
+        """Numbered frames from Redis, in order, each once; a gap means they expired."""
+        local.pumping = True
+        try:
+            while True:
+                local.dirty = False
+                for n, frame in await self.queues.entries(cid):
+                    if n > local.sent + 1:
+                        log.info("frames for %s expired before they were delivered", cid)
+                        local.ws.transport.abort()
+                        return
+                    if n == local.sent + 1:
+                        local.sent = n
+                        await self._deliver(local.ws, number(frame, n))
+                if not local.dirty:
+                    return
+        except Exception as exc:  # noqa: BLE001 - Redis went away: the client resumes elsewhere
+            log.warning("cluster: replay for %s: %s", cid, exc)
+            local.ws.transport.abort()
+        finally:
+            local.pumping = False
+
+    def _detach(self, what: str, cid: str) -> None:
+        """Our connection `cid` was resumed elsewhere (we missed that it had gone): drop it."""
+        local = self._local.get(cid) if what == "detach" else None
+        if local is not None:
+            local.partner = local.open = local.awaited = local.token = ""
+            local.ws.transport.abort()
