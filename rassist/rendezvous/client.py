@@ -110,12 +110,12 @@ class RendezvousClient:
         """Pair with the host of `nameplate`. With `wait` (seconds), a host that has not
         arrived yet (a preset code) is awaited that long; `on_wait` is called if it must be."""
         await self._send("claim", nameplate=nameplate, **({"wait": True} if wait else {}), **self.resume.key())
-        msg = await self.recv()
+        msg = await self._reply()
         if msg["op"] == "waiting" and wait:
             if on_wait is not None:
                 on_wait()
             try:
-                msg = await asyncio.wait_for(self.recv(), wait)
+                msg = await asyncio.wait_for(self._reply(), wait)
             except TimeoutError:
                 raise TimedOut(f"nobody with code number {nameplate} arrived within {wait:g} s "
                                "(check the code; is the other side running?)") from None
@@ -123,6 +123,15 @@ class RendezvousClient:
             raise AuthError(str(msg.get("message", "unknown nameplate")))
         if msg["op"] != "claimed":
             raise ConnectionLost(f"unexpected reply from the rendezvous server: {msg['op']}")
+
+    async def _reply(self) -> dict[str, Any]:
+        """The next frame that is not a peer's message (kept for receive(): in a cluster the
+        host's first message may overtake our "claimed")."""
+        while (msg := await self.recv())["op"] == "message":
+            if len(self._early) >= MAX_EARLY:
+                raise ConnectionLost("the peer sent too many messages out of turn")
+            self._early.append(msg)
+        return msg
 
     async def turn_servers(self) -> list[dict[str, Any]]:
         """TURN servers with fresh credentials, if the server hands them out (else empty)."""
