@@ -1,7 +1,7 @@
 """A Hub in Redis, so that any number of rendezvous nodes serve one code space.
 
-What Redis holds (all under "rassist:", all expiring; nothing but nameplates, connection ids
-and counters, never a body):
+What Redis holds here (all under "rassist:", all expiring; nameplates, connection ids and
+counters; the sealed bodies kept for a resume are in redis_queue.py):
     np:N    the connection id of the host waiting on nameplate N      (refreshed while it waits)
     npw:N   the joiner waiting for a preset nameplate N
     npu:N   the host of nameplate N once paired (so a preset code is not handed out twice)
@@ -9,6 +9,7 @@ and counters, never a body):
     hu:ID   the nameplate host ID is paired under
     pt:ID   ID's partner
     node:X  node X is alive                                            (3 s, refreshed every second)
+    seen:X  node X was alive less than the resume window ago
     ip:A    the live connections from address A (a sorted set scored by expiry)
     rate:A:S  messages from address A in second S
 Connection ids are "NODE:N"; a frame for a connection on another node goes through the
@@ -175,6 +176,7 @@ class RedisHub:
         self._local: dict[str, _Local] = {}      # id -> what we know of it
         self._count = 0
         self._tasks: list[asyncio.Task[None]] = []
+        self._stopping = False
         self._allocate = self.redis.register_script(_ALLOCATE)
         self._claim = self.redis.register_script(_CLAIM)
         self._release = self.redis.register_script(_RELEASE)
@@ -196,6 +198,7 @@ class RedisHub:
         log.info("cluster node %s on %s", self.node, self.url)
 
     async def close(self) -> None:
+        self._stopping = True
         for task in self._tasks:
             task.cancel()
         with contextlib.suppress(Exception):
@@ -226,6 +229,11 @@ class RedisHub:
         return other or None
 
     async def leave(self, conn: Hashable, ip: str) -> Hashable | None:
+        cid = self._ids.get(conn)
+        if self._stopping and cid is not None and self._local[cid].token:
+            # This node stops: its clients resume elsewhere, as from a node that died.
+            del self._ids[conn], self._local[cid]
+            return None
         try:
             return await self.release(conn)
         finally:

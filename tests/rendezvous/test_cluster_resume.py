@@ -206,3 +206,17 @@ async def test_without_redis_there_is_no_token_and_a_drop_ends_at_once() -> None
     with pytest.raises(ConnectionLost):
         await host.wait_joined(10)
     assert asyncio.get_running_loop().time() - started < 5
+
+
+async def test_a_node_stopped_with_ctrl_c_hands_its_connections_over(redis_url: str) -> None:
+    """A restart (SIGINT, as a service manager or Ctrl-C sends) is a death the node sees coming:
+    its clients resume elsewhere all the same."""
+    with cluster(redis_url) as [(node_a, a), (_, b)]:
+        host, joiner = await pair(a, b, [a, b])
+        node_a.send_signal(signal.SIGINT)
+        await asyncio.to_thread(node_a.wait, 30)  # it closes its websockets: our clients answer
+        await joiner.send(b"while it restarts")
+        assert await host.receive() == b"while it restarts"
+        assert host.url == b and host.resume.count == 1
+        for client in (host, joiner):
+            await client.close()
