@@ -64,12 +64,12 @@ def check(msg: dict) -> None:
         if "nameplate" in msg and not (isinstance(msg["nameplate"], str)
                                        and re.fullmatch(r"[1-9][0-9]{0,5}", msg["nameplate"])):
             raise ResumeFieldError("resume's nameplate is a number")
-        if msg.get("was", "") not in WAS:
+        if not isinstance(msg.get("was", ""), str) or msg.get("was", "") not in WAS:
             raise ResumeFieldError("resume's was is open, awaiting, paired or empty")
     elif op == "resumed":
         _match(TOKEN, msg.get("token"), "resumed's token")
         _count(msg.get("got"), "resumed's got")
-        if msg.get("state") not in STATES:
+        if not isinstance(msg.get("state"), str) or msg["state"] not in STATES:
             raise ResumeFieldError("resumed's state is open, awaiting, paired or idle")
     if "n" in msg:
         _count(msg["n"], "a frame's number")

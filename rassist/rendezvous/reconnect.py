@@ -67,8 +67,8 @@ class Resumption:
 
     def sending(self, op: str, fields: dict[str, Any]) -> str:
         frame = wire.encode(op, **fields)
-        if op in REPLIES:
-            self.request = (op, frame)
+        if op in REPLIES:  # sent again after a resume, with no key: we have a token by then
+            self.request = (op, wire.encode(op, **{k: v for k, v in fields.items() if k != "key"}))
         if op in ("allocate", "claim"):  # the server forgets what we held before
             self.holds, self.was = str(fields.get("nameplate", "")), ""
             self.skip.clear()

@@ -29,9 +29,9 @@ from collections.abc import Hashable
 from typing import Any
 
 from rassist.protocol import rendezvous as wire
-from rassist.protocol.rendezvous_resume import number
 from rassist.rendezvous.hub import Deliver, ResumeRefused
 from rassist.rendezvous.redis_queue import TOKEN_TTL, Queues
+from rassist.rendezvous.redis_resume import Resuming
 from rassist.rendezvous.rooms import SPENT_KEEP, NameplateTaken, NoSuchNameplate
 
 log = logging.getLogger("rassist.server")
@@ -155,7 +155,7 @@ class _Local:
         self.lost = 0.0      # when its partner's node was found dead
 
 
-class RedisHub:
+class RedisHub(Resuming):
     def __init__(self, url: str, deliver: Deliver, connections_per_ip: int, messages_per_ip: float,
                  resume_window: float = RESUME_WINDOW) -> None:
         try:
@@ -320,7 +320,7 @@ class RedisHub:
     async def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
         try:
             return await fn(*args, **kwargs)
-        except NameplateTaken:
+        except (NameplateTaken, ResumeRefused):
             raise
         except Exception as exc:
             raise HubUnavailable(f"Redis stopped answering: {exc}") from None
@@ -410,85 +410,3 @@ class RedisHub:
             if c.partner and c.partner.split(":", 1)[0] == node and node in gone:
                 await self.release(c.ws)
                 await self.queues.push(cid, PEER_GONE)
-
-    # ---------------------------------------------------------------- resuming (redis_queue.py)
-
-    async def relay(self, conn: Hashable, frame: str) -> bool:
-        cid = self._ids.get(conn)
-        return cid is not None and await self._call(self.queues.relay, cid, frame)
-
-    async def resumable(self, conn: Hashable, key: str) -> str | None:
-        cid = self._ids[conn]
-        me = self._local[cid]
-        if me.token:
-            await self._call(self.redis.delete, P + "rs:" + me.token)
-        me.token = await self._call(self.queues.issue, cid, key, me.ip)
-        return me.token
-
-    async def resume(self, conn: Hashable, token: str, secret: str, key: str, have: int,
-                     nameplate: str, was: str) -> tuple[str, str, int]:
-        """This fresh connection takes the place of the one `token` names: (token, state, got).
-        ResumeRefused if it cannot. Call replay() once the client is told."""
-        cid = self._ids[conn]
-        me = self._local[cid]
-        if me.token or me.open or me.awaited or me.partner:
-            raise ResumeRefused("only a fresh connection resumes another")
-        try:
-            fresh, state, got, partner = await self.queues.resume(token, secret, cid, key, me.ip, nameplate,
-                                                                  was, have)
-        except ResumeRefused:
-            raise
-        except Exception as exc:
-            raise HubUnavailable(f"Redis stopped answering: {exc}") from None
-        me.token, me.sent, me.pumping, me.partner = fresh, have, True, partner
-        if state == "open":
-            me.open = nameplate
-        elif state == "awaiting":
-            me.awaited = nameplate
-        return fresh, state, got
-
-    def replay(self, conn: Hashable) -> None:
-        """Send a resumed connection the numbered frames it has not had."""
-        cid = self._ids.get(conn)
-        if cid is not None:
-            self._tasks.append(asyncio.ensure_future(self._pump(cid, self._local[cid])))
-            self._tasks = [t for t in self._tasks if not t.done()]
-
-    async def _numbered(self, cid: str, local: _Local, n: int, frame: str) -> None:
-        if local.pumping:
-            local.dirty = True
-        elif n == local.sent + 1:
-            local.sent = n
-            await self._deliver(local.ws, number(frame, n))
-        elif n > local.sent + 1:  # an earlier one is still on its way: take them from Redis
-            local.pumping = True
-            self._tasks.append(asyncio.ensure_future(self._pump(cid, local)))
-
-    async def _pump(self, cid: str, local: _Local) -> None:
-        """Numbered frames from Redis, in order, each once; a gap means they expired."""
-        local.pumping = True
-        try:
-            while True:
-                local.dirty = False
-                for n, frame in await self.queues.entries(cid):
-                    if n > local.sent + 1:
-                        log.info("frames for %s expired before they were delivered", cid)
-                        local.ws.transport.abort()
-                        return
-                    if n == local.sent + 1:
-                        local.sent = n
-                        await self._deliver(local.ws, number(frame, n))
-                if not local.dirty:
-                    return
-        except Exception as exc:  # noqa: BLE001 - Redis went away: the client resumes elsewhere
-            log.warning("cluster: replay for %s: %s", cid, exc)
-            local.ws.transport.abort()
-        finally:
-            local.pumping = False
-
-    def _detach(self, what: str, cid: str) -> None:
-        """Our connection `cid` was resumed elsewhere (we missed that it had gone): drop it."""
-        local = self._local.get(cid) if what == "detach" else None
-        if local is not None:
-            local.partner = local.open = local.awaited = local.token = ""
-            local.ws.transport.abort()
