@@ -241,9 +241,11 @@ class RedisHub(Resuming):
             if cid is not None:
                 me = self._local.pop(cid)
                 with contextlib.suppress(Exception):
-                    await self.redis.zrem(P + "ip:" + ip, cid)
-                    if me.token:  # a connection that ends here is not resumed elsewhere
-                        await self.redis.delete(P + "rs:" + me.token)
+                    async with self.redis.pipeline(transaction=False) as pipe:
+                        pipe.zrem(P + "ip:" + ip, cid)
+                        if me.token:  # a connection that ends here is not resumed elsewhere
+                            pipe.delete(P + "rs:" + me.token)
+                        await pipe.execute()
 
     async def allow(self, ip: str) -> bool:
         key = f"{P}rate:{ip}:{int(time.time())}"
