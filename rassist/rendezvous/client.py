@@ -20,8 +20,8 @@ from rassist.errors import AuthError, ConnectionLost, TimedOut, UsageError
 from rassist.protocol import rendezvous as wire
 from rassist.rendezvous.reconnect import Resumption, open_ws
 
-SERVER_OPS = frozenset({"allocated", "waiting", "claimed", "joined", "message", "peer-gone", "pong", "turn", "error",
-                        "resumable", "resumed"})
+SERVER_OPS = frozenset({"allocated", "waiting", "claimed", "joined", "met", "message", "peer-gone", "pong", "turn",
+                        "error", "resumable", "resumed"})
 
 
 MAX_EARLY = 8
@@ -132,6 +132,29 @@ class RendezvousClient:
                 raise ConnectionLost("the peer sent too many messages out of turn")
             self._early.append(msg)
         return msg
+
+    async def meet(self, mailbox: str, wait: float) -> None:
+        """Resume: meet the other side of a session at `mailbox` (protocol/resume.py), waiting
+        for it at most `wait` seconds (TimedOut). Then send()/receive() talk to it."""
+        if not wire.is_mailbox(mailbox):
+            raise UsageError("a mailbox is 64 lowercase hex digits")
+        self._early.clear()
+        await self._send("meet", mailbox=mailbox)
+        try:
+            msg = await asyncio.wait_for(self._reply_to_meet(), wait)
+        except TimeoutError:
+            raise TimedOut(f"the other side did not come to the resume mailbox within {wait:g} s") from None
+        if msg["op"] == "error":
+            if msg.get("kind") == "meet-expired":
+                raise TimedOut(str(msg.get("message", "the resume mailbox expired")))
+            raise ConnectionLost(f"rendezvous server error: {msg.get('message', msg.get('kind'))}")
+
+    async def _reply_to_meet(self) -> dict[str, Any]:
+        while True:
+            msg = await self.recv()
+            if msg["op"] in ("met", "error"):
+                return msg
+            # "waiting" (we are first), and pong or leftovers of an earlier pairing, are passed over
 
     async def turn_servers(self) -> list[dict[str, Any]]:
         """TURN servers with fresh credentials, if the server hands them out (else empty)."""

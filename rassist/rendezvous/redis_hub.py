@@ -8,6 +8,7 @@ counters; the sealed bodies kept for a resume are in redis_queue.py):
     sp:N    nameplate N was paired a moment ago: a late claim hears it was used (SPENT_KEEP)
     hu:ID   the nameplate host ID is paired under
     pt:ID   ID's partner
+    mb:M    the connection waiting at resume mailbox M (64 hex digits; gone once two met there)
     node:X  node X is alive                                            (3 s, refreshed every second)
     seen:X  node X was alive less than the resume window ago
     ip:A    the live connections from address A (a sorted set scored by expiry)
@@ -32,7 +33,7 @@ from rassist.protocol import rendezvous as wire
 from rassist.rendezvous.hub import Deliver, ResumeRefused
 from rassist.rendezvous.redis_queue import TOKEN_TTL, Queues
 from rassist.rendezvous.redis_resume import Resuming
-from rassist.rendezvous.rooms import SPENT_KEEP, NameplateTaken, NoSuchNameplate
+from rassist.rendezvous.rooms import SPENT_KEEP, MailboxBusy, NameplateTaken, NoSuchNameplate
 
 log = logging.getLogger("rassist.server")
 P = "rassist:"
@@ -46,6 +47,8 @@ CANDIDATES = 8        # random nameplates tried per allocation round
 POOL = 32             # Redis connections per node
 PEER_GONE = wire.encode("peer-gone")
 JOINED = wire.encode("joined")
+MET = wire.encode("met")
+MEET_TTL = 180        # a waiting side's mailbox entry, if its node dies without removing it
 
 
 class HubUnavailable(ConnectionError):
@@ -128,6 +131,28 @@ if other then drop_if(P..'pt:'..other, me) end
 return other or ''
 """
 
+_MEET = """
+-- ARGV: mailbox, my id, meet ttl, pair ttl
+local P, mb, me, ttl, pttl = 'rassist:', ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local other = redis.call('GET', P..'mb:'..mb)
+if other and other ~= me then
+  redis.call('DEL', P..'mb:'..mb)
+  local node = string.match(other, '^([^:]+):')
+  if redis.call('EXISTS', P..'node:'..node) == 1 then
+    redis.call('SET', P..'pt:'..other, me, 'EX', pttl)
+    redis.call('SET', P..'pt:'..me, other, 'EX', pttl)
+    return {'met', other}
+  end
+end
+redis.call('SET', P..'mb:'..mb, me, 'EX', ttl)
+return {'waiting'}
+"""
+
+_UNMEET = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) return 1 end
+return 0
+"""
+
 _ADMIT = """
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[2])
 if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[4]) then return 0 end
@@ -140,7 +165,7 @@ return 1
 class _Local:
     """What this node knows of one of its own connections."""
 
-    __slots__ = ("ws", "ip", "open", "awaited", "partner", "token", "sent", "pumping", "dirty", "lost")
+    __slots__ = ("ws", "ip", "open", "awaited", "partner", "meeting", "token", "sent", "pumping", "dirty")
 
     def __init__(self, ws: Hashable, ip: str) -> None:
         self.ws = ws
@@ -148,11 +173,11 @@ class _Local:
         self.open = ""       # the nameplate it waits on as a host
         self.awaited = ""    # the nameplate it waits for as a joiner
         self.partner = ""    # its partner's id, once known
+        self.meeting = ""    # the resume mailbox it waits at
         self.token = ""      # its resume token, if it asked for one
         self.sent = 0        # numbered frames sent to it
         self.pumping = False  # frames are being replayed to it from Redis
         self.dirty = False   # more arrived meanwhile
-        self.lost = 0.0      # when its partner's node was found dead
 
 
 class RedisHub(Resuming):
@@ -183,6 +208,8 @@ class RedisHub(Resuming):
         self._admit = self.redis.register_script(_ADMIT)
         self.resume_window = resume_window
         self.queues = Queues(self.redis, resume_window, PAIR_TTL, NAMEPLATE_TTL)
+        self._meet = self.redis.register_script(_MEET)
+        self._unmeet = self.redis.register_script(_UNMEET)
 
     # ---------------------------------------------------------------- lifecycle
 
@@ -224,6 +251,8 @@ class RedisHub(Resuming):
         if cid is None:
             return None
         me = self._local[cid]
+        if me.meeting:
+            await self.unmeet(conn, me.meeting)
         other = await self._call(self._release, args=[cid, me.open, me.awaited, int(SPENT_KEEP)])
         me.open = me.awaited = me.partner = ""
         return other or None
@@ -289,6 +318,28 @@ class RedisHub(Resuming):
             return None
         raise NoSuchNameplate(nameplate, used=got[0] == "used")
 
+    async def meet(self, conn: Hashable, mailbox: str) -> Hashable | None:
+        cid = self._ids[conn]
+        me = self._local[cid]
+        if me.open or me.awaited or me.partner or me.meeting or await self.partner(conn):
+            raise MailboxBusy(mailbox)
+        got = await self._call(self._meet, args=[mailbox, cid, MEET_TTL, PAIR_TTL])
+        if got[0] == "met":
+            me.partner = got[1]
+            waiter = self._local.get(got[1])
+            if waiter is not None:  # on this node: it hears "met" from us, not through Pub/Sub
+                waiter.meeting = ""
+            return got[1]
+        me.meeting = mailbox
+        return None
+
+    async def unmeet(self, conn: Hashable, mailbox: str) -> bool:
+        cid = self._ids.get(conn)
+        if cid is None or self._local[cid].meeting != mailbox:
+            return False
+        self._local[cid].meeting = ""
+        return bool(await self._call(self._unmeet, keys=[P + "mb:" + mailbox], args=[cid]))
+
     async def partner(self, conn: Hashable) -> Hashable | None:
         cid = self._ids.get(conn)
         if cid is None:
@@ -350,6 +401,10 @@ class RedisHub(Resuming):
                 continue
             if frame == PEER_GONE:
                 local.partner = ""
+            elif frame == MET:  # a side on another node came to the mailbox we wait at
+                local.meeting = ""
+                with contextlib.suppress(Exception):
+                    local.partner = await self.redis.get(P + "pt:" + cid) or ""
             elif frame == JOINED:  # a joiner on another node claimed our host's nameplate
                 local.open = ""
                 with contextlib.suppress(Exception):
@@ -374,6 +429,8 @@ class RedisHub(Resuming):
                                 pipe.expire(P + "npw:" + c.awaited, NAMEPLATE_TTL)
                             if c.token:
                                 pipe.expire(P + "rs:" + c.token, TOKEN_TTL)
+                            if c.meeting:
+                                pipe.expire(P + "mb:" + c.meeting, MEET_TTL)
                             pipe.zadd(P + "ip:" + c.ip, {cid: now + 3 * REFRESH}, xx=True)
                         await pipe.execute()
                 await self._orphans()
