@@ -1,8 +1,8 @@
 """What lets a connection outlive its node: numbered frames kept in Redis, and resume tokens.
 
 Every frame a node delivers on behalf of the pairing (joined, claimed, message, peer-gone) is
-numbered per connection and kept, the last QUEUE_CAP of them for QUEUE_TTL seconds, before it
-is published to the connection's node. A client that reconnects (to any node) says how many it
+numbered per connection and kept, the last QUEUE_CAP of them (QUEUE_BYTES at most) for QUEUE_TTL
+seconds, before it is published to the connection's node. A client that reconnects (to any node) says how many it
 has; the node replays the rest, so nothing is lost and nothing arrives twice. Each "send" a
 connection makes is counted, so a client also knows which of its own sends to repeat.
 
@@ -26,12 +26,13 @@ from rassist.protocol import rendezvous_resume as rr
 from rassist.rendezvous.hub import ResumeRefused
 
 QUEUE_CAP = 16
+QUEUE_BYTES = 256 * 1024  # per connection, whatever the frames' sizes (a frame is up to 64 KiB)
 QUEUE_TTL = 30
 TOKEN_TTL = 180
 
 _PUSH_FN = """
 local P = 'rassist:'
-local function push(c, frame, cap, qttl, pttl)
+local function push(c, frame, cap, qttl, pttl, maxbytes)
   for _ = 1, 4 do
     local m = redis.call('GET', P..'mv:'..c)
     if not m then break end
@@ -41,22 +42,30 @@ local function push(c, frame, cap, qttl, pttl)
   redis.call('EXPIRE', P..'qn:'..c, pttl)
   redis.call('RPUSH', P..'q:'..c, n..' '..frame)
   redis.call('LTRIM', P..'q:'..c, -cap, -1)
+  local kept, bytes = redis.call('LRANGE', P..'q:'..c, 0, -1), 0
+  for i = #kept, 1, -1 do  -- newest first: the oldest go once the bytes are over the bound
+    bytes = bytes + #kept[i]
+    if bytes > maxbytes and i < #kept then
+      redis.call('LTRIM', P..'q:'..c, i, -1)
+      break
+    end
+  end
   redis.call('EXPIRE', P..'q:'..c, qttl)
   redis.call('PUBLISH', P..'to:'..string.match(c, '^([^:]+):'), cjson.encode({c, frame, n}))
   return c
 end
 """
 
-# ARGV: target, frame, cap, queue ttl, pair ttl
-_PUSH = _PUSH_FN + "return push(ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5])"
+# ARGV: target, frame, cap, queue ttl, pair ttl, bytes
+_PUSH = _PUSH_FN + "return push(ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5], tonumber(ARGV[6]))"
 
-# ARGV: sender, frame, cap, queue ttl, pair ttl. Counts the send; pushes it to the partner.
+# ARGV: sender, frame, cap, queue ttl, pair ttl, bytes. Counts the send; pushes it to the partner.
 _RELAY = _PUSH_FN + """
 redis.call('INCR', P..'in:'..ARGV[1])
 redis.call('EXPIRE', P..'in:'..ARGV[1], ARGV[5])
 local other = redis.call('GET', P..'pt:'..ARGV[1])
 if not other then return '' end
-return push(other, ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5])
+return push(other, ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5], tonumber(ARGV[6]))
 """
 
 # ARGV: token, hash of the secret shown, new id, new token, new key, nameplate hint, was, have,
@@ -125,11 +134,11 @@ class Queues:
         self._resume = redis.register_script(_RESUME)
 
     async def push(self, cid: str, frame: str) -> None:
-        await self._push(args=[cid, frame, QUEUE_CAP, QUEUE_TTL, self.pair_ttl])
+        await self._push(args=[cid, frame, QUEUE_CAP, QUEUE_TTL, self.pair_ttl, QUEUE_BYTES])
 
     async def relay(self, sender: str, frame: str) -> bool:
         """Count a send from `sender` and push it to its partner; False if it has none."""
-        return bool(await self._relay(args=[sender, frame, QUEUE_CAP, QUEUE_TTL, self.pair_ttl]))
+        return bool(await self._relay(args=[sender, frame, QUEUE_CAP, QUEUE_TTL, self.pair_ttl, QUEUE_BYTES]))
 
     async def issue(self, cid: str, key: str, ip: str) -> str:
         token = rr.new_token()

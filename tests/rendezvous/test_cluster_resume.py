@@ -220,3 +220,17 @@ async def test_a_node_stopped_with_ctrl_c_hands_its_connections_over(redis_url: 
         assert host.url == b and host.resume.count == 1
         for client in (host, joiner):
             await client.close()
+
+
+async def test_what_is_kept_for_an_absent_side_is_bounded(redis_url: str) -> None:
+    """More than Redis keeps for a connection (16 frames, 256 KiB) piles up while it is away:
+    it cannot be resumed without a gap, so it is not, and says so (exit 6)."""
+    with cluster(redis_url) as [(node_a, a), (_, b)]:
+        host, joiner = await pair(a, b, [a, b])
+        kill(node_a)
+        for i in range(12):
+            await joiner.send(bytes([i]) * 40_000)
+        await asyncio.sleep(0.5)
+        with pytest.raises(ConnectionLost, match="expired before it came back"):
+            await host.receive()
+        await joiner.close()
