@@ -39,6 +39,7 @@ class RendezvousClient:
         # asks for TURN servers after sending its SPAKE2 message: one round trip for both).
         self._early: deque[dict[str, Any]] = deque()
         self.resume = Resumption(url, urls or [url])
+        self._resuming: asyncio.Future[tuple[ClientConnection, str]] | None = None
 
     @classmethod
     async def connect(cls, url: str, timeout: float, urls: list[str] | None = None) -> RendezvousClient:
@@ -48,21 +49,29 @@ class RendezvousClient:
 
     async def _send(self, op: str, **fields: Any) -> None:
         frame = self.resume.sending(op, fields)
-        try:
-            await self._ws.send(frame)
-        except ConnectionClosed as exc:
-            # Resumed: the frame is sent again (or answered) as part of taking our place back.
-            await self._lost(exc, "closed the connection")
+        mark = self.resume.mark(op)
+        while True:
+            ws = self._ws
+            try:
+                await ws.send(frame)
+                return
+            except ConnectionClosed as exc:
+                await self._lost(ws, exc, "closed the connection")
+            # Resumed: the frame went again (or was answered) as part of it, unless that resume
+            # had started before the frame was in its books.
+            if not self.resume.missed(op, mark):
+                return
 
     async def recv(self) -> dict[str, Any]:
         while True:
             made_up = self.resume.made_up()
             if made_up is not None:
                 return made_up
+            ws = self._ws
             try:
-                frame = await self._ws.recv()
+                frame = await ws.recv()
             except ConnectionClosed as exc:
-                await self._lost(exc, "went away")
+                await self._lost(ws, exc, "went away")
                 continue
             try:
                 msg = wire.decode(frame, SERVER_OPS)
@@ -71,19 +80,29 @@ class RendezvousClient:
             if self.resume.received(msg):
                 return msg
 
-    async def _lost(self, exc: ConnectionClosed, what: str) -> None:
-        """Take our place back on a node that is alive, or raise ConnectionLost."""
-        code = exc.rcvd.code if exc.rcvd is not None else None
-        why = f"the rendezvous server at {self.url} {what}"
-        if code is not None and exc.rcvd is not None and exc.rcvd.reason:
-            why += f" ({exc.rcvd.reason})"
-        old = self._ws
-        async with self.resume.lock:
-            if self._ws is not old:  # a concurrent send or recv took our place back already
-                return
+    async def _lost(self, ws: ClientConnection, exc: ConnectionClosed, what: str) -> None:
+        """Take our place back on a node that is alive, or raise ConnectionLost. One resume at a
+        time, shielded: a caller that is cancelled (pairing stops listening) does not cut it
+        short, and a concurrent send or recv waits for the same one."""
+        if self._ws is not ws:
+            return  # taken back already
+        if self._resuming is None:
+            code = exc.rcvd.code if exc.rcvd is not None else None
+            why = f"the rendezvous server at {self.url} {what}"
+            if exc.rcvd is not None and exc.rcvd.reason:
+                why += f" ({exc.rcvd.reason})"
             if not self.resume.possible(code):
                 raise ConnectionLost(why) from None
-            self._ws, self.url = await self.resume.run(why)
+            self._resuming = asyncio.ensure_future(self.resume.run(why))
+            self._resuming.add_done_callback(self._resumed)
+        await asyncio.shield(self._resuming)
+
+    def _resumed(self, task: asyncio.Future[tuple[ClientConnection, str]]) -> None:
+        self._resuming = None
+        if task.cancelled() or task.exception() is not None:
+            self.resume.token = ""  # failed for good: the next caller hears so at once
+            return
+        self._ws, self.url = task.result()
 
     async def allocate(self, wanted: str | None = None) -> str:
         self._early.clear()  # a new attempt: nothing from an earlier peer may reach it

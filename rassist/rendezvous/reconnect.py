@@ -56,7 +56,8 @@ class Resumption:
         self.inbox: deque[dict[str, Any]] = deque()
         self.closing = False
         self.count = 0                 # resumes so far
-        self.lock = asyncio.Lock()
+        self.flushed = 0               # sends up to this one were dealt with by the last resume
+        self.reconciled: object = None  # the request the last resume dealt with
 
     def key(self) -> dict[str, str]:
         """The key field for an allocate or claim, until the server has given us a token."""
@@ -78,6 +79,16 @@ class Resumption:
             if len(self.sends) > MAX_UNACKED:
                 self.sends.popleft()
         return frame
+
+    def mark(self, op: str) -> object:
+        """What identifies a frame just booked by sending(), for missed()."""
+        return self.up if op == "send" else self.request if op in REPLIES else None
+
+    def missed(self, op: str, mark: object) -> bool:
+        """Whether the frame `mark` names was booked too late for the resume that just ran."""
+        if op == "send":
+            return isinstance(mark, int) and mark > self.flushed
+        return mark is not None and self.request is mark and self.reconciled is not mark
 
     def received(self, msg: dict[str, Any]) -> bool:
         """Book-keeping for a frame from the server; False if the caller must not see it."""
@@ -146,9 +157,10 @@ class Resumption:
         got = reply["got"]
         if self.sends and got < self.sends[0][0] - 1:
             raise ConnectionLost(f"{why}, and messages sent before it cannot be sent again")
-        for i, frame in self.sends:
-            if i > got:
-                await ws.send(frame)
+        again, self.flushed = [frame for i, frame in self.sends if i > got], self.up
+        self.reconciled = self.request
+        for frame in again:
+            await ws.send(frame)
         await self._reconcile(ws, reply["state"])
 
     async def _reconcile(self, ws: ClientConnection, state: str) -> None:

@@ -234,3 +234,22 @@ async def test_what_is_kept_for_an_absent_side_is_bounded(redis_url: str) -> Non
         with pytest.raises(ConnectionLost, match="expired before it came back"):
             await host.receive()
         await joiner.close()
+
+
+async def test_a_reader_cancelled_while_it_resumes_does_not_cut_the_resume_short(redis_url: str) -> None:
+    """Pairing listens to the relay while it waits for other work and cancels that listening
+    when the work is done: a resume under way goes on, and the next send uses it."""
+    with cluster(redis_url) as [(node_a, a), (_, b)]:
+        host, joiner = await pair(a, b, [a, b])
+        listening = asyncio.ensure_future(host.receive())
+        await asyncio.sleep(0.1)
+        kill(node_a)
+        await asyncio.sleep(0.02)  # the reader has seen the drop and started to resume
+        listening.cancel()
+        await host.send(b"decision")
+        assert await joiner.receive() == b"decision"
+        await joiner.send(b"answer")
+        assert await host.receive() == b"answer"
+        assert host.resume.count == 1
+        for client in (host, joiner):
+            await client.close()
