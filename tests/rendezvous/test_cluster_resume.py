@@ -253,3 +253,31 @@ async def test_a_reader_cancelled_while_it_resumes_does_not_cut_the_resume_short
         assert host.resume.count == 1
         for client in (host, joiner):
             await client.close()
+
+
+async def test_a_joiner_waiting_for_a_preset_code_keeps_its_place(redis_url: str) -> None:
+    with cluster(redis_url) as [(node_a, a), (_, b)]:
+        joiner = await RendezvousClient.connect(a, 5, [a, b])
+        claimed = asyncio.ensure_future(joiner.claim("4242", wait=20))
+        await asyncio.sleep(0.3)  # it waits on a for a host with that code
+        kill(node_a)
+        await asyncio.sleep(0.3)
+        host = await RendezvousClient.connect(b, 5, [b])
+        assert await host.allocate("4242") == "4242"
+        await host.wait_joined(10)
+        await asyncio.wait_for(claimed, 10)
+        assert joiner.resume.count == 1
+        await host.send(b"hello")
+        assert await joiner.receive() == b"hello"
+        for client in (host, joiner):
+            await client.close()
+
+
+def test_several_servers_are_given_with_commas() -> None:
+    from rassist.errors import UsageError
+    from rassist.pairing import server_urls
+
+    assert server_urls("ws://a:4477, ws://b:4477,") == ["ws://a:4477", "ws://b:4477"]
+    assert server_urls("ws://a:4477") == ["ws://a:4477"]
+    with pytest.raises(UsageError):
+        server_urls(" , ")
