@@ -51,6 +51,12 @@ def no_display(features: list[Feature]) -> str | None:
     return None
 
 
+# What join_features needs, WebRTC first: `rassist join` imports these on a worker thread while
+# it pairs (rassist/transport/preload.py).
+JOIN_MODULES = ("rassist.transport.peer", "rassist.media.screen", "rassist.media.control",
+                "rassist.media.annotate", "rassist.transfer.feature", "rassist.terminal.join")
+
+
 def join_features(record: Path | None = None, on_frame: Callable[[Any], None] | None = None,
                   download_dir: Path | None = None, fast_lane: bool = True,
                   terminal: Feature | None = None) -> list[Feature]:
