@@ -189,7 +189,10 @@ async def _make_offer(opts: Options, ice: list[dict]) -> tuple[Peer, str]:
 
 
 async def _ice_servers(client: RendezvousClient, opts: Options) -> list[dict]:
-    servers = await client.turn_servers()
+    return _checked_ice(await client.turn_servers(), opts)
+
+
+def _checked_ice(servers: list[dict], opts: Options) -> list[dict]:
     if opts.relay_only and not any(str(u).startswith("turn") for s in servers for u in s["urls"]):
         raise UsageError("--relay-only needs a rendezvous server that hands out TURN credentials "
                          "(rassist server --turn URL --turn-secret ...)")
@@ -216,9 +219,15 @@ class Host:
             except ValueError as exc:
                 raise UsageError(str(exc)) from None
         try:
-            self._ice = await _ice_servers(client, self.opts)
+            first = True
             while True:
-                nameplate = await client.allocate(preset.nameplate if preset else None)
+                wanted = preset.nameplate if preset else None
+                if first:  # TURN servers asked in the same round trip
+                    nameplate, servers = await client.allocate_and_turn(wanted)
+                    self._ice = _checked_ice(servers, self.opts)
+                    first = False
+                else:
+                    nameplate = await client.allocate(wanted)
                 code = preset or make_code(nameplate, self.opts.code_length)
                 # A preset code is good for one attempt, and the other side knows it already:
                 # wait for it only as long as for any peer (it may also have come first).

@@ -63,6 +63,17 @@ class RendezvousClient:
     async def allocate(self, wanted: str | None = None) -> str:
         self._early.clear()  # a new attempt: nothing from an earlier peer may reach it
         await self._send("allocate", **({"nameplate": wanted} if wanted else {}))
+        return await self._allocated()
+
+    async def allocate_and_turn(self, wanted: str | None = None) -> tuple[str, list[dict[str, Any]]]:
+        """turn_servers() and allocate() in one round trip (the server answers in order): a
+        code shows one round trip sooner. For a fresh connection only."""
+        await self._send("turn")
+        await self._send("allocate", **({"nameplate": wanted} if wanted else {}))
+        servers = wire.ice_servers((await self._expect("turn")).get("servers"))
+        return await self._allocated(), servers
+
+    async def _allocated(self) -> str:
         msg = await self.recv()
         while msg["op"] in ("message", "peer-gone", "pong"):  # left over from an earlier attempt
             msg = await self.recv()
