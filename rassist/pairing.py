@@ -165,13 +165,22 @@ async def load_webrtc() -> None:
 
 
 async def _connect(urls: list[str], timeout: float) -> RendezvousClient:
+    """The first of `urls` that answers; the others are where a cluster connection resumes."""
     error: Unreachable | None = None
     for url in urls:
         try:
-            return await RendezvousClient.connect(url, timeout)
+            return await RendezvousClient.connect(url, timeout, urls)
         except Unreachable as exc:
             error = exc
     raise error or Unreachable("no rendezvous server to connect to")
+
+
+def server_urls(server: str) -> list[str]:
+    """--server: one URL, or several nodes of a cluster separated by commas."""
+    urls = [url.strip() for url in server.split(",") if url.strip()]
+    if not urls:
+        raise UsageError("--server needs a URL (or several, separated by commas)")
+    return urls
 
 
 def _prepare(peer: Peer, features: list[Feature], role: str) -> None:
@@ -189,10 +198,7 @@ async def _make_offer(opts: Options, ice: list[dict]) -> tuple[Peer, str]:
 
 
 async def _ice_servers(client: RendezvousClient, opts: Options) -> list[dict]:
-    return _checked_ice(await client.turn_servers(), opts)
-
-
-def _checked_ice(servers: list[dict], opts: Options) -> list[dict]:
+    servers = await client.turn_servers()
     if opts.relay_only and not any(str(u).startswith("turn") for s in servers for u in s["urls"]):
         raise UsageError("--relay-only needs a rendezvous server that hands out TURN credentials "
                          "(rassist server --turn URL --turn-secret ...)")
@@ -219,15 +225,9 @@ class Host:
             except ValueError as exc:
                 raise UsageError(str(exc)) from None
         try:
-            first = True
+            self._ice = await _ice_servers(client, self.opts)
             while True:
-                wanted = preset.nameplate if preset else None
-                if first:  # TURN servers asked in the same round trip
-                    nameplate, servers = await client.allocate_and_turn(wanted)
-                    self._ice = _checked_ice(servers, self.opts)
-                    first = False
-                else:
-                    nameplate = await client.allocate(wanted)
+                nameplate = await client.allocate(preset.nameplate if preset else None)
                 code = preset or make_code(nameplate, self.opts.code_length)
                 # A preset code is good for one attempt, and the other side knows it already:
                 # wait for it only as long as for any peer (it may also have come first).
@@ -302,7 +302,7 @@ class Host:
 
     async def _rendezvous(self) -> RendezvousClient:
         if self.opts.server:
-            return await _connect([self.opts.server], self.opts.timeout)
+            return await _connect(server_urls(self.opts.server), self.opts.timeout)
         from rassist.rendezvous.embedded import Embedded
 
         self._embedded = await Embedded.start()
@@ -362,7 +362,7 @@ async def join(code_text: str, opts: JoinOptions, emit: Emit) -> Session | Direc
     webrtc = asyncio.ensure_future(load_webrtc()) if opts.direct is None else None
     client = None
     try:
-        client = await (_connect([opts.server], opts.timeout) if opts.server
+        client = await (_connect(server_urls(opts.server), opts.timeout) if opts.server
                         else _find_host(code, opts.timeout, host_awaited))
         relay = _Relay(client, opts.timeout)
         await client.claim(code.nameplate, opts.timeout, host_awaited)
