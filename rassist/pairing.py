@@ -9,9 +9,7 @@ import asyncio
 import contextlib
 import dataclasses
 import hashlib
-import importlib
 import secrets
-import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -68,6 +66,9 @@ class HostOptions(Options):
 class JoinOptions(Options):
     wants: tuple[str, ...] = ("view",)
     approval_timeout: float = 300.0
+    # Features whose modules load with WebRTC on a worker thread while pairing goes on:
+    # added to `features` when the host's offer is answered.
+    later: Awaitable[list[Feature]] | None = None
 
 
 class _Relay:
@@ -156,10 +157,11 @@ async def _listening(relay: _Relay, pairing: sm.Pairing, work: Awaitable[T], han
 
 
 async def load_webrtc() -> None:
-    """Import aiortc and what it pulls (~200 ms) on a worker thread, so that the event loop goes
+    """Import aiortc and what it pulls (~150 ms) on a worker thread, so that the event loop goes
     on pairing meanwhile. A second caller simply waits for the same import."""
-    if "rassist.transport.peer" not in sys.modules:
-        await asyncio.to_thread(importlib.import_module, "rassist.transport.peer")
+    from rassist.transport import preload
+
+    await preload.ready()
 
 
 async def _connect(urls: list[str], timeout: float) -> RendezvousClient:
@@ -390,6 +392,9 @@ async def join(code_text: str, opts: JoinOptions, emit: Emit) -> Session | Direc
                         return DirectDone(done)
                 elif isinstance(action, sm.Sdp):
                     await (webrtc if webrtc is not None else load_webrtc())
+                    if opts.later is not None:
+                        opts.features.extend(await opts.later)
+                        opts.later = None
                     from rassist.transport.peer import Peer
 
                     peer = Peer(ice, opts.relay_only)

@@ -5,10 +5,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from rich.markup import escape
-
 from rassist.cli.console import Lines
-from rassist.cli.output import Output
+from rassist.cli.output import Output, escape
 from rassist.errors import ConnectionLost
 from rassist.protocol.display import visible
 from rassist.protocol.jsonwire import loads
