@@ -17,6 +17,8 @@ No I/O, no clock reads, no asyncio or aiortc: the caller passes the time and wha
   loss can never cause a keyframe storm (each keyframe is the costliest frame there is).
 - `Pacer`: spreads packets at a rate so a big frame does not overflow a short router queue
   (aiortc sends each frame as one burst).
+- `vbv_bufsize` and `reopen_wanted`: how much one frame may cost, and when the encoder starts
+  afresh (a keyframe) for a new rate or a new picture.
 """
 
 from __future__ import annotations
@@ -24,6 +26,9 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass
 
+# Bytes each RTP packet costs the link besides itself: SRTP tag 10, UDP 8, IPv4 20, Ethernet 14
+# (~4% of a full packet: a pacer at a 2 Mbit/s link's rate would otherwise overfill its queue).
+WIRE_OVERHEAD = 52
 PACE_FACTOR = 1.0  # packets leave at the target: a big frame above it would overflow a short router queue
 BACKOFF = 0.85  # on congestion: this fraction of what the link delivered
 # The round trip is measured in Python at both ends (RTCP sender and receiver reports), so a busy
@@ -39,6 +44,16 @@ REPROBE_AFTER = 10.0  # s without congestion before probing faster again
 KEYFRAME_INTERVAL = 1.0  # s: at most one keyframe per this interval
 SCALE_HYSTERESIS = 1.2  # the rate must exceed a ladder step's threshold by this much to climb back
 SCALE_HOLD = 10.0  # s a new picture size or chroma must stay wanted before it is used (a keyframe)
+# One frame's most: a readable 1080p text screen in one frame is ~360 kB (QP 26, 39 dB), sharp is
+# ~480 kB (CRF 20); libx264 overshoots this by ~15%; aiortc's receiver reassembles frames of up to 512 packets (~600 kB).
+MAX_FRAME_BYTES = 360_000
+MOTION_VBV_BYTES = 300_000  # the VBV buffer of an encoder started afresh for anything else
+VBV_SECONDS = 5.0  # and no more than this many seconds of the rate
+# libx264 without lookahead lets one frame take at most half of what its VBV buffer holds, and
+# a reopened encoder starts the buffer this full.
+VBV_FRAME_SHARE = 0.5
+VBV_INIT = 0.9
+REST_FRAMES = 3  # a new screen after rest: painted within this many frames
 
 
 @dataclass(frozen=True)
@@ -63,6 +78,45 @@ LADDER: tuple[tuple[int, float | None, float, str], ...] = (
     (150_000, 2.0, 0.5, "yuv444p"),
     (0, 2.0, 0.5, "yuv420p"),
 )
+
+
+def vbv_bufsize(bitrate: int, new_screen: bool) -> int:
+    """libx264's VBV buffer, in bits, for a target rate, never more than VBV_SECONDS of it.
+
+    For a new screen after rest: big enough that its first frame may carry the whole screen
+    readable (MAX_FRAME_BYTES). One big frame beats many capped ones: those re-code the same
+    residue over and over (a text screen needs ~25% more bytes to become readable that way).
+    Otherwise (a new rate or a keyframe request, maybe during motion) a third of that: a big
+    keyframe would stall the motion for seconds on a thin link."""
+    frame = MAX_FRAME_BYTES if new_screen else MOTION_VBV_BYTES * VBV_FRAME_SHARE * VBV_INIT
+    return int(min(bitrate * VBV_SECONDS, frame * 8 / (VBV_FRAME_SHARE * VBV_INIT)))
+
+
+def reopen_wanted(old: RateSettings, new: RateSettings, changed: float, new_screen: bool,
+                  refining: bool) -> bool:
+    """Whether to start the encoder afresh (a keyframe) at the new rate, when the picture size
+    and chroma are unchanged and a keyframe is allowed now.
+
+    `changed`: fraction of the picture changed since the last frame; `new_screen`: most of the
+    picture changed within the last few frames after the screen was at rest (applications paint
+    a new screen in bands, so it may come in two or three frames); `refining`: this frame
+    re-encodes a still picture.
+
+    libx264 refills its VBV buffer by rate / fps per frame encoded, whatever the time, so after a
+    still screen was sharpened the buffer is nearly empty and a new screen would trickle out in
+    small frames. A new screen after rest costs about a keyframe anyway: starting afresh brings
+    a full buffer, and it arrives in one frame. Not during motion: a video playing full screen
+    would then send a buffer's worth every second."""
+    ratio = (new.bitrate / new.fps) / (old.bitrate / old.fps)
+    if new_screen:
+        return True
+    if changed >= 0.5:
+        return not 0.77 < ratio < 1.3  # this frame costs about a keyframe anyway
+    if ratio < 0.5:
+        return True  # the link fell: frames this big would take long to pace out
+    # Far below the link: worth a keyframe with the next change, not on a still picture (the
+    # viewer would see it blur again, and an idle screen would cost CPU).
+    return ratio >= 4 and not refining
 
 
 class LinkEstimator:
@@ -246,16 +300,18 @@ class Pacer:
     """A virtual clock of when the link (at the pacing rate) is free again.
 
     A packet may go `burst` seconds ahead of that clock, so a small frame leaves at once and only
-    big ones are spread out."""
+    big ones are spread out. `overhead`: bytes the link carries with each packet besides it
+    (WIRE_OVERHEAD for RTP): without them a pacer at the link's rate overfills its queue."""
 
-    def __init__(self, burst: float = 0.005) -> None:
+    def __init__(self, burst: float = 0.005, overhead: int = 0) -> None:
         self.burst = burst
+        self.overhead = overhead
         self._free_at = float("-inf")
 
     def schedule(self, nbytes: int, now: float, rate: float) -> float:
-        """Book `nbytes` at `rate` bit/s; returns how long to wait before sending them."""
+        """Book a packet of `nbytes` at `rate` bit/s; returns how long to wait before sending it."""
         start = max(self._free_at, now - self.burst)
-        self._free_at = start + nbytes * 8.0 / max(rate, 1.0)
+        self._free_at = start + (nbytes + self.overhead) * 8.0 / max(rate, 1.0)
         return max(0.0, start - now)
 
     def backlog(self, now: float) -> float:

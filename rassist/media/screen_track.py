@@ -34,7 +34,7 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from rassist.media.capture import Monitor, ScreenCapturer, ScreenUpdate
 from rassist.media.codec import AUD, TIME_BASE, ScreenEncoder, SenderFeedback, pace, prefer_h264
-from rassist.media.ratecontrol import KeyframeLimiter, LinkEstimator, Pacer
+from rassist.media.ratecontrol import WIRE_OVERHEAD, KeyframeLimiter, LinkEstimator, Pacer
 
 REFRESH = 2.0  # seconds between keep-alive frames on an idle screen
 SETTLED_BYTES = 4000  # a re-encoded still picture this small means the encoder has converged (an
@@ -119,7 +119,7 @@ class ScreenTrack(MediaStreamTrack):
         self.monitor = monitor
         self.controller = controller or LinkEstimator()
         self.limiter = KeyframeLimiter()
-        self.pacer = Pacer()
+        self.pacer = Pacer(overhead=WIRE_OVERHEAD)
         self.encoder = ScreenEncoder(self.controller.settings(), crf=crf)
         self.capturer = ScreenCapturer(monitor, self._captured, max_fps=self.controller.max_fps,
                                        with_cursor=with_cursor)
