@@ -5,7 +5,9 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rassist.media.ratecontrol import (KEYFRAME_INTERVAL, KeyframeLimiter, LinkEstimator, Pacer, RateSettings)
+from rassist.media.ratecontrol import (KEYFRAME_INTERVAL, MAX_FRAME_BYTES, VBV_FRAME_SHARE, VBV_INIT, VBV_SECONDS,
+                                       WIRE_OVERHEAD, KeyframeLimiter, LinkEstimator, Pacer, RateSettings,
+                                       reopen_wanted, vbv_bufsize)
 from rassist.media.screen_track import REFINE_BYTES, Action, SendPolicy
 
 
@@ -233,6 +235,45 @@ def test_pacer_never_exceeds_its_rate_beyond_the_burst(packets: list[tuple[int, 
         total += size
         # Everything sent by `at` fits in the time since the first packet plus the burst.
         assert (total - size) * 8 / rate <= at - first + 0.005 + 1e-9
+
+
+def test_pacer_counts_each_packet_s_wire_overhead() -> None:
+    pacer = Pacer(burst=0.0, overhead=WIRE_OVERHEAD)
+    for _ in range(100):
+        pacer.schedule(1200 - WIRE_OVERHEAD, 0.0, 2_000_000)
+    assert abs(pacer.backlog(0.0) - 100 * 1200 * 8 / 2_000_000) < 1e-9  # the link's bytes, not ours
+
+
+@given(st.integers(50_000, 100_000_000))
+def test_vbv_buffer_holds_a_new_screen_whole_but_never_more_than_seconds_of_the_rate(rate: int) -> None:
+    new, motion = vbv_bufsize(rate, new_screen=True), vbv_bufsize(rate, new_screen=False)
+    assert motion <= new <= rate * VBV_SECONDS
+    # What one frame may take after a fresh start (libx264: half of a VBV_INIT-full buffer).
+    first = new * VBV_INIT * VBV_FRAME_SHARE / 8
+    assert first <= MAX_FRAME_BYTES + 1
+    if rate >= 2_000_000:  # from 2 Mbit/s a whole readable text screen fits in one frame
+        assert first >= MAX_FRAME_BYTES - 1 and motion * VBV_INIT * VBV_FRAME_SHARE / 8 <= MAX_FRAME_BYTES / 2
+
+
+RATES = st.builds(RateSettings, st.integers(100_000, 40_000_000), st.sampled_from([2.0, 6.0, 20.0, 40.0]))
+
+
+@given(RATES, RATES, st.floats(0, 1), st.booleans())
+def test_a_new_screen_after_rest_always_starts_afresh(old: RateSettings, new: RateSettings, changed: float,
+                                                     refining: bool) -> None:
+    assert reopen_wanted(old, new, changed, new_screen=True, refining=refining)
+
+
+def test_reopens_for_a_new_rate_only_when_it_pays() -> None:
+    old = RateSettings(2_000_000, 20.0)
+    assert not reopen_wanted(old, RateSettings(2_200_000, 20.0), 1.0, new_screen=False, refining=False)
+    assert reopen_wanted(old, RateSettings(3_000_000, 20.0), 0.6, new_screen=False, refining=False)
+    # A moving region (a quarter of the screen) during motion: only when the link fell far.
+    assert not reopen_wanted(old, RateSettings(1_500_000, 20.0), 0.25, new_screen=False, refining=False)
+    assert reopen_wanted(old, RateSettings(900_000, 20.0), 0.25, new_screen=False, refining=False)
+    # Far below the link: with the next change, never on a still picture.
+    assert reopen_wanted(old, RateSettings(9_000_000, 20.0), 0.01, new_screen=False, refining=False)
+    assert not reopen_wanted(old, RateSettings(9_000_000, 20.0), 0.0, new_screen=False, refining=True)
 
 
 def test_send_policy() -> None:
