@@ -158,6 +158,13 @@ class LinkEstimator:
         """Bits per second handed to the network over the last `window` seconds."""
         return sum(n for t, n in self._sent if t > now - window) * 8.0 / window
 
+    def peak_rate(self, now: float, window: float, span: float = 0.5) -> float:
+        """Bits per second handed to the network over the busiest `span` seconds of the last
+        `window`: a new screen's one big frame, paced at the target, tests the link at that rate
+        even when the screen was still for the rest of the window."""
+        recent = [(t, n) for t, n in self._sent if t > now - window]
+        return max((sum(n for u, n in recent if t <= u < t + span) for t, _ in recent), default=0) * 8.0 / span
+
     def on_rtt(self, rtt: float, now: float) -> None:
         if rtt <= 0:
             return
@@ -202,7 +209,7 @@ class LinkEstimator:
             return
         if delay > DELAY_HOLD or fraction_lost > LOSS_HOLD or now < self._hold_until:
             return
-        if sent < 0.75 * self.target:
+        if max(sent, min(self.peak_rate(now, window), self.target)) < 0.75 * self.target:
             return  # application-limited (a still screen): the link was not tested at this rate
         if self.slow_start:
             factor = 2.0

@@ -35,6 +35,17 @@ def test_a_still_screen_does_not_probe() -> None:
     assert est.target == 1_000_000
 
 
+def test_one_big_frame_paced_at_the_target_probes_too() -> None:
+    est = LinkEstimator(start=2_000_000)
+    est.on_report(0.0, 1.0, rtt=0.05)
+    est.on_sent(400_000, 1.2)  # a new screen in one frame: 1.6 s at the target, then still
+    est.on_report(0.0, 3.0, rtt=0.05)
+    assert est.target == 4_000_000
+    est.on_sent(60_000, 3.5)  # a small change (0.12 s at the target) tests nothing
+    est.on_report(0.0, 5.0, rtt=0.05)
+    assert est.target == 4_000_000
+
+
 def test_congestion_backs_off_to_below_what_was_delivered() -> None:
     est = LinkEstimator(start=1_000_000)
     for t in (1, 2, 3):
