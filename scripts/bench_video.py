@@ -20,7 +20,8 @@ Figures (medians over runs; each run also takes the median over three text scree
 - readable_s: a full screen of small coloured terminal text is painted; seconds until the
   viewer's picture is readable (>= 38 dB RGB PSNR against an mss grab of the screen), checked
   every 0.1 s; a screen that never gets there counts as the link's deadline.
-- text_psnr_1s_db: the viewer's picture 1 s after the change.
+- text_psnr_1s_db: the viewer's picture 1 s after the change (also when it was readable earlier),
+  as measured before rate control.
 - fps / latency: a 960x540 region scrolls text and changes its counter ~60 times a second for
   several seconds; fps = distinct counters decoded per second at the viewer; glass-to-glass
   latency median and p90.
