@@ -161,8 +161,10 @@ class LinkEstimator:
     def peak_rate(self, now: float, window: float, span: float = 0.5) -> float:
         """Bits per second handed to the network over the busiest `span` seconds of the last
         `window`: a new screen's one big frame, paced at the target, tests the link at that rate
-        even when the screen was still for the rest of the window."""
-        recent = [(t, n) for t, n in self._sent if t > now - window]
+        even when the screen was still for the rest of the window. Only frames whose pacing
+        ended a round trip ago count: the report cannot speak for the rest yet."""
+        settled = now - (self.rtt or 0.0)
+        recent = [(t, n) for t, n in self._sent if t > now - window and t + n * 8.0 / self.pace_rate <= settled]
         return max((sum(n for u, n in recent if t <= u < t + span) for t, _ in recent), default=0) * 8.0 / span
 
     def on_rtt(self, rtt: float, now: float) -> None:

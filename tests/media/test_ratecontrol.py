@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from rassist.media.ratecontrol import (KEYFRAME_INTERVAL, MAX_FRAME_BYTES, VBV_FRAME_SHARE, VBV_INIT, VBV_SECONDS,
                                        WIRE_OVERHEAD, KeyframeLimiter, LinkEstimator, Pacer, RateSettings,
                                        reopen_wanted, vbv_bufsize)
-from rassist.media.screen_track import REFINE_BYTES, Action, SendPolicy
+from rassist.media.screen_track import REFINE_BYTES, SETTLE_MAX, SETTLE_STEP, Action, SendPolicy
 
 
 def feed(est: LinkEstimator, now: float, rate: float, seconds: float = 1.0) -> None:
@@ -43,6 +43,9 @@ def test_one_big_frame_paced_at_the_target_probes_too() -> None:
     assert est.target == 4_000_000
     est.on_sent(60_000, 3.5)  # a small change (0.12 s at the target) tests nothing
     est.on_report(0.0, 5.0, rtt=0.05)
+    assert est.target == 4_000_000
+    est.on_sent(1_000_000, 5.5)  # 2 s at the target: still leaving when the next report comes
+    est.on_report(0.0, 6.5, rtt=0.05)
     assert est.target == 4_000_000
 
 
@@ -325,3 +328,21 @@ def test_refinement_is_budgeted_in_bytes_not_frames() -> None:
         frames += 1
     assert frames > 45  # more than the old frame budget: a thin link needs them
     assert spent >= REFINE_BYTES and spent < REFINE_BYTES + 40_000
+
+
+def test_a_new_screen_being_painted_after_rest_is_sent_once_it_stops_growing() -> None:
+    policy = SendPolicy()
+    policy.sent(Action("refine"), 1, 500, 0.0)  # at rest
+    assert policy.next_action(2, 1.0, 20, changed=0.1) == Action("frame")  # a small change: at once
+    assert policy.next_action(2, 1.0, 20, changed=0.3) == SETTLE_STEP  # a big one: still growing?
+    assert policy.next_action(2, 1.03, 20, changed=0.45) == SETTLE_STEP
+    assert policy.next_action(2, 1.06, 20, changed=0.45) == Action("frame")  # it stopped
+    assert policy.next_action(2, 1.06, 20, changed=0.6) == Action("frame")  # half or more: at once
+    policy.sent(Action("frame"), 2, 50_000, 1.06)
+    # During motion nothing waits, however big the region.
+    assert policy.next_action(3, 2.0, 20, changed=0.3) == Action("frame")
+    policy.sent(Action("refresh"), 3, 500, 3.0)
+    now, changed = 4.0, 0.2
+    while (step := policy.next_action(4, now, 20, changed)) != Action("frame"):  # growing forever
+        now, changed = now + step, changed + 0.01
+    assert 4.0 + SETTLE_MAX <= now < 4.0 + SETTLE_MAX + SETTLE_STEP + 1e-9
