@@ -211,7 +211,7 @@ class LinkEstimator:
             return
         if delay > DELAY_HOLD or fraction_lost > LOSS_HOLD or now < self._hold_until:
             return
-        if max(sent, min(self.peak_rate(now, window), self.target)) < 0.75 * self.target:
+        if self.peak_rate(now, window) < 0.75 * self.target:
             return  # application-limited (a still screen): the link was not tested at this rate
         if self.slow_start:
             factor = 2.0
