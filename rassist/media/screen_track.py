@@ -3,7 +3,8 @@
 The track returns encoded H.264 packets (see codec.py). When to encode is decided by
 `SendPolicy`, a small pure state machine:
 - a changed frame goes out as soon as the frame rate allows (the rate follows the link:
-  ratecontrol.LinkEstimator);
+  ratecontrol.LinkEstimator); a big change after rest waits briefly while it is still being
+  painted, so a new screen goes in one frame rather than a half-painted one and then the whole;
 - after a change the same picture is encoded again ("refinement") until the encoder has nothing
   left to add: the first frame after a big change is capped by the bandwidth (VBV) and the
   following ones sharpen it. Refinement is budgeted in bytes and seconds, not frames: on a thin
