@@ -158,14 +158,17 @@ class LinkEstimator:
         """Bits per second handed to the network over the last `window` seconds."""
         return sum(n for t, n in self._sent if t > now - window) * 8.0 / window
 
-    def peak_rate(self, now: float, window: float, span: float = 0.5) -> float:
-        """Bits per second handed to the network over the busiest `span` seconds of the last
-        `window`: a new screen's one big frame, paced at the target, tests the link at that rate
-        even when the screen was still for the rest of the window. Only frames whose pacing
-        ended a round trip ago count: the report cannot speak for the rest yet."""
+    def tested(self, now: float, window: float) -> bool:
+        """Whether what we sent over the last `window` seconds tested the link at the target:
+        on average, or with one frame big enough to keep the pacer busy at the target for half
+        a second (a new screen in one frame, then a still screen). Only what had left a round
+        trip before `now` counts: the report cannot speak for the rest yet."""
         settled = now - (self.rtt or 0.0)
-        recent = [(t, n) for t, n in self._sent if t > now - window and t + n * 8.0 / self.pace_rate <= settled]
-        return max((sum(n for u, n in recent if t <= u < t + span) for t, _ in recent), default=0) * 8.0 / span
+        pace = max(self.pace_rate, 1.0)
+        done = [(t, n, t + n * 8.0 / pace) for t, n in self._sent if t + n * 8.0 / pace <= settled]
+        average = sum(n for t, n, _ in done if t > now - window) * 8.0 / window
+        big = any(n * 8.0 >= 0.75 * 0.5 * self.target and end > now - window for _, n, end in done)
+        return big or average >= 0.75 * self.target
 
     def on_rtt(self, rtt: float, now: float) -> None:
         if rtt <= 0:
@@ -211,7 +214,7 @@ class LinkEstimator:
             return
         if delay > DELAY_HOLD or fraction_lost > LOSS_HOLD or now < self._hold_until:
             return
-        if self.peak_rate(now, window) < 0.75 * self.target:
+        if not self.tested(now, window):
             return  # application-limited (a still screen): the link was not tested at this rate
         if self.slow_start:
             factor = 2.0

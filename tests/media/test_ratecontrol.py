@@ -49,6 +49,16 @@ def test_one_big_frame_paced_at_the_target_probes_too() -> None:
     assert est.target == 4_000_000
 
 
+def test_a_big_frame_counts_in_the_first_report_after_it_has_left() -> None:
+    est = LinkEstimator(start=3_000_000)
+    est.on_report(0.0, 1.0, rtt=0.05)
+    est.on_sent(450_000, 1.1)  # 1.2 s at the target
+    est.on_report(0.0, 1.8, rtt=0.05)  # still leaving
+    assert est.target == 3_000_000
+    est.on_report(0.0, 2.8, rtt=0.05)  # it left within this report's window
+    assert est.target == 6_000_000
+
+
 def test_congestion_backs_off_to_below_what_was_delivered() -> None:
     est = LinkEstimator(start=1_000_000)
     for t in (1, 2, 3):
