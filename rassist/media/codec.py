@@ -140,7 +140,10 @@ class ScreenEncoder:
         return reopen_wanted(old, new, float(self._changed_blocks.mean()), self._new_screen(), refining)
 
     def _new_screen(self) -> bool:
-        return self._frames_since_rest < REST_FRAMES and bool(self._since_rest.mean() >= 0.5)
+        """Most of the screen changed just after rest, and the link is clean enough to send it
+        as one frame."""
+        return (self._wanted.whole_screens and self._frames_since_rest < REST_FRAMES
+                and bool(self._since_rest.mean() >= 0.5))
 
     def _create(self, width: int, height: int, new_screen: bool) -> None:
         s = self._wanted

@@ -54,6 +54,10 @@ VBV_SECONDS = 5.0  # and no more than this many seconds of the rate
 VBV_FRAME_SHARE = 0.5
 VBV_INIT = 0.9
 REST_FRAMES = 3  # a new screen after rest: painted within this many frames
+# Loss (smoothed over reports) from which a new screen goes in capped frames, not one big frame:
+# a frame of ~350 packets is shown only once every lost one has been retransmitted, while
+# capped frames each sharpen the picture as they come.
+WHOLE_SCREEN_LOSS = 0.01
 
 
 @dataclass(frozen=True)
@@ -62,6 +66,7 @@ class RateSettings:
     fps: float  # most frames per second worth sending at that rate
     scale: float = 1.0  # fraction of the screen's width and height that is encoded
     chroma: str = "yuv444p"  # yuv444p keeps coloured text sharp; yuv420p costs half the chroma
+    whole_screens: bool = True  # a new screen may go as one big frame (see vbv_bufsize)
 
 
 # The degradation ladder, thickest link first: (rate from which this step applies, fps, scale, chroma).
@@ -132,6 +137,7 @@ class LinkEstimator:
         self.rtt: float | None = None
         self.min_rtt: float | None = None
         self.loss = 0.0
+        self.loss_avg = 0.0  # smoothed over reports that showed no congestion
         self.last_remb: int | None = None
         self.decreases = 0
         self._rtts: deque[tuple[float, float]] = deque()
@@ -201,6 +207,8 @@ class LinkEstimator:
             self._delayed_reports = self._delayed_reports + 1 if delay > DELAY_STANDING else 0
         congested = (fraction_lost > LOSS_CONGESTED or self._delayed_reports >= 2
                      or (fraction_lost > 0.025 and delay > DELAY_RISING))
+        if not congested:  # random loss (congestion's own loss goes with the rate cut)
+            self.loss_avg = 0.7 * self.loss_avg + 0.3 * fraction_lost
         if congested:
             # Delivered = what went out minus what was lost; when we sent little (an idle screen),
             # that says nothing about the link, so cut from the target instead.
@@ -274,7 +282,8 @@ class LinkEstimator:
             self._wanted_form = None
         self._step = step
         _, fps, scale, chroma = LADDER[step]
-        return RateSettings(self.target, min(self.max_fps, fps or self.max_fps), scale, chroma)
+        return RateSettings(self.target, min(self.max_fps, fps or self.max_fps), scale, chroma,
+                            whole_screens=self.loss_avg < WHOLE_SCREEN_LOSS)
 
 
 class KeyframeLimiter:

@@ -356,3 +356,14 @@ def test_a_new_screen_being_painted_after_rest_is_sent_once_it_stops_growing() -
     while (step := policy.next_action(4, now, 20, changed)) != Action("frame"):  # growing forever
         now, changed = now + step, changed + 0.01
     assert 4.0 + SETTLE_MAX <= now < 4.0 + SETTLE_MAX + SETTLE_STEP + 1e-9
+
+
+def test_a_lossy_link_gets_new_screens_in_capped_frames() -> None:
+    est = LinkEstimator(start=2_000_000)
+    assert est.settings().whole_screens
+    for t in range(1, 4):
+        est.on_report(0.02, float(t), rtt=0.05)  # 2% random loss: not congestion, but...
+    assert not est.settings().whole_screens and est.target == 2_000_000
+    for t in range(4, 12):
+        est.on_report(0.0, float(t), rtt=0.05)
+    assert est.settings().whole_screens

@@ -81,3 +81,14 @@ def test_a_new_screen_after_rest_comes_as_one_keyframe_and_motion_does_not() -> 
         enc.apply(0, 0, screen[:120, :200])
         enc.encode(15000 + 3000 * i)
     assert enc.reopens == 2
+
+
+def test_a_lossy_link_gets_no_whole_screen_keyframe() -> None:
+    enc = ScreenEncoder(RateSettings(2_000_000, 20.0, whole_screens=False), threads=1)
+    screen = np.zeros((240, 320, 4), np.uint8)
+    enc.apply(0, 0, screen, full=True)
+    enc.encode(0)
+    enc.encode(3000, refining=True)
+    enc.apply(0, 0, screen)
+    enc.encode(6000)
+    assert enc.reopens == 1
