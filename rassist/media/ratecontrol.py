@@ -40,6 +40,7 @@ DELAY_HOLD = 0.060  # s of queueing delay that stops probing
 LOSS_CONGESTED = 0.05  # loss that means congestion whatever the delay (random loss stays below)
 LOSS_HOLD = 0.03  # above this, random-looking loss stops probing but does not cut the rate
 MIN_RTT_WINDOW = 30.0  # s over which the smallest round trip counts as the empty-queue one
+BIG_FRAME_SPAN = 3.0  # s after it left during which one big frame still speaks for the link
 REPROBE_AFTER = 10.0  # s without congestion before probing faster again
 KEYFRAME_INTERVAL = 1.0  # s: at most one keyframe per this interval
 SCALE_HYSTERESIS = 1.2  # the rate must exceed a ladder step's threshold by this much to climb back
@@ -141,7 +142,7 @@ class LinkEstimator:
         self.last_remb: int | None = None
         self.decreases = 0
         self._rtts: deque[tuple[float, float]] = deque()
-        self._sent: deque[tuple[float, int]] = deque()
+        self._sent: deque[tuple[float, int, float]] = deque()  # (when, bytes, pacing rate then)
         self._hold_until = float("-inf")
         self._last_congestion = float("-inf")
         self._last_good = 0.0  # what the link delivered when it last showed congestion
@@ -156,24 +157,27 @@ class LinkEstimator:
     # ------------------------------------------------------------------ inputs
 
     def on_sent(self, nbytes: int, now: float) -> None:
-        self._sent.append((now, nbytes))
+        self._sent.append((now, nbytes, self.pace_rate))
         while self._sent and self._sent[0][0] < now - 5.0:
             self._sent.popleft()
 
     def send_rate(self, now: float, window: float = 1.0) -> float:
         """Bits per second handed to the network over the last `window` seconds."""
-        return sum(n for t, n in self._sent if t > now - window) * 8.0 / window
+        return sum(n for t, n, _ in self._sent if t > now - window) * 8.0 / window
 
     def tested(self, now: float, window: float) -> bool:
-        """Whether what we sent over the last `window` seconds tested the link at the target:
-        on average, or with one frame big enough to keep the pacer busy at the target for half
-        a second (a new screen in one frame, then a still screen). Only what had left a round
-        trip before `now` counts: the report cannot speak for the rest yet."""
+        """Whether what we sent tested the link at the target: on average over the last `window`
+        seconds, or with one frame big enough to keep the pacer busy at (about) the target for
+        half a second (a new screen in one frame, then a still screen) that left within the
+        last BIG_FRAME_SPAN seconds (a report or two may be spoilt by a busy machine's round
+        trip). Only what had left a round trip before `now` counts: the report cannot speak for
+        the rest yet."""
         settled = now - (self.rtt or 0.0)
-        pace = max(self.pace_rate, 1.0)
-        done = [(t, n, t + n * 8.0 / pace) for t, n in self._sent if t + n * 8.0 / pace <= settled]
-        average = sum(n for t, n, _ in done if t > now - window) * 8.0 / window
-        big = any(n * 8.0 >= 0.75 * 0.5 * self.target and end > now - window for _, n, end in done)
+        done = [(t, n, rate, t + n * 8.0 / max(rate, 1.0)) for t, n, rate in self._sent]
+        done = [entry for entry in done if entry[3] <= settled]
+        average = sum(n for t, n, _, _ in done if t > now - window) * 8.0 / window
+        big = any(n * 8.0 / rate >= 0.5 * 0.75 and rate >= 0.75 * self.target and end > now - BIG_FRAME_SPAN
+                  for _, n, rate, end in done)
         return big or average >= 0.75 * self.target
 
     def on_rtt(self, rtt: float, now: float) -> None:

@@ -57,6 +57,8 @@ def test_a_big_frame_counts_in_the_first_report_after_it_has_left() -> None:
     assert est.target == 3_000_000
     est.on_report(0.0, 2.8, rtt=0.05)  # it left within this report's window
     assert est.target == 6_000_000
+    est.on_report(0.0, 3.5, rtt=0.05)  # it tested 3 Mbit/s, not 6: once only
+    assert est.target == 6_000_000
 
 
 def test_congestion_backs_off_to_below_what_was_delivered() -> None:
