@@ -59,6 +59,9 @@ REST_FRAMES = 3  # a new screen after rest: painted within this many frames
 # a frame of ~350 packets is shown only once every lost one has been retransmitted, while
 # capped frames each sharpen the picture as they come.
 WHOLE_SCREEN_LOSS = 0.01
+# Only below this rate: on a fast link bytes are cheap and capped frames show a first picture
+# sooner, and their steady traffic lets the rate probe up faster than one frame a screen does.
+WHOLE_SCREEN_BELOW = 3_000_000
 
 
 @dataclass(frozen=True)
@@ -287,7 +290,7 @@ class LinkEstimator:
         self._step = step
         _, fps, scale, chroma = LADDER[step]
         return RateSettings(self.target, min(self.max_fps, fps or self.max_fps), scale, chroma,
-                            whole_screens=self.loss_avg < WHOLE_SCREEN_LOSS)
+                            whole_screens=self.loss_avg < WHOLE_SCREEN_LOSS and self.target < WHOLE_SCREEN_BELOW)
 
 
 class KeyframeLimiter:

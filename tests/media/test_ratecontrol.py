@@ -369,3 +369,4 @@ def test_a_lossy_link_gets_new_screens_in_capped_frames() -> None:
     for t in range(4, 12):
         est.on_report(0.0, float(t), rtt=0.05)
     assert est.settings().whole_screens
+    assert not LinkEstimator(start=5_000_000).settings().whole_screens  # a fast link: bytes are cheap
