@@ -146,8 +146,8 @@ async def host_async() -> None:
         if track.encoder.last_keyframe:
             keyframe_times.append(time.monotonic())
         if log is not None:
-            log.write(f"{line} at={time.monotonic():.3f} target={controller.target} rtt={controller.rtt} loss={controller.loss} "
-                      f"remb={feedback.last_remb}\n")
+            log.write(f"{line} at={time.monotonic():.3f} target={controller.target} rtt={controller.rtt} "
+                      f"loss={controller.loss} remb={feedback.last_remb}\n")
 
     track.log = on_frame
     while True:

@@ -46,7 +46,8 @@ KEYFRAME_INTERVAL = 1.0  # s: at most one keyframe per this interval
 SCALE_HYSTERESIS = 1.2  # the rate must exceed a ladder step's threshold by this much to climb back
 SCALE_HOLD = 10.0  # s a new picture size or chroma must stay wanted before it is used (a keyframe)
 # One frame's most: a readable 1080p text screen in one frame is ~360 kB (QP 26, 39 dB), sharp is
-# ~480 kB (CRF 20); libx264 overshoots this by ~15%; aiortc's receiver reassembles frames of up to 512 packets (~600 kB).
+# ~480 kB (CRF 20); libx264 overshoots this by ~15%; aiortc's receiver reassembles frames of up
+# to 512 packets (~600 kB).
 MAX_FRAME_BYTES = 360_000
 MOTION_VBV_BYTES = 300_000  # the VBV buffer of an encoder started afresh for anything else
 VBV_SECONDS = 5.0  # and no more than this many seconds of the rate
