@@ -163,13 +163,22 @@ async def load_webrtc() -> None:
 
 
 async def _connect(urls: list[str], timeout: float) -> RendezvousClient:
+    """The first of `urls` that answers; the others are where a cluster connection resumes."""
     error: Unreachable | None = None
     for url in urls:
         try:
-            return await RendezvousClient.connect(url, timeout)
+            return await RendezvousClient.connect(url, timeout, urls)
         except Unreachable as exc:
             error = exc
     raise error or Unreachable("no rendezvous server to connect to")
+
+
+def server_urls(server: str) -> list[str]:
+    """--server: one URL, or several nodes of a cluster separated by commas."""
+    urls = [url.strip() for url in server.split(",") if url.strip()]
+    if not urls:
+        raise UsageError("--server needs a URL (or several, separated by commas)")
+    return urls
 
 
 def _prepare(peer: Peer, features: list[Feature], role: str) -> None:
@@ -291,7 +300,7 @@ class Host:
 
     async def _rendezvous(self) -> RendezvousClient:
         if self.opts.server:
-            return await _connect([self.opts.server], self.opts.timeout)
+            return await _connect(server_urls(self.opts.server), self.opts.timeout)
         from rassist.rendezvous.embedded import Embedded
 
         self._embedded = await Embedded.start()
@@ -351,7 +360,7 @@ async def join(code_text: str, opts: JoinOptions, emit: Emit) -> Session | Direc
     webrtc = asyncio.ensure_future(load_webrtc()) if opts.direct is None else None
     client = None
     try:
-        client = await (_connect([opts.server], opts.timeout) if opts.server
+        client = await (_connect(server_urls(opts.server), opts.timeout) if opts.server
                         else _find_host(code, opts.timeout, host_awaited))
         relay = _Relay(client, opts.timeout)
         await client.claim(code.nameplate, opts.timeout, host_awaited)
