@@ -26,7 +26,7 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from rassist.errors import RassistError
 from rassist.media.codec import AUD, TIME_BASE, SenderFeedback, pace, prefer_h264
 from rassist.media.fanout import FanoutLimiter, Frame, ViewerQueue, gate, shared_rate
-from rassist.media.ratecontrol import LinkEstimator, Pacer, RateSettings
+from rassist.media.ratecontrol import WIRE_OVERHEAD, LinkEstimator, Pacer, RateSettings
 
 if TYPE_CHECKING:
     from rassist.media.capture import Monitor
@@ -199,7 +199,7 @@ class ViewerTrack(MediaStreamTrack):
         self.source = source
         self.on_error = on_error
         self.controller = LinkEstimator()
-        self.pacer = Pacer()
+        self.pacer = Pacer(overhead=WIRE_OVERHEAD)
         self.queue = ViewerQueue()
         self.frames_sent = 0
         self.bytes_sent = 0
