@@ -198,7 +198,11 @@ class ViewerTrack(MediaStreamTrack):
         super().__init__()
         self.source = source
         self.on_error = on_error
-        self.controller = LinkEstimator()
+        # A new viewer starts at the rate the others get: starting at LinkEstimator's default
+        # would pull the shared encoder down (and a picture being sharpened with it) the moment it
+        # joins; a thinner link shows in its reports soon, and its queue protects the others.
+        others = [v.controller.target for v in source.viewers]
+        self.controller = LinkEstimator(start=min(others)) if others else LinkEstimator()
         self.pacer = Pacer(overhead=WIRE_OVERHEAD)
         self.queue = ViewerQueue()
         self.frames_sent = 0
