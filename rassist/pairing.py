@@ -12,12 +12,14 @@ import hashlib
 import importlib
 import secrets
 import sys
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from rassist.errors import (
     AuthError,
+    CommandError,
     ConnectionLost,
     DeclinedError,
     RassistError,
@@ -62,6 +64,12 @@ class HostOptions(Options):
     code: str | None = None
     code_length: int = 2
     once: bool = False
+    # Several helpers: `features` serve the first; `more` makes a fresh set for each further
+    # helper (None: no invitations); `shared` features are the session's, started once.
+    shared: list[Feature] = field(default_factory=list)
+    more: Callable[[], list[Feature]] | None = None
+    max_joiners: int = 4
+    invite_ttl: float = 600.0
 
 
 @dataclass
@@ -182,7 +190,7 @@ async def _make_offer(opts: Options, ice: list[dict]) -> tuple[Peer, str]:
     from rassist.transport.peer import Peer
 
     peer = Peer(ice, opts.relay_only)
-    _prepare(peer, opts.features, "host")
+    _prepare(peer, [*getattr(opts, "shared", []), *opts.features], "host")
     return peer, await peer.offer()
 
 
@@ -204,6 +212,9 @@ class Host:
         self._embedded = None
         self._ice: list[dict] = []
         self._prepared: asyncio.Future[tuple[Peer, str]] | None = None
+        self.session: Session | None = None
+        self.approve_more: Approver | None = None  # a running session's approvals (None: `approve`)
+        self._invitations: dict[str, asyncio.Task[None]] = {}
 
     async def run(self) -> Session | DirectDone:
         client = await self._rendezvous()
@@ -230,7 +241,10 @@ class Host:
                     self._webrtc()
                 await client.wait_joined(patience)
                 try:
-                    return await self._pair(_Relay(client, self.opts.timeout), code)
+                    paired = await self._pair(_Relay(client, self.opts.timeout), code, self._webrtc, self.approve)
+                    if isinstance(paired, DirectDone):
+                        return paired
+                    return self._session(*paired)
                 except _Final as final:
                     raise final.error from None
                 except (AuthError, DeclinedError, PeerGone, TimedOut) as exc:
@@ -249,7 +263,16 @@ class Host:
                 self._prepared.cancel()
             with contextlib.suppress(Exception):
                 await client.close()
-            await self.stop_embedded()
+            if self.session is None:  # else the session's invitations still need it
+                await self.stop_embedded()
+
+    def _session(self, peer: Peer, hello: sm.PeerHello, granted: tuple[str, ...]) -> Session:
+        opts = self.opts
+        self.session = Session("host", peer, hello.name, set(granted), self.emit, opts.features,
+                               opts.peer_timeout, shared=opts.shared, max_joiners=opts.max_joiners)
+        if opts.more is not None and opts.max_joiners > 1:
+            self.session.inviter = self
+        return self.session
 
     def _webrtc(self) -> asyncio.Future[tuple[Peer, str]]:
         """Our peer connection and its offer, prepared once per attempt."""
@@ -257,7 +280,8 @@ class Host:
             self._prepared = asyncio.ensure_future(_make_offer(self.opts, self._ice))
         return self._prepared
 
-    async def _pair(self, relay: _Relay, code: Code) -> Session | DirectDone:
+    async def _pair(self, relay: _Relay, code: Code, webrtc: Callable[[], Awaitable[tuple[Peer, str]]],
+                    approve: Approver) -> tuple[Peer, sm.PeerHello, tuple[str, ...]] | DirectDone:
         pairing = sm.Pairing("host", str(code), self.opts.name)
         hello = None
         while hello is None:
@@ -267,7 +291,11 @@ class Host:
         hello = dataclasses.replace(hello, request_id=secrets.token_hex(4))
         self.emit("request", id=hello.request_id, peer=hello.name, wants=list(hello.wants))
         # Stop asking if the joiner leaves or aborts while the host makes up its mind.
-        granted = await _listening(relay, pairing, self.approve(hello), hangup_ends_it=True)
+        try:
+            granted = await _listening(relay, pairing, approve(hello), hangup_ends_it=True)
+        except DeclinedError as refused:  # the approver's own reason (the session is full)
+            await relay.act(pairing.decide(None, refused.message))
+            raise
         if granted is None:
             await relay.act(pairing.decide(None))
             raise DeclinedError(f"declined {hello.name}")
@@ -279,15 +307,123 @@ class Host:
                 raise _Final(exc) from None
             if done is not None:
                 return DirectDone(done)
-        peer, offer = await self._webrtc()
+        peer, offer = await webrtc()
         await relay.act(pairing.offer(offer))
         for action in await relay.act(pairing.receive(await relay.recv(waiting_for="the joiner"))):
             if isinstance(action, sm.Sdp):
                 await peer.accept(action.sdp)
         # The peer or the server may hang up once signalling is done: only ICE matters now.
         await _listening(relay, pairing, peer.wait_open(self.opts.timeout), hangup_ends_it=False)
-        return Session("host", peer, hello.name, set(granted), self.emit, self.opts.features,
-                       self.opts.peer_timeout)
+        return peer, hello, granted
+
+    # ------------------------------------------------------------ invitations (session.Inviter)
+
+    def open_invitations(self) -> int:
+        return len(self._invitations)
+
+    async def invite(self) -> None:
+        """A fresh one-time code for one more helper: an `invite` event; the helper pairs with
+        it as the first did (SPAKE2, one guess), is approved on its own, and joins the session."""
+        if self.session is None:
+            raise UsageError("no session to invite to")
+        url = self.opts.server or (self._embedded.url if self._embedded is not None else None)
+        if url is None:
+            raise UsageError("the rendezvous server is gone: no more invitations")
+        client = await _connect([url], self.opts.timeout)
+        try:
+            nameplate = await client.allocate(None)
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await client.close()
+            raise
+        code = str(make_code(nameplate, self.opts.code_length))
+        if self._embedded is not None:
+            await self._embedded.announce.publish(nameplate)
+        ttl = self.opts.invite_ttl
+        self._invitations[code] = asyncio.ensure_future(self._invited(client, parse_code(code), ttl))
+        self.emit("invite", code=code, expires_in=ttl,
+                  expires=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + ttl)))
+
+    async def withdraw(self, code: str) -> None:
+        task = self._invitations.get(code.strip())
+        if task is None:
+            open_codes = ", ".join(self._invitations) or "none"
+            raise CommandError(f"no open invitation {code!r} (open: {open_codes})")
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    async def stop(self) -> None:
+        """The session ended: every invitation withdrawn, the embedded server stopped."""
+        for task in list(self._invitations.values()):
+            task.cancel()
+        for task in list(self._invitations.values()):
+            with contextlib.suppress(BaseException):
+                await task
+        await self.stop_embedded()
+
+    async def _invited(self, client: RendezvousClient, code: Code, ttl: float) -> None:
+        session = self.session
+        assert session is not None
+        reserved = False
+        outcome = "expired"
+        try:
+            try:
+                await client.wait_joined(ttl)
+            except TimedOut:
+                self.emit("invite-closed", code=str(code), reason="expired")
+                return
+            outcome = "used"
+
+            async def approve(hello: sm.PeerHello) -> tuple[str, ...] | None:
+                nonlocal reserved
+                full = session.reserve()
+                if full is not None:
+                    self.emit("error", kind="full", message=f"{hello.name} was turned away: {full}")
+                    raise DeclinedError(full)
+                reserved = True
+                return await (self.approve_more or self.approve)(hello)
+
+            features = self.opts.more() if self.opts.more is not None else []
+
+            async def webrtc() -> tuple[Peer, str]:
+                from rassist.transport.peer import Peer
+
+                peer = Peer(self._ice, self.opts.relay_only)
+                _prepare(peer, features, "host")
+                return peer, await peer.offer()
+
+            relay = _Relay(client, self.opts.timeout)
+            try:
+                paired = await self._pair(relay, code, webrtc, approve)
+            except (AuthError, DeclinedError, PeerGone, TimedOut, ConnectionLost) as exc:
+                if isinstance(exc, PeerGone):
+                    exc = ConnectionLost("the joiner left before pairing finished")
+                if not (isinstance(exc, DeclinedError) and "full" in exc.message):
+                    self.emit("error", kind=exc.kind, message=exc.message, code=str(code))
+                return
+            except _Final:
+                return
+            if isinstance(paired, DirectDone):
+                return
+            peer, hello, granted = paired
+            reserved = False
+            try:
+                await session.admit(peer, hello.name, set(granted), features)
+            except RassistError:
+                with contextlib.suppress(Exception):
+                    await peer.close()
+        except asyncio.CancelledError:
+            if outcome == "expired":
+                self.emit("invite-closed", code=str(code), reason="withdrawn")
+            raise
+        finally:
+            if reserved:
+                session.release()
+            self._invitations.pop(str(code), None)
+            with contextlib.suppress(Exception):
+                await client.close()
+            session.invitation_closed()
 
     async def _rendezvous(self) -> RendezvousClient:
         if self.opts.server:

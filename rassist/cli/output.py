@@ -77,7 +77,7 @@ def _human(event: str, f: dict[str, Any]) -> str | None:
         return f"[red]Error:[/] {escape(f.get('message', ''))}"
     if event == "closed":
         reason = {"quit": "you left", "peer-left": "the other side left",
-                  "shell-exited": "the shared shell ended"}.get(f.get("reason", ""))
+                  "shell-exited": "the shared shell ended", "removed": "the host removed you"}.get(f.get("reason", ""))
         return f"Session closed: {reason}." if reason else None  # after an error, the error said it all
     if event == "screen":
         dims = f"{f.get('width')}x{f.get('height')}"
