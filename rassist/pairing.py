@@ -202,6 +202,16 @@ async def _ice_servers(client: RendezvousClient, opts: Options) -> list[dict]:
     return servers
 
 
+def _refuse(reason: str) -> Approver:
+    async def refuse(hello: sm.PeerHello) -> tuple[str, ...] | None:
+        raise DeclinedError(reason)
+    return refuse
+
+
+async def _no_webrtc() -> tuple[Peer, str]:
+    raise DeclinedError("no connection for a refused helper")
+
+
 class Host:
     """Hands out codes until a joiner pairs (or, with `once`, until the first attempt ends)."""
 
@@ -214,7 +224,8 @@ class Host:
         self._prepared: asyncio.Future[tuple[Peer, str]] | None = None
         self.session: Session | None = None
         self.approve_more: Approver | None = None  # a running session's approvals (None: `approve`)
-        self._invitations: dict[str, asyncio.Task[None]] = {}
+        self._invitations: dict[str, asyncio.Event] = {}  # open ones: code -> set when withdrawn
+        self._invite_tasks: set[asyncio.Task[None]] = set()
 
     async def run(self) -> Session | DirectDone:
         client = await self._rendezvous()
@@ -340,40 +351,51 @@ class Host:
         if self._embedded is not None:
             await self._embedded.announce.publish(nameplate)
         ttl = self.opts.invite_ttl
-        self._invitations[code] = asyncio.ensure_future(self._invited(client, parse_code(code), ttl))
+        self._invitations[code] = asyncio.Event()
+        task = asyncio.ensure_future(self._invited(client, parse_code(code), ttl, self._invitations[code]))
+        self._invite_tasks.add(task)
+        task.add_done_callback(self._invite_tasks.discard)
         self.emit("invite", code=code, expires_in=ttl,
                   expires=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + ttl)))
 
     async def withdraw(self, code: str) -> None:
-        task = self._invitations.get(code.strip())
-        if task is None:
+        withdrawn = self._invitations.get(code.strip())
+        if withdrawn is None:
             open_codes = ", ".join(self._invitations) or "none"
             raise CommandError(f"no open invitation {code!r} (open: {open_codes})")
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        withdrawn.set()
 
     async def stop(self) -> None:
         """The session ended: every invitation withdrawn, the embedded server stopped."""
-        for task in list(self._invitations.values()):
+        for task in list(self._invite_tasks):
             task.cancel()
-        for task in list(self._invitations.values()):
+        for task in list(self._invite_tasks):
             with contextlib.suppress(BaseException):
                 await task
+        self._invitations.clear()
         await self.stop_embedded()
 
-    async def _invited(self, client: RendezvousClient, code: Code, ttl: float) -> None:
+    async def _invited(self, client: RendezvousClient, code: Code, ttl: float, withdrawn: asyncio.Event) -> None:
         session = self.session
         assert session is not None
         reserved = False
-        outcome = "expired"
+        relay = _Relay(client, self.opts.timeout)
+        joined = asyncio.ensure_future(client.wait_joined())
+        stop = asyncio.ensure_future(withdrawn.wait())
         try:
-            try:
-                await client.wait_joined(ttl)
-            except TimedOut:
-                self.emit("invite-closed", code=str(code), reason="expired")
+            await asyncio.wait({joined, stop}, timeout=ttl, return_when=asyncio.FIRST_COMPLETED)
+            stop.cancel()
+            if not joined.done():
+                reason = "withdrawn" if withdrawn.is_set() else "expired"
+                self._close_invitation(code, reason)
+                # The nameplate stays ours: a helper who comes with this code now is told why,
+                # at once, instead of waiting in vain for a host.
+                await joined
+                with contextlib.suppress(RassistError, PeerGone):
+                    await self._pair(relay, code, _no_webrtc, _refuse("this invitation has expired" if reason == "expired" else "this invitation was withdrawn"))
                 return
-            outcome = "used"
+            joined.result()
+            self._close_invitation(code, None)
 
             async def approve(hello: sm.PeerHello) -> tuple[str, ...] | None:
                 nonlocal reserved
@@ -393,7 +415,6 @@ class Host:
                 _prepare(peer, features, "host")
                 return peer, await peer.offer()
 
-            relay = _Relay(client, self.opts.timeout)
             try:
                 paired = await self._pair(relay, code, webrtc, approve)
             except (AuthError, DeclinedError, PeerGone, TimedOut, ConnectionLost) as exc:
@@ -413,17 +434,23 @@ class Host:
             except RassistError:
                 with contextlib.suppress(Exception):
                     await peer.close()
-        except asyncio.CancelledError:
-            if outcome == "expired":
-                self.emit("invite-closed", code=str(code), reason="withdrawn")
-            raise
         finally:
+            joined.cancel()
+            stop.cancel()
             if reserved:
                 session.release()
             self._invitations.pop(str(code), None)
             with contextlib.suppress(Exception):
                 await client.close()
             session.invitation_closed()
+
+    def _close_invitation(self, code: Code, reason: str | None) -> None:
+        """No longer open: used (None), expired or withdrawn (an `invite-closed` event)."""
+        self._invitations.pop(str(code), None)
+        if reason is not None:
+            self.emit("invite-closed", code=str(code), reason=reason)
+            assert self.session is not None
+            self.session.invitation_closed()
 
     async def _rendezvous(self) -> RendezvousClient:
         if self.opts.server:
