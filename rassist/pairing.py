@@ -404,7 +404,13 @@ class Host:
                     self.emit("error", kind="full", message=f"{hello.name} was turned away: {full}")
                     raise DeclinedError(full)
                 reserved = True
-                return await (self.approve_more or self.approve)(hello)
+                granted = await (self.approve_more or self.approve)(hello)
+                if granted is None:
+                    return None
+                allowed, notes = session.admissible(granted)
+                for note in notes:
+                    self.emit("error", kind="control", message=f"{hello.name}: {note}")
+                return tuple(p for p in granted if p in allowed)
 
             features = self.opts.more() if self.opts.more is not None else []
 

@@ -158,7 +158,7 @@ class Session:
         await participant.start()
         self.emit("joined", participant=participant.id, peer=name, granted=sorted(participant.granted),
                   route=participant.peer.route())
-        for note in notes:
+        for note in notes:  # control taken meanwhile (approval takes time)
             self.emit("error", kind="control", message=f"{name}: {note}", participant=participant.id)
         self._watch(participant)
         self.roster_changed()
@@ -172,6 +172,11 @@ class Session:
             return "the session has ended"
         self._reserved += 1
         return None
+
+    def admissible(self, granted: tuple[str, ...]) -> tuple[set[str], list[str]]:
+        """What an approved newcomer can hold now (control stays with its holder)."""
+        self._sync_roles()
+        return self.roles.admissible(granted)
 
     def release(self) -> None:
         self._reserved = max(0, self._reserved - 1)

@@ -62,14 +62,20 @@ class Roles:
         (control, when another helper holds it already)."""
         if who in self.granted:
             raise RoleError(f"{who} is in the session already")
+        wanted, notes = self.admissible(granted)
+        self.granted[who] = wanted
+        return set(wanted), notes
+
+    def admissible(self, granted: Iterable[str]) -> tuple[set[str], list[str]]:
+        """What a newcomer approved with `granted` can get now (asked before it is told), and
+        notes on what it cannot. Changes nothing."""
         wanted = {p for p in granted if p in PERMISSIONS}
         notes = []
         holder = self.controller
         if CONTROL in wanted and holder is not None:
             wanted.discard(CONTROL)
             notes.append(f"control stays with {holder}: one controller at a time")
-        self.granted[who] = wanted
-        return set(wanted), notes
+        return wanted, notes
 
     def sync(self, who: str, granted: Iterable[str]) -> None:
         """What a participant's features really hold now (a grant that failed, a revoke by a

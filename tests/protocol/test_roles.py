@@ -161,3 +161,12 @@ def test_any_sequence_keeps_one_controller_and_matches_its_actions(ops: list[tup
             changed = {(w, p) for w in roles.granted for p in roles.granted[w] ^ before.get(w, set())}
             announced = {(a.who, a.permission) for a in actions if isinstance(a, Grant | Revoke)}
             assert changed == announced
+
+
+def test_admissible_asks_without_changing_anything() -> None:
+    roles = table("p1")
+    assert roles.admissible({"view", "control"}) == ({"view", "control"}, [])
+    roles.grant("p1", CONTROL)
+    got, notes = roles.admissible({"view", "control"})
+    assert got == {"view"} and notes
+    assert set(roles.granted) == {"p1"}
