@@ -29,6 +29,8 @@ Toggle = Callable[[], Awaitable[None]]
 MAX_NAME = 100
 # With several helpers and no "to", these go to every one of them; anything else needs "to".
 TO_EVERYONE = {"send", "send-text", "clear"}
+# These name what they answer (an offer's id): the helper who knows it takes it.
+TO_OWNER = {"accept", "decline"}
 MAX_ROSTER = 64
 
 
@@ -224,6 +226,9 @@ class Session:
                 if asyncio.iscoroutine(result):
                     await result
                 return
+            if key in TO_OWNER:  # their "to" is a folder, not a participant
+                await self._to_owner(cmd, key)
+                return
             targets = self._targets(cmd, key)
             results = [p.commands[key](cmd) for p in targets]
             pending = [r for r in results if asyncio.iscoroutine(r)]
@@ -378,6 +383,20 @@ class Session:
             finally:
                 self.roles.sync(participant.id, participant.granted)
         self.roster_changed()
+
+    async def _to_owner(self, cmd: dict[str, Any], key: str) -> None:
+        first_error: CommandError | None = None
+        for participant in self._everyone():
+            if key not in participant.commands:
+                continue
+            try:
+                result = participant.commands[key](cmd)
+                if asyncio.iscoroutine(result):
+                    await result
+                return
+            except CommandError as exc:
+                first_error = first_error or exc
+        raise first_error or CommandError(f"{key}: nobody is connected to do that with")
 
     def _target(self, cmd: dict[str, Any], key: str) -> Participant:
         targets = self._targets(cmd, key, one=True)
