@@ -24,8 +24,9 @@ class HostFeatures:
     `ask` decides a helper's later request for control (the TUI's dialog); without it the
     request is a `control-request` event, answered by {"grant": "control", "to": ID}.
 
-    Shared today: the monitor's geometry (found once). Per helper: a HostScreen with its own
-    capture and encoder, its own injector (released when that helper goes), its own files.
+    Shared: the monitor's geometry (found once), the annotation board and its overlay (in
+    `shared`, for HostOptions.shared). Per helper: a HostScreen with its own capture and
+    encoder, its own injector (released when that helper goes), its own files.
     The encode-once fan-out (issue 13, media) plugs in here: one source made in __init__, a
     per-helper HostScreen made from it in participant()."""
 
@@ -39,6 +40,10 @@ class HostFeatures:
         self.download_dir = download_dir
         self.fast_lane = fast_lane
         self.error: Any = None
+        from rassist.media.annotate import SharedBoard
+
+        self.board = SharedBoard()  # every helper's marks on one overlay, each in its colour
+        self.shared: list[Feature] = [self.board]  # the session's: started once, stopped at its end
         try:
             shared = pick_monitor(monitor)
             self.geometry: Monitor | None = Monitor(shared.left, shared.top, shared.width, shared.height)
@@ -55,14 +60,16 @@ class HostFeatures:
         screen = HostScreen(self.monitor)
         if self.error is not None:
             screen.error = self.error
-        return [screen, HostControl(self.geometry, ask=self.ask), HostAnnotate(self.geometry),
+        return [screen, HostControl(self.geometry, ask=self.ask), HostAnnotate(self.geometry, shared=self.board),
                 files_feature(self.download_dir, self.fast_lane), HostStill(self.monitor)]
 
 
 def host_features(monitor: int | None, ask: Callable[..., Any] | None = None,
                   download_dir: Path | None = None, fast_lane: bool = True) -> list[Feature]:
-    """One helper's features (HostFeatures(...).participant()), for a single-helper host."""
-    return HostFeatures(monitor, ask, download_dir, fast_lane).participant()
+    """One helper's features and the session's shared ones in one list, for a host with one
+    helper (no invitations): HostOptions(features=host_features(...))."""
+    factory = HostFeatures(monitor, ask, download_dir, fast_lane)
+    return [*factory.participant(), *factory.shared]
 
 
 def no_display(features: list[Feature]) -> str | None:

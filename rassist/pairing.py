@@ -395,7 +395,7 @@ class Host:
                     await self._pair(relay, code, _no_webrtc, _refuse("this invitation has expired" if reason == "expired" else "this invitation was withdrawn"))
                 return
             joined.result()
-            self._close_invitation(code, None)
+            self._close_invitation(code, "used")
 
             async def approve(hello: sm.PeerHello) -> tuple[str, ...] | None:
                 nonlocal reserved
@@ -450,11 +450,11 @@ class Host:
                 await client.close()
             session.invitation_closed()
 
-    def _close_invitation(self, code: Code, reason: str | None) -> None:
-        """No longer open: used (None), expired or withdrawn (an `invite-closed` event)."""
+    def _close_invitation(self, code: Code, reason: str) -> None:
+        """No longer open: used, expired or withdrawn (an `invite-closed` event)."""
         self._invitations.pop(str(code), None)
-        if reason is not None:
-            self.emit("invite-closed", code=str(code), reason=reason)
+        self.emit("invite-closed", code=str(code), reason=reason)
+        if reason != "used":
             assert self.session is not None
             self.session.invitation_closed()
 

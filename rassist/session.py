@@ -28,7 +28,9 @@ CommandHandler = Callable[[dict[str, Any]], Awaitable[None] | None]
 Toggle = Callable[[], Awaitable[None]]
 MAX_NAME = 100
 # With several helpers and no "to", these go to every one of them; anything else needs "to".
-TO_EVERYONE = {"send", "send-text", "clear"}
+TO_EVERYONE = {"send", "send-text"}
+# These act on what the session shares (the annotation board): one helper's feature does it.
+TO_ANY = {"clear"}
 # These name what they answer (an offer's id): the helper who knows it takes it.
 TO_OWNER = {"accept", "decline"}
 MAX_ROSTER = 64
@@ -229,7 +231,8 @@ class Session:
             if key in TO_OWNER:  # their "to" is a folder, not a participant
                 await self._to_owner(cmd, key)
                 return
-            targets = self._targets(cmd, key)
+            targets = self._targets(cmd, key) if key not in TO_ANY else \
+                [p for p in self._everyone() if key in p.commands][:1]
             results = [p.commands[key](cmd) for p in targets]
             pending = [r for r in results if asyncio.iscoroutine(r)]
             for outcome in await asyncio.gather(*pending, return_exceptions=True):

@@ -19,10 +19,10 @@ def _who(f: dict[str, Any]) -> str:
     return f"[bold]{_esc(f.get('peer', 'a helper'))}[/]" + (f" ({_esc(pid)})" if pid else "")
 
 
-def _roster(f: dict[str, Any]) -> str:
+def _roster(f: dict[str, Any]) -> str | None:
     entries = f.get("participants") or []
-    if not entries:
-        return "Nobody else is in the session."
+    if len(entries) < 2:  # one helper: "Connected" said it all, as before there were several
+        return None
     you = f.get("you")
     lines = ["In the session:"]
     for e in entries:
@@ -38,7 +38,8 @@ def participant_renderers() -> dict[str, Render]:
                              f"(one use, valid {round(float(f.get('expires_in', 0)) / 60):g} min; "
                              f"/withdraw {_esc(f.get('code'))} to take it back)\n"
                              f"They run: [bold]rassist join {_esc(f.get('code'))}[/]"),
-        "invite-closed": lambda f: f"Invitation {_esc(f.get('code'))} {_esc(f.get('reason'))}: it no longer works.",
+        "invite-closed": lambda f: None if f.get("reason") == "used" else
+                                   f"Invitation {_esc(f.get('code'))} {_esc(f.get('reason'))}: it no longer works.",
         "joined": lambda f: f"{_who(f)} joined ({_esc(', '.join(f.get('granted', [])) or 'chat only')}).",
         "left": lambda f: f"{_who(f)} left ({_esc(f.get('reason'))})"
                           + (", control released" if f.get("released") else "") + ".",

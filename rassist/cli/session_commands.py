@@ -128,7 +128,7 @@ def host(
         factory = HostFeatures(monitor, ask=live.hooks.ask_control if tui else None,
                                download_dir=download_dir, fast_lane=not (no_fast_lane or relay_only))
         features = factory.participant()  # the first helper's; invited ones get their own
-        shared: list = [recorder] if recorder else []  # the session's, whoever comes and goes
+        shared: list = ([recorder] if recorder else []) + factory.shared  # the session's, whoever comes and goes
         if record is not None:
             from rassist.media.host_record import HostRecording
 

@@ -35,7 +35,9 @@ class HostApp(SessionApp):
     #control-banner.-on { display: block; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [Binding("f2", "toggle_control", "Control", tooltip="Grant or revoke control"),
-                                             Binding("f6", "clear_marks", "Clear marks")]
+                                             Binding("f6", "clear_marks", "Clear marks"),
+                                             # Off the footer (room is short); in the palette and the panel.
+                                             Binding("f7", "invite", "Invite", show=False)]
 
     def __init__(self, opts: HostOptions, hooks: TuiHooks | None = None, auto: bool = False,
                  allowed: set[str] | None = None, clock: Callable[[], float] = time.time,
@@ -51,6 +53,7 @@ class HostApp(SessionApp):
         self.allowed = (allowed or set()) | {"view"}
         self._asking_control = False
         self.screen_state: str | None = None
+        self.invitations: dict[str, float] = {}  # open invitation codes -> seconds they were valid for
 
     def compose(self) -> ComposeResult:
         yield Static("", id="control-banner", markup=False)
@@ -95,6 +98,36 @@ class HostApp(SessionApp):
         finally:
             self._asking_control = False
             self.panel.show(pending=None)
+
+    # ---------------------------------------------------------------- several helpers
+
+    def action_invite(self) -> None:
+        """F7: a one-time code for one more helper."""
+        if self.session is None or self.ended or not self.session.has_command("invite"):
+            self.notify("Invitations work once the first helper is connected.", severity="warning")
+        else:
+            self.command({"invite": True})
+
+    def event_invite(self, f: dict[str, Any], at: float) -> None:
+        self.invitations[str(f.get("code"))] = float(f.get("expires_in") or 0)
+        self.panel.show(invitations=sorted(self.invitations))
+        self.chat_pane.add_system(at, f"Invitation {escape(str(f.get('code')))}: they run "
+                                      f"rassist join {escape(str(f.get('code')))}")
+
+    def event_invite_closed(self, f: dict[str, Any], at: float) -> None:
+        self.invitations.pop(str(f.get("code")), None)
+        self.panel.show(invitations=sorted(self.invitations))
+
+    def event_joined(self, f: dict[str, Any], at: float) -> None:
+        self.chat_pane.add_system(at, f"{escape(str(f.get('peer')))} joined; allowed: "
+                                      f"{escape(permissions(list(f.get('granted', []))))}")
+
+    def event_left(self, f: dict[str, Any], at: float) -> None:
+        self.chat_pane.add_system(at, f"{escape(str(f.get('peer')))} left ({escape(str(f.get('reason')))})")
+
+    def event_participants(self, f: dict[str, Any], at: float) -> None:
+        roster = [e for e in f.get("participants", []) if isinstance(e, dict)]
+        self.panel.show(helpers=roster if len(roster) > 1 else None)
 
     # ---------------------------------------------------------------- control
 
@@ -189,6 +222,7 @@ class HostApp(SessionApp):
         self._banner()
 
     def more_commands(self) -> Iterable[SystemCommand]:
+        yield SystemCommand("Invite another helper", "A one-time code for one more helper (F7)", self.action_invite)
         if self.control == "granted":
             yield SystemCommand("Revoke control", "Take mouse and keyboard back now (F2)", self.action_toggle_control)
         else:
