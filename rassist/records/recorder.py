@@ -169,8 +169,9 @@ class Recorder:
 
     async def start(self, session: Session) -> None:
         self.session = session
-        if session.emit is not self._wrapper:  # the TUI: the CLI's Output is not in the path
-            session.emit = self.wrap(session.emit)
+        owner = getattr(session, "session", session)  # a participant's events go through its session
+        if owner.emit is not self._wrapper:  # the TUI: the CLI's Output is not in the path
+            owner.emit = self.wrap(owner.emit)
         self._final_heard = asyncio.Event()
         link = session_link(session.pc)
         self.info.session = link
