@@ -137,3 +137,15 @@ def test_plain_lines_show_arrivals_departures_and_the_list() -> None:
     assert said is not None and "ann (you)" in said and "controls" in said
     assert lines["invite-closed"]({"code": "7-a-b", "reason": "used"}) is None
     assert "expired" in lines["invite-closed"]({"code": "7-a-b", "reason": "expired"})
+
+
+def test_plain_commands_can_name_a_helper() -> None:
+    from rassist.cli.drive import parse_line
+
+    assert parse_line("/grant control p2", False) == {"grant": "control", "to": "p2"}
+    assert parse_line("/revoke control p12", False) == {"revoke": "control", "to": "p12"}
+    assert parse_line("/pass control p1", False) == {"pass": "control", "to": "p1"}
+    assert parse_line("/grant control", False) == {"grant": "control"}
+    assert parse_line("/remove p3", False) == {"remove": "p3"}
+    assert parse_line("/invite", False) == {"invite": True}
+    assert parse_line("/send my file p2", False) == {"send": "my file p2"}  # paths are left alone

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import Any
 
 from rich.markup import escape
@@ -15,6 +16,10 @@ from rassist.protocol.jsonwire import loads
 from rassist.protocol.pairing import PeerHello
 from rassist.protocol.permissions import PERMISSIONS
 from rassist.session import Session
+
+
+_TARGETED = {"grant", "revoke", "pass"}
+_PARTICIPANT = re.compile(r"p[0-9]{1,6}")
 
 
 def parse_line(line: str, json_mode: bool) -> dict[str, Any] | None:
@@ -30,6 +35,10 @@ def parse_line(line: str, json_mode: bool) -> dict[str, Any] | None:
         return cmd
     if line.startswith("/") and not line.startswith("//"):
         name, _, arg = line[1:].partition(" ")
+        words = arg.split()
+        # "/grant control p2": a permission for one of several helpers (ids are p1, p2, ...).
+        if name in _TARGETED and len(words) == 2 and _PARTICIPANT.fullmatch(words[1]):
+            return {name: words[0], "to": words[1]}
         return {name: arg.strip() or True}
     return {"chat": line[1:] if line.startswith("//") else line}
 

@@ -54,6 +54,8 @@ class HostApp(SessionApp):
         self._asking_control = False
         self.screen_state: str | None = None
         self.invitations: dict[str, float] = {}  # open invitation codes -> seconds they were valid for
+        self.helpers: list[dict[str, Any]] = []  # the last participants event
+        self.controller_name: str | None = None  # with several helpers: who holds control
 
     def compose(self) -> ComposeResult:
         yield Static("", id="control-banner", markup=False)
@@ -126,8 +128,13 @@ class HostApp(SessionApp):
         self.chat_pane.add_system(at, f"{escape(str(f.get('peer')))} left ({escape(str(f.get('reason')))})")
 
     def event_participants(self, f: dict[str, Any], at: float) -> None:
-        roster = [e for e in f.get("participants", []) if isinstance(e, dict)]
-        self.panel.show(helpers=roster if len(roster) > 1 else None)
+        self.helpers = [e for e in f.get("participants", []) if isinstance(e, dict)]
+        self.panel.show(helpers=self.helpers if len(self.helpers) > 1 else None)
+        if len(self.helpers) > 1:  # the banner follows whoever holds control
+            holder = next((e for e in self.helpers if e.get("controller")), None)
+            self.control = "granted" if holder is not None else "not granted"
+            self.controller_name = str(holder.get("name")) if holder is not None else None
+            self._banner()
 
     # ---------------------------------------------------------------- control
 
@@ -139,10 +146,16 @@ class HostApp(SessionApp):
             self.command({"clear": True})
 
     def action_toggle_control(self) -> None:
+        several = len(self.helpers) > 1
+        controller = next((str(e.get("id")) for e in self.helpers if e.get("controller")), None)
         if self.session is None or self.ended:
             self.notify("Nobody is connected.", severity="warning")
         elif not (self.session is not None and self.session.has_permission("control")):
             self.notify("Remote control is not available in this session.", severity="warning")
+        elif several and controller is not None:  # F2 takes control back from whoever has it
+            self.command({"revoke": "control", "to": controller})
+        elif several:
+            self.notify("Several helpers: control goes to one who asks for it.", severity="warning")
         elif self.control == "granted":
             self.command({"revoke": "control"})
         else:
@@ -178,7 +191,7 @@ class HostApp(SessionApp):
         """White on red across the top while the joiner has control; gone when it does not."""
         banner = self.query_one("#control-banner", Static)
         on = self.control == "granted" and not self.ended
-        peer = str(self.status_bar.fields.get("peer") or "the helper")  # made visible by emit()
+        peer = self.controller_name or str(self.status_bar.fields.get("peer") or "the helper")  # made visible by emit()
         banner.update(f"{peer} HAS CONTROL of your mouse and keyboard · F2 takes it back" if on else "")
         banner.set_class(on, "-on")
 
@@ -191,7 +204,8 @@ class HostApp(SessionApp):
         def answered(grant: bool | None) -> None:
             self.panel.show(pending=None)
             if grant:
-                self.command({"grant": "control"})
+                to = {"to": f["participant"]} if isinstance(f.get("participant"), str) else {}
+                self.command({"grant": "control", **to})
             else:
                 # Without the hooks HostControl has no refusal command: the joiner keeps waiting.
                 self.event_log.add(self.clock(), f"Control not granted to {escape(peer)}")
