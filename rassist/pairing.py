@@ -274,7 +274,7 @@ class Host:
                 self._prepared.cancel()
             with contextlib.suppress(Exception):
                 await client.close()
-            if self.session is None:  # else the session's invitations still need it
+            if self.session is None or self.session.inviter is None:  # else its invitations need it
                 await self.stop_embedded()
 
     def _session(self, peer: Peer, hello: sm.PeerHello, granted: tuple[str, ...]) -> Session:
