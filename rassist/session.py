@@ -456,7 +456,8 @@ class Session:
 
     async def _invite_command(self, cmd: dict[str, Any]) -> None:
         if self.inviter is None:
-            raise CommandError("this session cannot invite more helpers")
+            why = " (--max-joiners 1)" if self.max_joiners <= 1 and self.role == "host" else ""
+            raise CommandError(f"this session cannot invite more helpers{why}")
         await self.inviter.invite()
 
     async def _withdraw_command(self, cmd: dict[str, Any]) -> None:

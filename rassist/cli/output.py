@@ -73,6 +73,10 @@ def _human(event: str, f: dict[str, Any]) -> str | None:
         return f"[dim]{stamp}[/] [bold cyan]{escape(who)}[/]: {escape(f['text'])}"
     if event == "request":
         return None  # the approval prompt says it
+    if event in ("participants", "joined", "left", "invite", "invite-closed"):  # several helpers
+        from rassist.cli.participant_lines import participant_renderers
+
+        return participant_renderers()[event](f)
     if event == "error":
         return f"[red]Error:[/] {escape(f.get('message', ''))}"
     if event == "closed":
