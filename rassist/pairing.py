@@ -12,14 +12,12 @@ import hashlib
 import importlib
 import secrets
 import sys
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from rassist.errors import (
     AuthError,
-    CommandError,
     ConnectionLost,
     DeclinedError,
     RassistError,
@@ -202,16 +200,6 @@ async def _ice_servers(client: RendezvousClient, opts: Options) -> list[dict]:
     return servers
 
 
-def _refuse(reason: str) -> Approver:
-    async def refuse(hello: sm.PeerHello) -> tuple[str, ...] | None:
-        raise DeclinedError(reason)
-    return refuse
-
-
-async def _no_webrtc() -> tuple[Peer, str]:
-    raise DeclinedError("no connection for a refused helper")
-
-
 class Host:
     """Hands out codes until a joiner pairs (or, with `once`, until the first attempt ends)."""
 
@@ -224,8 +212,6 @@ class Host:
         self._prepared: asyncio.Future[tuple[Peer, str]] | None = None
         self.session: Session | None = None
         self.approve_more: Approver | None = None  # a running session's approvals (None: `approve`)
-        self._invitations: dict[str, asyncio.Event] = {}  # open ones: code -> set when withdrawn
-        self._invite_tasks: set[asyncio.Task[None]] = set()
 
     async def run(self) -> Session | DirectDone:
         client = await self._rendezvous()
@@ -282,7 +268,9 @@ class Host:
         self.session = Session("host", peer, hello.name, set(granted), self.emit, opts.features,
                                opts.peer_timeout, shared=opts.shared, max_joiners=opts.max_joiners)
         if opts.more is not None and opts.max_joiners > 1:
-            self.session.inviter = self
+            from rassist.invitations import Invitations
+
+            self.session.inviter = Invitations(self, self.session)
         return self.session
 
     def _webrtc(self) -> asyncio.Future[tuple[Peer, str]]:
@@ -326,137 +314,6 @@ class Host:
         # The peer or the server may hang up once signalling is done: only ICE matters now.
         await _listening(relay, pairing, peer.wait_open(self.opts.timeout), hangup_ends_it=False)
         return peer, hello, granted
-
-    # ------------------------------------------------------------ invitations (session.Inviter)
-
-    def open_invitations(self) -> int:
-        return len(self._invitations)
-
-    async def invite(self) -> None:
-        """A fresh one-time code for one more helper: an `invite` event; the helper pairs with
-        it as the first did (SPAKE2, one guess), is approved on its own, and joins the session."""
-        if self.session is None:
-            raise UsageError("no session to invite to")
-        url = self.opts.server or (self._embedded.url if self._embedded is not None else None)
-        if url is None:
-            raise UsageError("the rendezvous server is gone: no more invitations")
-        client = await _connect([url], self.opts.timeout)
-        try:
-            nameplate = await client.allocate(None)
-        except BaseException:
-            with contextlib.suppress(Exception):
-                await client.close()
-            raise
-        code = str(make_code(nameplate, self.opts.code_length))
-        if self._embedded is not None:
-            await self._embedded.announce.publish(nameplate)
-        ttl = self.opts.invite_ttl
-        self._invitations[code] = asyncio.Event()
-        task = asyncio.ensure_future(self._invited(client, parse_code(code), ttl, self._invitations[code]))
-        self._invite_tasks.add(task)
-        task.add_done_callback(self._invite_tasks.discard)
-        self.emit("invite", code=code, expires_in=ttl,
-                  expires=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + ttl)))
-
-    async def withdraw(self, code: str) -> None:
-        withdrawn = self._invitations.get(code.strip())
-        if withdrawn is None:
-            open_codes = ", ".join(self._invitations) or "none"
-            raise CommandError(f"no open invitation {code!r} (open: {open_codes})")
-        withdrawn.set()
-
-    async def stop(self) -> None:
-        """The session ended: every invitation withdrawn, the embedded server stopped."""
-        for task in list(self._invite_tasks):
-            task.cancel()
-        for task in list(self._invite_tasks):
-            with contextlib.suppress(BaseException):
-                await task
-        self._invitations.clear()
-        await self.stop_embedded()
-
-    async def _invited(self, client: RendezvousClient, code: Code, ttl: float, withdrawn: asyncio.Event) -> None:
-        session = self.session
-        assert session is not None
-        reserved = False
-        relay = _Relay(client, self.opts.timeout)
-        joined = asyncio.ensure_future(client.wait_joined())
-        stop = asyncio.ensure_future(withdrawn.wait())
-        try:
-            await asyncio.wait({joined, stop}, timeout=ttl, return_when=asyncio.FIRST_COMPLETED)
-            stop.cancel()
-            if not joined.done():
-                reason = "withdrawn" if withdrawn.is_set() else "expired"
-                self._close_invitation(code, reason)
-                # The nameplate stays ours: a helper who comes with this code now is told why,
-                # at once, instead of waiting in vain for a host.
-                await joined
-                with contextlib.suppress(RassistError, PeerGone):
-                    await self._pair(relay, code, _no_webrtc, _refuse("this invitation has expired" if reason == "expired" else "this invitation was withdrawn"))
-                return
-            joined.result()
-            self._close_invitation(code, "used")
-
-            async def approve(hello: sm.PeerHello) -> tuple[str, ...] | None:
-                nonlocal reserved
-                full = session.reserve()
-                if full is not None:
-                    self.emit("error", kind="full", message=f"{hello.name} was turned away: {full}")
-                    raise DeclinedError(full)
-                reserved = True
-                granted = await (self.approve_more or self.approve)(hello)
-                if granted is None:
-                    return None
-                allowed, notes = session.admissible(granted)
-                for note in notes:
-                    self.emit("error", kind="control", message=f"{hello.name}: {note}")
-                return tuple(p for p in granted if p in allowed)
-
-            features = self.opts.more() if self.opts.more is not None else []
-
-            async def webrtc() -> tuple[Peer, str]:
-                from rassist.transport.peer import Peer
-
-                peer = Peer(self._ice, self.opts.relay_only)
-                _prepare(peer, features, "host")
-                return peer, await peer.offer()
-
-            try:
-                paired = await self._pair(relay, code, webrtc, approve)
-            except (AuthError, DeclinedError, PeerGone, TimedOut, ConnectionLost) as exc:
-                if isinstance(exc, PeerGone):
-                    exc = ConnectionLost("the joiner left before pairing finished")
-                if not (isinstance(exc, DeclinedError) and "full" in exc.message):
-                    self.emit("error", kind=exc.kind, message=exc.message, code=str(code))
-                return
-            except _Final:
-                return
-            if isinstance(paired, DirectDone):
-                return
-            peer, hello, granted = paired
-            reserved = False
-            try:
-                await session.admit(peer, hello.name, set(granted), features)
-            except RassistError:
-                with contextlib.suppress(Exception):
-                    await peer.close()
-        finally:
-            joined.cancel()
-            stop.cancel()
-            if reserved:
-                session.release()
-            self._invitations.pop(str(code), None)
-            with contextlib.suppress(Exception):
-                await client.close()
-            session.invitation_closed()
-
-    def _close_invitation(self, code: Code, reason: str) -> None:
-        """No longer open: used, expired or withdrawn (an `invite-closed` event)."""
-        self._invitations.pop(str(code), None)
-        self.emit("invite-closed", code=str(code), reason=reason)
-        if reason != "used":
-            assert self.session is not None
-            self.session.invitation_closed()
 
     async def _rendezvous(self) -> RendezvousClient:
         if self.opts.server:

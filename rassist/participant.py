@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from rassist.errors import CommandError, ConnectionLost
@@ -20,7 +20,7 @@ from rassist.protocol.ratelimit import TokenBucket
 if TYPE_CHECKING:
     from aiortc import RTCDataChannel, RTCPeerConnection
 
-    from rassist.session import CommandHandler, Emit, Feature, Session, Toggle
+    from rassist.session import CommandHandler, Feature, Session, Toggle
     from rassist.transport.channel import MessageChannel
     from rassist.transport.peer import Peer
 

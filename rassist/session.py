@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from rassist.errors import CommandError, ConnectionLost, RassistError
 from rassist.participant import MAX_CHAT, Link, Participant
-from rassist.protocol.roles import Ask, Grant, Revoke, RoleError, Roles
+from rassist.host_rules import HostRules
 
 if TYPE_CHECKING:  # a session exists only once WebRTC is loaded; its types cost nothing before
     from aiortc import RTCDataChannel, RTCPeerConnection
@@ -64,7 +64,7 @@ class Session:
         self.shared = list(shared or [])
         self.max_joiners = max_joiners
         self.inviter: Inviter | None = None
-        self.roles = Roles()
+        self.rules = HostRules(self) if role == "host" else None
         self.participants: dict[str, Participant] = {}
         self.before_bye: list[Callable[[], Awaitable[None]]] = []
         self._ended: asyncio.Future[str] = asyncio.get_running_loop().create_future()
@@ -75,11 +75,9 @@ class Session:
         self._reserved = 0  # helpers approved and connecting: they count against the cap
         self._roster: list[dict[str, Any]] = []  # the joiner: who is in the session, as the host says
         self._commands: dict[str, CommandHandler] = {"chat": self._chat_command, "quit": self._quit_command}
-        if role == "host":
-            self._commands |= {"grant": self._grant_command, "revoke": self._revoke_command,
-                               "remove": self._remove_command, "invite": self._invite_command,
-                               "withdraw": self._withdraw_command, "passing": self._passing_command,
-                               "participants": self._participants_command}
+        if self.rules is not None:
+            self._commands |= self.rules.commands() | {"invite": self._invite_command,
+                                                       "withdraw": self._withdraw_command}
         else:
             self._commands |= {"pass": self._pass_command}
         self.first = self._make(peer, peer_name, granted, features)
@@ -138,8 +136,8 @@ class Session:
     async def start(self) -> None:
         # What pairing decided; features tell of later changes (annotate, control) in their own events.
         first = self.first
-        if self.role == "host":
-            first.granted, notes = self.roles.join(first.id, first.granted)
+        if self.rules is not None:
+            self.rules.join(first)
         self.participants[first.id] = first
         self._running = True
         await first.start(self.shared)
@@ -147,8 +145,7 @@ class Session:
         self.emit("connected", peer=first.peer_name, role=self.role, granted=sorted(first.granted),
                   route=first.peer.route(), **fields)
         self._watch(first)
-        if self.role == "host":
-            self.roster_changed()
+        self.roster_changed()
 
     async def admit(self, peer: Peer, name: str, granted: set[str], features: list[Feature]) -> Participant:
         """A further helper, paired through an invitation and connected (the host only)."""
@@ -157,7 +154,8 @@ class Session:
         if self._ended.done() or self._closing:
             await participant.stop()
             raise ConnectionLost("the session has ended")
-        participant.granted, notes = self.roles.join(participant.id, participant.granted)
+        assert self.rules is not None
+        notes = self.rules.join(participant)
         self.participants[participant.id] = participant
         await participant.start()
         self.emit("joined", participant=participant.id, peer=name, granted=sorted(participant.granted),
@@ -176,11 +174,6 @@ class Session:
             return "the session has ended"
         self._reserved += 1
         return None
-
-    def admissible(self, granted: tuple[str, ...]) -> tuple[set[str], list[str]]:
-        """What an approved newcomer can hold now (control stays with its holder)."""
-        self._sync_roles()
-        return self.roles.admissible(granted)
 
     def release(self) -> None:
         self._reserved = max(0, self._reserved - 1)
@@ -265,8 +258,24 @@ class Session:
     def ctl_handlers(self, participant: Participant) -> dict[str, Callable[[dict[str, Any]], Any]]:
         """Control messages the session itself answers, per participant."""
         if self.role == "host":
-            return {"control-pass": lambda msg: self._on_pass(participant, msg)}
+            assert self.rules is not None
+            return {"control-pass": lambda msg: self.rules.on_pass(participant, msg)}
         return {"participants": self._on_roster, "pass-refused": self._on_pass_refused}
+
+    async def grant(self, participant: Participant, name: str) -> None:
+        """Give `name` to a helper through the host's rules (control leaves its holder first)."""
+        assert self.rules is not None
+        await self.rules.grant(participant, name)
+
+    def admissible(self, granted: tuple[str, ...]) -> tuple[set[str], list[str]]:
+        """What an approved newcomer can hold now (the host only)."""
+        assert self.rules is not None
+        return self.rules.admissible(granted)
+
+    def roster_changed(self) -> None:
+        """Everyone learns who is in the session (the host only)."""
+        if self.rules is not None:
+            self.rules.roster_changed()
 
     def heard_chat(self, sender: Participant, text: str, msg: dict[str, Any]) -> None:
         """A chat line from a peer. The host relays a helper's line to every other helper with
@@ -283,34 +292,6 @@ class Session:
                                  "via": sender.peer_name})
         else:
             self.emit("chat", **{"from": sender.peer_name, "text": text})
-
-    async def grant(self, participant: Participant, name: str) -> None:
-        """Give `name` to a helper through the table: control leaves whoever holds it first."""
-        self._sync_roles()
-        try:
-            actions = self.roles.grant(participant.id, name)
-        except RoleError as exc:
-            raise CommandError(str(exc)) from None
-        await self._carry_out(actions)
-
-    def roster_changed(self) -> None:
-        """Everyone learns who is in the session, with which permissions (the host only)."""
-        if self.role != "host":
-            return
-        self._sync_roles()
-        roster = self.roster()
-        if roster == self._roster:
-            return
-        self._roster = roster
-        self.emit("participants", participants=roster, passing=self.roles.passing)
-        for participant in self.participants.values():
-            participant.ctl.send({"t": "participants", "participants": roster, "you": participant.id,
-                                  "passing": self.roles.passing})
-
-    def roster(self) -> list[dict[str, Any]]:
-        controller = self.roles.controller
-        return [{"id": p.id, "name": p.peer_name, "permissions": sorted(p.granted),
-                 "controller": p.id == controller} for p in self.participants.values()]
 
     # ------------------------------------------------------------ inside
 
@@ -336,7 +317,7 @@ class Session:
         if self._closing or self._ended.done():
             return
         self.participants.pop(participant.id, None)
-        held = self.roles.leave(participant.id)
+        held = self.rules.leave(participant) if self.rules is not None else False
         # Its features go down first: a controller's keys and buttons are released right here.
         await participant.stop()
         if self._closing or self._ended.done():
@@ -367,26 +348,6 @@ class Session:
         else:
             self._ended.set_result(outcome)
 
-    def _sync_roles(self) -> None:
-        for participant in self.participants.values():
-            self.roles.sync(participant.id, participant.granted)
-
-    async def _carry_out(self, actions: list[Any]) -> None:
-        for action in actions:
-            participant = self.participants.get(action.who)
-            if participant is None or isinstance(action, Ask):
-                continue
-            if action.permission not in participant.permissions:
-                self.roles.sync(participant.id, participant.granted)
-                raise CommandError(f"{action.permission} cannot be changed for {participant.peer_name} "
-                                   "in this session")
-            grant, revoke = participant.permissions[action.permission]
-            try:
-                await (grant() if isinstance(action, Grant) else revoke())
-            finally:
-                self.roles.sync(participant.id, participant.granted)
-        self.roster_changed()
-
     async def _to_owner(self, cmd: dict[str, Any], key: str) -> None:
         first_error: CommandError | None = None
         for participant in self._everyone():
@@ -401,7 +362,8 @@ class Session:
                 first_error = first_error or exc
         raise first_error or CommandError(f"{key}: nobody is connected to do that with")
 
-    def _target(self, cmd: dict[str, Any], key: str) -> Participant:
+    def target(self, cmd: dict[str, Any], key: str) -> Participant:
+        """The one participant a command is for (its \"to\", or the only one)."""
         targets = self._targets(cmd, key, one=True)
         return targets[0]
 
@@ -428,32 +390,6 @@ class Session:
 
     # ------------------------------------------------------------ the host's commands
 
-    async def _grant_command(self, cmd: dict[str, Any]) -> None:
-        participant = self._target(cmd, "grant")
-        name, _ = participant.permission(cmd, "grant")
-        await self.grant(participant, name)
-
-    async def _revoke_command(self, cmd: dict[str, Any]) -> None:
-        participant = self._target(cmd, "revoke")
-        name, _ = participant.permission(cmd, "revoke")
-        self._sync_roles()
-        try:
-            actions = self.roles.revoke(participant.id, name)
-        except RoleError:
-            raise CommandError(f"{name} is not granted") from None
-        await self._carry_out(actions)
-
-    async def _remove_command(self, cmd: dict[str, Any]) -> None:
-        who = cmd["remove"]
-        if who is True and len(self.participants) == 1:
-            who = next(iter(self.participants))
-        participant = self.participants.get(who) if isinstance(who, str) else None
-        if participant is None:
-            ids = ", ".join(self.participants) or "nobody"
-            raise CommandError(f'remove takes a participant id, one of {ids}, as in {{"remove": "p1"}}')
-        await participant.say_bye("removed")
-        participant.end("removed")
-
     async def _invite_command(self, cmd: dict[str, Any]) -> None:
         if self.inviter is None:
             why = " (--max-joiners 1)" if self.max_joiners <= 1 and self.role == "host" else ""
@@ -466,36 +402,6 @@ class Session:
         if not isinstance(cmd["withdraw"], str):
             raise CommandError('withdraw takes the invitation\'s code, as in {"withdraw": "17-tulip-yeti"}')
         await self.inviter.withdraw(cmd["withdraw"])
-
-    def _passing_command(self, cmd: dict[str, Any]) -> None:
-        value = cmd["passing"]
-        allowed = {True: True, False: False, "on": True, "off": False, "yes": True, "no": False}.get(value)
-        if allowed is None:
-            raise CommandError('passing takes true or false: may the controller hand control on?')
-        self.roles.passing = allowed
-        self._roster = []  # say it again even if nobody changed
-        self.roster_changed()
-
-    def _participants_command(self, cmd: dict[str, Any]) -> None:
-        self.emit("participants", participants=self.roster(), passing=self.roles.passing)
-
-    async def _on_pass(self, giver: Participant, msg: dict[str, Any]) -> None:
-        taker = msg.get("to")
-        self._sync_roles()
-        try:
-            if not isinstance(taker, str):
-                raise RoleError("pass control to whom? name a participant id")
-            actions = self.roles.pass_control(giver.id, taker)
-        except RoleError as exc:
-            giver.ctl.send({"t": "pass-refused", "reason": str(exc)[:300]})
-            return
-        try:
-            await self._carry_out(actions)
-        except CommandError as exc:
-            giver.ctl.send({"t": "pass-refused", "reason": exc.message[:300]})
-            self.emit("error", kind="control", message=exc.message, participant=giver.id)
-            return
-        self.emit("control", state="passed", participant=giver.id, peer=giver.peer_name, to=taker)
 
     # ------------------------------------------------------------ the joiner's
 

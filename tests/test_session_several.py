@@ -90,7 +90,7 @@ async def test_two_helpers_chat_take_turns_with_control_and_one_is_removed() -> 
         await host.handle_command({"grant": "control", "to": "p2"})
         assert "control" not in host.participants["p1"].granted
         assert "control" in host.participants["p2"].granted
-        assert host.roles.controller == "p2"
+        assert host.rules.roles.controller == "p2"
         await bob_events.wait("participants", participants=[
             {"id": "p1", "name": "ann", "permissions": ["view"], "controller": False},
             {"id": "p2", "name": "bob", "permissions": ["control", "view"], "controller": True}])
@@ -101,7 +101,7 @@ async def test_two_helpers_chat_take_turns_with_control_and_one_is_removed() -> 
         await host.handle_command({"passing": True})
         await bob.handle_command({"pass": "control", "to": "p1"})
         await host_events.wait("control", state="passed", participant="p2", to="p1")
-        assert host.roles.controller == "p1"
+        assert host.rules.roles.controller == "p1"
 
         await host.handle_command({"remove": "p2"})
         assert await asyncio.wait_for(runs[2], WAIT) == "removed"
