@@ -1,10 +1,16 @@
 """The rendezvous wire format: one JSON object per websocket text frame, keyed by "op".
 
-Client -> server: allocate [nameplate], claim {nameplate, [wait]}, send {body}, ping, turn.
-Server -> client: allocated {nameplate}, waiting (a claim with wait: no host yet), claimed,
-joined, message {body}, peer-gone, pong,
+Client -> server: allocate [nameplate], claim {nameplate, [wait]}, meet {mailbox}, send {body},
+ping, turn.
+Server -> client: allocated {nameplate}, waiting (a claim with wait: no host yet; a meet: first
+at its mailbox), claimed, joined, met (the second side of a mailbox arrived), message {body},
+peer-gone, pong,
 turn {servers: [{urls, username, credential}]}, error {kind, message}. Bodies are base64 of sealed or SPAKE2 bytes: the server never sees
-anything it could read."""
+anything it could read.
+
+A mailbox is where two sides of a session meet again to resume it (protocol/resume.py): 64
+lowercase hex digits derived from their secret, new for every attempt's generation, so the
+server learns nothing it could link to a nameplate or to another resume."""
 
 from __future__ import annotations
 
@@ -18,7 +24,8 @@ from rassist.protocol.jsonwire import loads
 
 MAX_FRAME = 64 * 1024
 NAMEPLATE = re.compile(r"[1-9][0-9]{0,5}")
-CLIENT_OPS = frozenset({"allocate", "claim", "send", "ping", "turn"})
+MAILBOX = re.compile(r"[0-9a-f]{64}")
+CLIENT_OPS = frozenset({"allocate", "claim", "meet", "send", "ping", "turn"})
 
 
 class WireError(ValueError):
@@ -48,6 +55,8 @@ def decode(frame: str | bytes, allowed: frozenset[str] | None = None) -> dict[st
         raise WireError("claim's wait is true or false")
     if msg["op"] == "allocate" and "nameplate" in msg and not _is_nameplate(msg["nameplate"]):
         raise WireError("allocate takes an optional nameplate (a number)")
+    if msg["op"] == "meet" and not is_mailbox(msg.get("mailbox")):
+        raise WireError("meet needs a mailbox (64 lowercase hex digits)")
     if msg["op"] == "allocated" and not _is_nameplate(msg.get("nameplate")):
         raise WireError("allocated needs a nameplate (a number)")
     if msg["op"] in ("send", "message"):
@@ -59,6 +68,10 @@ def decode(frame: str | bytes, allowed: frozenset[str] | None = None) -> dict[st
 
 def _is_nameplate(value: object) -> bool:
     return isinstance(value, str) and NAMEPLATE.fullmatch(value) is not None
+
+
+def is_mailbox(value: object) -> bool:
+    return isinstance(value, str) and MAILBOX.fullmatch(value) is not None
 
 
 def pack_body(data: bytes) -> str:

@@ -13,7 +13,8 @@ from websockets.exceptions import ConnectionClosed, InvalidURI, WebSocketExcepti
 from rassist.errors import AuthError, ConnectionLost, TimedOut, Unreachable, UsageError
 from rassist.protocol import rendezvous as wire
 
-SERVER_OPS = frozenset({"allocated", "waiting", "claimed", "joined", "message", "peer-gone", "pong", "turn", "error"})
+SERVER_OPS = frozenset({"allocated", "waiting", "claimed", "joined", "met", "message", "peer-gone", "pong", "turn",
+                        "error"})
 
 
 MAX_EARLY = 8
@@ -98,6 +99,29 @@ class RendezvousClient:
             raise AuthError(str(msg.get("message", "unknown nameplate")))
         if msg["op"] != "claimed":
             raise ConnectionLost(f"unexpected reply from the rendezvous server: {msg['op']}")
+
+    async def meet(self, mailbox: str, wait: float) -> None:
+        """Resume: meet the other side of a session at `mailbox` (protocol/resume.py), waiting
+        for it at most `wait` seconds (TimedOut). Then send()/receive() talk to it."""
+        if not wire.is_mailbox(mailbox):
+            raise UsageError("a mailbox is 64 lowercase hex digits")
+        self._early.clear()
+        await self._send("meet", mailbox=mailbox)
+        try:
+            msg = await asyncio.wait_for(self._reply_to_meet(), wait)
+        except TimeoutError:
+            raise TimedOut(f"the other side did not come to the resume mailbox within {wait:g} s") from None
+        if msg["op"] == "error":
+            if msg.get("kind") == "meet-expired":
+                raise TimedOut(str(msg.get("message", "the resume mailbox expired")))
+            raise ConnectionLost(f"rendezvous server error: {msg.get('message', msg.get('kind'))}")
+
+    async def _reply_to_meet(self) -> dict[str, Any]:
+        while True:
+            msg = await self.recv()
+            if msg["op"] in ("met", "error"):
+                return msg
+            # "waiting" (we are first), and pong or leftovers of an earlier pairing, are passed over
 
     async def turn_servers(self) -> list[dict[str, Any]]:
         """TURN servers with fresh credentials, if the server hands them out (else empty)."""

@@ -47,6 +47,13 @@ class Hub(Protocol):
         """The host now paired with `joiner`, or None if the joiner waits for it (`wait`).
         NoSuchNameplate if there is no such host (the one guess is spent)."""
 
+    async def meet(self, conn: Conn, mailbox: str) -> Conn | None:
+        """The connection that waited at `mailbox`, now paired with `conn`, or None if `conn`
+        waits there first. MailboxBusy if `conn` is paired or waiting already."""
+
+    async def unmeet(self, conn: Conn, mailbox: str) -> bool:
+        """Stop `conn` waiting at `mailbox`; False if it no longer waits there."""
+
     async def partner(self, conn: Conn) -> Conn | None:
         """Whom `conn` is paired with, if anyone."""
 
@@ -103,6 +110,12 @@ class LocalHub:
 
     async def claim(self, nameplate: str, joiner: Conn, wait: bool) -> Conn | None:
         return self.rooms.claim(nameplate, joiner, wait)
+
+    async def meet(self, conn: Conn, mailbox: str) -> Conn | None:
+        return self.rooms.meet(mailbox, conn)
+
+    async def unmeet(self, conn: Conn, mailbox: str) -> bool:
+        return self.rooms.unmeet(conn, mailbox)
 
     async def partner(self, conn: Conn) -> Conn | None:
         return self.rooms.partner.get(conn)

@@ -8,6 +8,7 @@ and counters, never a body):
     sp:N    nameplate N was paired a moment ago: a late claim hears it was used (SPENT_KEEP)
     hu:ID   the nameplate host ID is paired under
     pt:ID   ID's partner
+    mb:M    the connection waiting at resume mailbox M (64 hex digits; gone once two met there)
     node:X  node X is alive                                            (3 s, refreshed every second)
     ip:A    the live connections from address A (a sorted set scored by expiry)
     rate:A:S  messages from address A in second S
@@ -29,7 +30,7 @@ from typing import Any
 
 from rassist.protocol import rendezvous as wire
 from rassist.rendezvous.hub import Deliver
-from rassist.rendezvous.rooms import SPENT_KEEP, NameplateTaken, NoSuchNameplate
+from rassist.rendezvous.rooms import SPENT_KEEP, MailboxBusy, NameplateTaken, NoSuchNameplate
 
 log = logging.getLogger("rassist.server")
 P = "rassist:"
@@ -42,6 +43,8 @@ CANDIDATES = 8        # random nameplates tried per allocation round
 POOL = 32             # Redis connections per node
 PEER_GONE = wire.encode("peer-gone")
 JOINED = wire.encode("joined")
+MET = wire.encode("met")
+MEET_TTL = 180        # a waiting side's mailbox entry, if its node dies without removing it
 
 
 class HubUnavailable(ConnectionError):
@@ -123,6 +126,28 @@ if other then drop_if(P..'pt:'..other, me) end
 return other or ''
 """
 
+_MEET = """
+-- ARGV: mailbox, my id, meet ttl, pair ttl
+local P, mb, me, ttl, pttl = 'rassist:', ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local other = redis.call('GET', P..'mb:'..mb)
+if other and other ~= me then
+  redis.call('DEL', P..'mb:'..mb)
+  local node = string.match(other, '^([^:]+):')
+  if redis.call('EXISTS', P..'node:'..node) == 1 then
+    redis.call('SET', P..'pt:'..other, me, 'EX', pttl)
+    redis.call('SET', P..'pt:'..me, other, 'EX', pttl)
+    return {'met', other}
+  end
+end
+redis.call('SET', P..'mb:'..mb, me, 'EX', ttl)
+return {'waiting'}
+"""
+
+_UNMEET = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) return 1 end
+return 0
+"""
+
 _ADMIT = """
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[2])
 if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[4]) then return 0 end
@@ -135,7 +160,7 @@ return 1
 class _Local:
     """What this node knows of one of its own connections."""
 
-    __slots__ = ("ws", "ip", "open", "awaited", "partner")
+    __slots__ = ("ws", "ip", "open", "awaited", "partner", "meeting")
 
     def __init__(self, ws: Hashable, ip: str) -> None:
         self.ws = ws
@@ -143,6 +168,7 @@ class _Local:
         self.open = ""       # the nameplate it waits on as a host
         self.awaited = ""    # the nameplate it waits for as a joiner
         self.partner = ""    # its partner's id, once known
+        self.meeting = ""    # the resume mailbox it waits at
 
 
 class RedisHub:
@@ -169,6 +195,8 @@ class RedisHub:
         self._claim = self.redis.register_script(_CLAIM)
         self._release = self.redis.register_script(_RELEASE)
         self._admit = self.redis.register_script(_ADMIT)
+        self._meet = self.redis.register_script(_MEET)
+        self._unmeet = self.redis.register_script(_UNMEET)
 
     # ---------------------------------------------------------------- lifecycle
 
@@ -209,6 +237,8 @@ class RedisHub:
         if cid is None:
             return None
         me = self._local[cid]
+        if me.meeting:
+            await self.unmeet(conn, me.meeting)
         other = await self._call(self._release, args=[cid, me.open, me.awaited, int(SPENT_KEEP)])
         me.open = me.awaited = me.partner = ""
         return other or None
@@ -264,6 +294,28 @@ class RedisHub:
             me.awaited = nameplate
             return None
         raise NoSuchNameplate(nameplate, used=got[0] == "used")
+
+    async def meet(self, conn: Hashable, mailbox: str) -> Hashable | None:
+        cid = self._ids[conn]
+        me = self._local[cid]
+        if me.open or me.awaited or me.partner or me.meeting or await self.partner(conn):
+            raise MailboxBusy(mailbox)
+        got = await self._call(self._meet, args=[mailbox, cid, MEET_TTL, PAIR_TTL])
+        if got[0] == "met":
+            me.partner = got[1]
+            waiter = self._local.get(got[1])
+            if waiter is not None:  # on this node: it hears "met" from us, not through Pub/Sub
+                waiter.meeting = ""
+            return got[1]
+        me.meeting = mailbox
+        return None
+
+    async def unmeet(self, conn: Hashable, mailbox: str) -> bool:
+        cid = self._ids.get(conn)
+        if cid is None or self._local[cid].meeting != mailbox:
+            return False
+        self._local[cid].meeting = ""
+        return bool(await self._call(self._unmeet, keys=[P + "mb:" + mailbox], args=[cid]))
 
     async def partner(self, conn: Hashable) -> Hashable | None:
         cid = self._ids.get(conn)
@@ -329,6 +381,10 @@ class RedisHub:
                 continue
             if frame == PEER_GONE:
                 local.partner = ""
+            elif frame == MET:  # a side on another node came to the mailbox we wait at
+                local.meeting = ""
+                with contextlib.suppress(Exception):
+                    local.partner = await self.redis.get(P + "pt:" + cid) or ""
             elif frame == JOINED:  # a joiner on another node claimed our host's nameplate
                 local.open = ""
                 with contextlib.suppress(Exception):
@@ -351,6 +407,8 @@ class RedisHub:
                                 pipe.expire(P + "np:" + c.open, NAMEPLATE_TTL)
                             if c.awaited:
                                 pipe.expire(P + "npw:" + c.awaited, NAMEPLATE_TTL)
+                            if c.meeting:
+                                pipe.expire(P + "mb:" + c.meeting, MEET_TTL)
                             pipe.zadd(P + "ip:" + c.ip, {cid: now + 3 * REFRESH}, xx=True)
                         await pipe.execute()
                 await self._orphans()

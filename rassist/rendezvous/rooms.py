@@ -11,7 +11,11 @@ waiting claim is still one guess.
 A nameplate that has been paired is spent for a while (SPENT_KEEP): a late claim of it, such as
 the right code after a wrong guess burned it, is told at once that it was used, instead of
 waiting for a host that will never come; and fresh allocations avoid it, so the host's new code
-gets a new number."""
+gets a new number.
+
+A mailbox (resume, see protocol/resume.py) pairs the first two connections that meet at it; it
+is forgotten the moment they pair, and a waiting one when it leaves or the server's meet wait
+runs out. Nothing ties it to a nameplate."""
 
 from __future__ import annotations
 
@@ -37,6 +41,10 @@ class NameplateTaken(LookupError):
     pass
 
 
+class MailboxBusy(LookupError):
+    """This connection is paired or waiting already: one pairing per connection."""
+
+
 @dataclass
 class Rooms:
     random_nameplates: bool = False
@@ -48,6 +56,8 @@ class Rooms:
     in_use: dict[str, Conn] = field(default_factory=dict)      # nameplate -> its paired host
     used_by: dict[Conn, str] = field(default_factory=dict)     # paired host -> its nameplate
     spent: dict[str, float] = field(default_factory=dict)      # nameplate -> when its pairing ended
+    meeting: dict[str, Conn] = field(default_factory=dict)     # mailbox -> the side waiting there
+    meets_at: dict[Conn, str] = field(default_factory=dict)    # that side -> its mailbox
     clock: Callable[[], float] = time.monotonic
 
     def allocate(self, host: Conn, wanted: str | None = None) -> str:
@@ -71,7 +81,8 @@ class Rooms:
     def claim(self, nameplate: str, joiner: Conn, wait: bool = False) -> Conn | None:
         """The host of `nameplate`, now paired with `joiner`. With `wait`, a nameplate nobody
         holds yet is awaited instead: returns None and a later allocate() pairs them."""
-        if joiner in self.partner or joiner in self.waits_for or joiner in self.nameplate_of:
+        if joiner in self.partner or joiner in self.waits_for or joiner in self.nameplate_of \
+                or joiner in self.meets_at:
             raise NoSuchNameplate(nameplate)
         host = self.open.pop(nameplate, None)
         if host is None:
@@ -86,8 +97,34 @@ class Rooms:
         self._pair(nameplate, host, joiner)
         return host
 
+    def meet(self, mailbox: str, conn: Conn) -> Conn | None:
+        """The side that waited at `mailbox`, now paired with `conn`; None if `conn` is first
+        and waits there. MailboxBusy if `conn` is paired or waiting already."""
+        if conn in self.partner or conn in self.waits_for or conn in self.nameplate_of or conn in self.meets_at:
+            raise MailboxBusy(mailbox)
+        other = self.meeting.pop(mailbox, None)
+        if other is None:
+            self.meeting[mailbox] = conn
+            self.meets_at[conn] = mailbox
+            return None
+        del self.meets_at[other]
+        self.partner[other] = conn
+        self.partner[conn] = other
+        return other
+
+    def unmeet(self, conn: Conn, mailbox: str) -> bool:
+        """Stop `conn` waiting at `mailbox` (its wait ran out); False if it no longer waits there."""
+        if self.meets_at.get(conn) != mailbox:
+            return False
+        del self.meets_at[conn]
+        del self.meeting[mailbox]
+        return True
+
     def release(self, conn: Conn) -> Conn | None:
         """Forget `conn`'s nameplate, wait and pairing; returns the partner to tell, if any."""
+        mailbox = self.meets_at.pop(conn, None)
+        if mailbox is not None:
+            self.meeting.pop(mailbox, None)
         nameplate = self.nameplate_of.pop(conn, None)
         if nameplate is not None:
             self.open.pop(nameplate, None)

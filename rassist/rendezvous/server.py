@@ -8,8 +8,10 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from http import HTTPStatus
+from typing import Any
 
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
@@ -19,7 +21,7 @@ from rassist.protocol import rendezvous as wire
 from rassist.protocol.ratelimit import TokenBucket
 from rassist.rendezvous.hub import Conn, Hub, LocalHub
 from rassist.rendezvous.metrics import Metrics
-from rassist.rendezvous.rooms import NameplateTaken, NoSuchNameplate
+from rassist.rendezvous.rooms import MailboxBusy, NameplateTaken, NoSuchNameplate
 from rassist.rendezvous.stun_server import stun_urls
 from rassist.rendezvous.turn import TurnConfig
 
@@ -28,6 +30,7 @@ log = logging.getLogger("rassist.server")
 # server. Incoming, websockets stops reading a connection after MAX_QUEUE unread frames.
 MAX_BUFFERED = 256 * 1024
 MAX_QUEUE = 4
+MEET_WAIT = 150.0  # seconds a side may wait at a resume mailbox (a resume window, and then some)
 
 
 @dataclass
@@ -47,6 +50,8 @@ class RendezvousServer:
     public_host: str | None = None  # the host clients should use for STUN, if not the one they dialled
     redis: str | None = None        # a Redis URL: share nameplates and limits with other nodes
     metrics_path: bool = False      # answer GET /metrics (Prometheus text) on the same port
+    meet_wait: float = MEET_WAIT
+    _meet_timers: dict[Conn, asyncio.TimerHandle] = field(default_factory=dict, init=False, repr=False)
     hub: Hub = field(init=False)
     metrics: Metrics = field(default_factory=Metrics)
 
@@ -72,6 +77,8 @@ class RendezvousServer:
                            compression=None, process_request=self._http if self.metrics_path else None)
 
     async def close(self) -> None:
+        for timer in self._meet_timers.values():
+            timer.cancel()
         await self.hub.close()
 
     def _http(self, connection: ServerConnection, request: Request) -> Response | None:
@@ -110,6 +117,9 @@ class RendezvousServer:
         except ConnectionError as exc:  # the hub's storage (Redis) went away
             refusal, code = str(exc)[:100], 1011
         finally:
+            timer = self._meet_timers.pop(ws, None)
+            if timer is not None:
+                timer.cancel()
             with contextlib.suppress(ConnectionError):
                 await self._tell_partner(await self.hub.leave(ws, ip))
         if refusal is not None:
@@ -157,6 +167,8 @@ class RendezvousServer:
                 await _send(ws, wire.encode("waiting"))
                 return
             await self._paired(msg["nameplate"], host, ws)
+        elif op == "meet":
+            await self._meet(ws, msg["mailbox"])
         elif op == "send":
             wire.unpack_body(msg["body"])  # reject non-base64 before relaying
             partner = await self.hub.partner(ws)
@@ -166,11 +178,49 @@ class RendezvousServer:
                 self.metrics.relayed_bytes += len(msg["body"])
                 await self.hub.deliver(partner, wire.encode("message", body=msg["body"]))
 
+    async def _meet(self, ws: ServerConnection, mailbox: str) -> None:
+        """Resume: the first side at a mailbox waits (at most meet_wait), the second pairs with it.
+        The log never names the mailbox: it is the one thing that could link two resumes."""
+        try:
+            other = await self.hub.meet(ws, mailbox)
+        except MailboxBusy:
+            await _send(ws, wire.encode("error", kind="mailbox-busy",
+                                        message="this connection is paired or waiting already"))
+            return
+        if other is None:
+            await _send(ws, wire.encode("waiting"))
+            self._meet_timers[ws] = asyncio.get_running_loop().call_later(
+                self.meet_wait, _background, self._meet_expired, ws, mailbox)
+            return
+        timer = self._meet_timers.pop(other, None)
+        if timer is not None:
+            timer.cancel()
+        self.metrics.paired()
+        log.info("met at a resume mailbox: %s and %s", _describe(other), _describe(ws))
+        await self.hub.deliver(other, wire.encode("met"))
+        await _send(ws, wire.encode("met"))
+
+    async def _meet_expired(self, ws: ServerConnection, mailbox: str) -> None:
+        self._meet_timers.pop(ws, None)
+        with contextlib.suppress(ConnectionError):
+            if await self.hub.unmeet(ws, mailbox):
+                await _send(ws, wire.encode("error", kind="meet-expired",
+                                            message=f"nobody came to this mailbox within {self.meet_wait:g} s"))
+
     async def _paired(self, nameplate: str, host: Conn, joiner: Conn) -> None:
         self.metrics.paired()
         log.info("paired nameplate %s: host %s, joiner %s", nameplate, _describe(host), _describe(joiner))
         await self.hub.deliver(host, wire.encode("joined"))
         await self.hub.deliver(joiner, wire.encode("claimed"))
+
+
+_running: set[asyncio.Task[None]] = set()
+
+
+def _background(work: Callable[..., Coroutine[Any, Any, None]], *args: Any) -> None:
+    task = asyncio.ensure_future(work(*args))
+    _running.add(task)  # the loop keeps only a weak reference to a task
+    task.add_done_callback(_running.discard)
 
 
 def _describe(conn: Conn) -> str:
