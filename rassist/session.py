@@ -1,10 +1,10 @@
 """The one object the CLI and the TUI talk to: the participants, their permissions, their events.
 
 On a joiner it holds one participant (the host); on the host, every helper (rassist/participant.py),
-up to a cap, with invitations for more while it runs (pairing.Host is its `inviter`). Commands go
-down (chat(), handle_command(), close()); events come up through `emit`, one call per event,
-with the same names and fields as the --json stream. The host's permission and control rules are
-protocol/roles.py; this module carries out what that table decides."""
+up to a cap, with invitations for more while it runs (its `inviter`: rassist/invitations.py).
+Commands go down (chat(), handle_command(), close()); events come up through `emit`, one call per
+event, with the same names and fields as the --json stream. The host's permission and control
+rules are protocol/roles.py, carried out by rassist/host_rules.py."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from rassist.errors import CommandError, ConnectionLost, RassistError
-from rassist.participant import MAX_CHAT, Link, Participant
 from rassist.host_rules import HostRules
+from rassist.participant import MAX_CHAT, Link, Participant
 
 if TYPE_CHECKING:  # a session exists only once WebRTC is loaded; its types cost nothing before
     from aiortc import RTCDataChannel, RTCPeerConnection
@@ -43,7 +43,7 @@ class Feature(Protocol):
 
 
 class Inviter(Protocol):
-    """What the host's pairing offers a running session (pairing.Host)."""
+    """One-time codes for more helpers while the session runs (rassist/invitations.py)."""
 
     def open_invitations(self) -> int: ...
     async def invite(self) -> None: ...
@@ -72,6 +72,7 @@ class Session:
         self._numbers = 0
         self._watchers: set[asyncio.Task[None]] = set()
         self._running = False
+        self._everyone_ever: list[Participant] = []
         self._reserved = 0  # helpers approved and connecting: they count against the cap
         self._roster: list[dict[str, Any]] = []  # the joiner: who is in the session, as the host says
         self._commands: dict[str, CommandHandler] = {"chat": self._chat_command, "quit": self._quit_command}
@@ -110,7 +111,8 @@ class Session:
 
     @property
     def features(self) -> list[Feature]:
-        return [*self.shared, *self.first.features]
+        """The session's features and those of every participant it has had."""
+        return [*self.shared, *(f for p in self._everyone_ever for f in p.features)]
 
     @property
     def chat_dropped(self) -> int:
@@ -297,7 +299,10 @@ class Session:
 
     def _make(self, peer: Peer, name: str, granted: set[str], features: list[Feature]) -> Participant:
         self._numbers += 1
-        return Participant(self, f"p{self._numbers}", Link(peer), name, set(granted), features, self.peer_timeout)
+        participant = Participant(self, f"p{self._numbers}", Link(peer), name, set(granted), features,
+                                  self.peer_timeout)
+        self._everyone_ever.append(participant)
+        return participant
 
     def _everyone(self) -> list[Participant]:
         return list(self.participants.values()) or [self.first]

@@ -184,7 +184,7 @@ class Recorder:
         if isinstance(add_hook, list):
             add_hook.append(self._last_head)
         self._task = asyncio.ensure_future(self._heads())
-        recording = next((f for f in session.features if getattr(f, "record", None) is not None
+        recording = next((f for f in owner.features if getattr(f, "record", None) is not None
                           and getattr(f, "viewer", None) is not None), None)
         if recording is not None and self.ocr is not None:
             self._sampler = asyncio.ensure_future(self._sample(recording))
@@ -209,7 +209,8 @@ class Recorder:
         """Keys and pointer events a controller sent: how many, never what."""
         if self.session is None:
             return
-        total = sum(f.received for f in self.session.features
+        owner = getattr(self.session, "session", self.session)  # every helper's, with several
+        total = sum(f.received for f in owner.features
                     if isinstance(getattr(f, "received", None), int))
         if total > self._input_seen:
             self.add("input", {"events": total - self._input_seen, "stored": "count only"})
