@@ -146,8 +146,9 @@ class Approval:
         if rid is None and not self.out.json_mode and len(self._pending) == 1:
             rid = next(iter(self._pending))  # plain mode: the one question on the screen
         if rid not in self._pending:
-            ids = ", ".join(self._pending) or "none is pending"
-            raise CommandError(f'that answer names no pending request (pending: {ids}); '
+            if not self._pending:
+                raise CommandError("no request is pending: that approval was ignored")
+            raise CommandError(f'that answer names no pending request (pending: {", ".join(self._pending)}); '
                                'answer with {"approve": ..., "id": ID}')
         future, hello = self._pending[rid]
         answer = cmd["approve"]

@@ -89,6 +89,9 @@ def host(
       rassist host                            # prints a code; you approve whoever joins
       rassist host --allow control,files      # grant control and files without asking
       rassist host --json --yes --once        # for scripts: JSON events, one pairing
+
+    Several helpers: once the first is connected, /invite (or {"invite": true}) gives a
+    one-time code for one more, up to --max-joiners.
     """
     out = Output(json_mode)
     live = _Live()
