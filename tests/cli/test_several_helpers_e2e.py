@@ -137,6 +137,8 @@ def test_three_helpers_see_chat_hand_over_control_and_one_is_removed(painter, se
     helpers["p2"].send({"pass": "control", "to": "p3"})
     assert "does not allow" in helpers["p2"].wait_event("error", timeout=WAIT, kind="control")["message"]
     host.send({"passing": True})
+    while not helpers["p2"].wait_event("participants", timeout=WAIT)["passing"]:
+        pass  # the helper hears it from the host: the host has it now
     helpers["p2"].send({"pass": "control", "to": "p3"})
     assert helpers["p3"].wait_event("control", timeout=WAIT, state="granted")
     assert helpers["p2"].wait_event("control", timeout=WAIT, state="revoked")
