@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from rassist.errors import CommandError, ConnectionLost
@@ -91,7 +91,7 @@ class Participant:
             fields.setdefault("participant", self.id)
             fields.setdefault("peer", self.peer_name)
         self.session.emit(event, **fields)
-        if event == "control" and self.role == "host":
+        if event in ("control", "annotate") and self.role == "host":  # the participants list changed
             self.session.roster_changed()
 
     def channel(self, label: str) -> RTCDataChannel:
@@ -131,13 +131,13 @@ class Participant:
 
     # ------------------------------------------------------------ life
 
-    async def start(self, extra: list[Feature] = ()) -> None:  # type: ignore[assignment]
+    async def start(self, extra: Sequence[Feature] = ()) -> None:
         for feature in [*extra, *self.features]:
             await feature.start(self)
         self.ctl.start()
         self._beat = asyncio.ensure_future(self._heartbeat())
 
-    async def stop(self, extra: list[Feature] = ()) -> None:  # type: ignore[assignment]
+    async def stop(self, extra: Sequence[Feature] = ()) -> None:
         """Features down (input released, captures stopped), the link closed."""
         self.closing = True  # tearing down ourselves: the peer connection closing is no loss
         if self._beat is not None:
@@ -168,12 +168,17 @@ class Participant:
         else:
             self.ended.set_result(outcome)
 
-    def replace_link(self, link: Link) -> None:
-        """Resume (issue 18) will call this with a fresh, connected link after preparing the
-        features on its peer connection (feature.prepare(link.pc, role)); the participant keeps
-        its id, name and permissions. Features then start again on it. Not used yet."""
-        self.link = link
+    def replace_link(self, link: Link) -> Link:
+        """Put a fresh, connected link in place of the current one (resume, issue 18: a new
+        peer connection paired through the rendezvous); returns the old one, for the caller to
+        close (its failing no longer ends anything). The participant keeps its id, name and
+        permissions; the ctl channel works at once. Preparing the features on the new peer
+        connection (before its SDP) and starting them again on it is the caller's part."""
+        old, self.link = self.link, link
         self._bind(link)
+        link.ctl.start()
+        self._last_heard = time.monotonic()
+        return old
 
     def _bind(self, link: Link) -> None:
         link.ctl.on_any = self._heard

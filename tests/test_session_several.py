@@ -122,6 +122,39 @@ async def test_two_helpers_chat_take_turns_with_control_and_one_is_removed() -> 
                 await asyncio.wait_for(run, WAIT)
 
 
+async def test_a_participant_keeps_its_place_when_its_link_is_replaced() -> None:
+    """What resume (issue 18) will do: a fresh peer connection under the same participant."""
+    from rassist.participant import Link
+
+    hp1, jp1 = await peers()
+    host_events, ann_events = Events(), Events()
+    host = Session("host", hp1, "ann", {"view", "files"}, host_events, [])
+    ann = Session("join", jp1, "desk", {"view", "files"}, ann_events, [])
+    await host.start()
+    await ann.start()
+    runs = [asyncio.ensure_future(s.run()) for s in (host, ann)]
+    try:
+        hp2, jp2 = await peers()
+        participant = host.participants["p1"]
+        old_host, old_join = participant.replace_link(Link(hp2)), ann.first.replace_link(Link(jp2))
+        await old_host.close()  # the old connection going down ends nothing now
+        await old_join.close()
+        ann.chat("still me")
+        said = await host_events.wait("chat", text="still me")
+        assert said["participant"] == "p1" and said["from"] == "ann"
+        assert host.participants["p1"] is participant and participant.granted == {"view", "files"}
+        host.chat("welcome back")
+        await ann_events.wait("chat", text="welcome back")
+        await asyncio.sleep(0.5)
+        assert not runs[0].done() and not runs[1].done()
+    finally:
+        for session in (host, ann):
+            await session.close("quit")
+        for run in runs:
+            with contextlib.suppress(BaseException):
+                await asyncio.wait_for(run, WAIT)
+
+
 def test_plain_lines_show_arrivals_departures_and_the_list() -> None:
     lines = participant_renderers()
     joined = visible_event("joined", {"participant": "p2", "peer": "bob\x1b[2J", "granted": ["view"]})

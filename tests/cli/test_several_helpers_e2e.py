@@ -96,7 +96,7 @@ def test_three_helpers_see_chat_hand_over_control_and_one_is_removed(painter, se
     # Everyone sees everyone, with their permissions and the controller.
     roster = wait_roster(host, {"p1": ("ann", True), "p2": ("bob", False), "p3": ("cy", False)})
     for pid, proc in helpers.items():
-        seen = proc.wait_event("participants", timeout=WAIT, participants=roster["participants"])
+        seen = proc.seen_or_wait("participants", timeout=WAIT, participants=roster["participants"])
         assert seen["you"] == pid
 
     # All three see the painted screen.
