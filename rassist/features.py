@@ -82,6 +82,14 @@ def no_display(features: list[Feature]) -> str | None:
     return None
 
 
+# What a join needs beyond its first network steps: `rassist join` imports these on a worker
+# thread while it pairs (rassist/transport/preload.py). SPAKE2 first (needed one round trip
+# after the server answers), then WebRTC, then what join_features builds.
+JOIN_MODULES = ("rassist.crypto.pake", "rassist.crypto.seal", "rassist.transport.peer",
+                "rassist.media.screen", "rassist.media.control", "rassist.media.annotate",
+                "rassist.transfer.feature", "rassist.terminal.join")
+
+
 def join_features(record: Path | None = None, on_frame: Callable[[Any], None] | None = None,
                   download_dir: Path | None = None, fast_lane: bool = True,
                   terminal: Feature | None = None) -> list[Feature]:

@@ -9,9 +9,7 @@ import asyncio
 import contextlib
 import dataclasses
 import hashlib
-import importlib
 import secrets
-import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -74,6 +72,9 @@ class HostOptions(Options):
 class JoinOptions(Options):
     wants: tuple[str, ...] = ("view",)
     approval_timeout: float = 300.0
+    # Features whose modules load with WebRTC on a worker thread while pairing goes on:
+    # added to `features` when the host's offer is answered.
+    later: Awaitable[list[Feature]] | None = None
 
 
 class _Relay:
@@ -162,20 +163,30 @@ async def _listening(relay: _Relay, pairing: sm.Pairing, work: Awaitable[T], han
 
 
 async def load_webrtc() -> None:
-    """Import aiortc and what it pulls (~200 ms) on a worker thread, so that the event loop goes
+    """Import aiortc and what it pulls (~150 ms) on a worker thread, so that the event loop goes
     on pairing meanwhile. A second caller simply waits for the same import."""
-    if "rassist.transport.peer" not in sys.modules:
-        await asyncio.to_thread(importlib.import_module, "rassist.transport.peer")
+    from rassist.transport import preload
+
+    await preload.ready()
 
 
 async def _connect(urls: list[str], timeout: float) -> RendezvousClient:
+    """The first of `urls` that answers; the others are where a cluster connection resumes."""
     error: Unreachable | None = None
     for url in urls:
         try:
-            return await RendezvousClient.connect(url, timeout)
+            return await RendezvousClient.connect(url, timeout, urls)
         except Unreachable as exc:
             error = exc
     raise error or Unreachable("no rendezvous server to connect to")
+
+
+def server_urls(server: str) -> list[str]:
+    """--server: one URL, or several nodes of a cluster separated by commas."""
+    urls = [url.strip() for url in server.split(",") if url.strip()]
+    if not urls:
+        raise UsageError("--server needs a URL (or several, separated by commas)")
+    return urls
 
 
 def _prepare(peer: Peer, features: list[Feature], role: str) -> None:
@@ -317,7 +328,7 @@ class Host:
 
     async def _rendezvous(self) -> RendezvousClient:
         if self.opts.server:
-            return await _connect([self.opts.server], self.opts.timeout)
+            return await _connect(server_urls(self.opts.server), self.opts.timeout)
         from rassist.rendezvous.embedded import Embedded
 
         self._embedded = await Embedded.start()
@@ -377,7 +388,7 @@ async def join(code_text: str, opts: JoinOptions, emit: Emit) -> Session | Direc
     webrtc = asyncio.ensure_future(load_webrtc()) if opts.direct is None else None
     client = None
     try:
-        client = await (_connect([opts.server], opts.timeout) if opts.server
+        client = await (_connect(server_urls(opts.server), opts.timeout) if opts.server
                         else _find_host(code, opts.timeout, host_awaited))
         relay = _Relay(client, opts.timeout)
         await client.claim(code.nameplate, opts.timeout, host_awaited)
@@ -407,6 +418,9 @@ async def join(code_text: str, opts: JoinOptions, emit: Emit) -> Session | Direc
                         return DirectDone(done)
                 elif isinstance(action, sm.Sdp):
                     await (webrtc if webrtc is not None else load_webrtc())
+                    if opts.later is not None:
+                        opts.features.extend(await opts.later)
+                        opts.later = None
                     from rassist.transport.peer import Peer
 
                     peer = Peer(ice, opts.relay_only)

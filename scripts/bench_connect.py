@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """How long a user waits: `rassist send` start -> code printed, `rassist join` start ->
-`connected` (host started earlier, --yes), and the network round trips a join costs.
+`connected` (host started earlier, --yes), and the network round trips a join and a send cost.
 
 Real processes on loopback with a local rendezvous server; prints medians over --runs with the
 target beside each figure, and the machine load (other work skews the figures: re-run on a
@@ -48,7 +48,7 @@ def line(what: str, values_ms: Sequence[float], target: float | None = None) -> 
     text = f"{what:38s} median {median:6.0f} ms, p90 {pct(values_ms, 0.9):6.0f} ms"
     if target is not None:
         text += f"   target <= {target:.0f} ms: {'met' if median <= target else 'NOT met'}"
-    return text
+    return text + f"   (load {os.getloadavg()[0]:.2f})"
 
 
 def cpu_ms(pid: int) -> float:
@@ -61,12 +61,14 @@ def cpu_ms(pid: int) -> float:
 CPU: dict[str, list[float]] = {"send": [], "join": []}
 
 
-def send_to_code(url: str, path: Path) -> float:
+def send_to_code(url: str, path: Path, prefix: Sequence[str] = ()) -> float:
     start = time.perf_counter()
-    sender = Proc(["send", str(path), "--json", "--server", url])
+    sender = Proc([*prefix, sys.executable, "-m", "rassist", "send", str(path), "--json", "--server", url],
+                  raw=True)
     sender.wait_event("code")
     took = time.perf_counter() - start
-    CPU["send"].append(cpu_ms(sender.proc.pid))
+    if not prefix:
+        CPU["send"].append(cpu_ms(sender.proc.pid))
     sender.kill()
     return took
 
@@ -101,11 +103,14 @@ def round_trips(runs: int, delay_ms: float, bench_python: Path) -> str:
     if not bench_python.exists():
         return f"round trips: not measured (no {bench_python}; see this script's --help)"
     queue = 1000 + os.getpid() % 30000
-    with lan() as net:
+    with lan() as net, tempfile.TemporaryDirectory() as tmp:
         a, b = list(net.prefix(net.a)), list(net.prefix(net.b))
+        payload = Path(tmp) / "payload.txt"
+        payload.write_text("hello\n")
         with rendezvous_server(host=net.a_addr, prefix=tuple(a)) as url:
             join_to_connected(url, b, a)  # warm up
             plain = [join_to_connected(url, b, a) for _ in range(runs)]
+            plain_send = [send_to_code(url, payload, b) for _ in range(runs)]
             subprocess.run([*b, "iptables", "-A", "INPUT", "-i", net.b_dev, "-j", "NFQUEUE",
                             "--queue-num", str(queue)], check=True)
             delayer = subprocess.Popen([*b, str(bench_python), str(ROOT / "scripts/delay_queue.py"),
@@ -113,14 +118,18 @@ def round_trips(runs: int, delay_ms: float, bench_python: Path) -> str:
             try:
                 assert delayer.stdout is not None and delayer.stdout.readline().strip() == "ready"
                 delayed = [join_to_connected(url, b, a) for _ in range(runs)]
+                delayed_send = [send_to_code(url, payload, b) for _ in range(runs)]
             finally:
                 delayer.terminate()
                 delayer.wait()
-    extra = statistics.median(delayed) - statistics.median(plain)
-    count = extra * 1000 / delay_ms
-    return (f"round trips join start -> connected:  {count:.1f} (median {statistics.median(plain) * 1000:.0f} ms "
-            f"between namespaces, {statistics.median(delayed) * 1000:.0f} ms with {delay_ms:.0f} ms "
-            f"added towards the joiner; fewer is better: each costs a real network's RTT)")
+    lines = []
+    for what, fast, slow in (("join start -> connected", plain, delayed),
+                             ("send start -> code", plain_send, delayed_send)):
+        count = (statistics.median(slow) - statistics.median(fast)) * 1000 / delay_ms
+        lines.append(f"round trips {what + ':':24s} {count:.1f} (median {statistics.median(fast) * 1000:.0f} ms "
+                     f"between namespaces, {statistics.median(slow) * 1000:.0f} ms with {delay_ms:.0f} ms "
+                     f"added towards it; fewer is better: each costs a real network's RTT)")
+    return "\n".join(lines)
 
 
 def main() -> None:
@@ -131,6 +140,10 @@ def main() -> None:
     parser.add_argument("--delay-ms", type=float, default=300.0)
     parser.add_argument("--bench-venv", type=Path, default=Path("/tmp/bench-venv"))
     args = parser.parse_args()
+    # As `pip install` does: without bytecode every run would compile rassist again (~40 ms),
+    # which no installed copy pays (this environment sets PYTHONDONTWRITEBYTECODE).
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "rassist")], check=True,
+                   env={**os.environ, "PYTHONDONTWRITEBYTECODE": ""})
     print(f"runs: {args.runs}, cpus: {os.cpu_count()}, load (1 min): {os.getloadavg()[0]:.2f}")
     startup = []
     for _ in range(5):

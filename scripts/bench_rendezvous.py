@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Rendezvous capacity: one node alone, and two nodes sharing a redis-server.
 
-Raw websocket clients speak the protocol (no WebRTC): a pairing is allocate -> claim ->
+Raw websocket clients speak the protocol (no WebRTC), asking for resume tokens as the real
+client does (a cluster node keeps one per connection): a pairing is allocate -> claim ->
 joined/claimed -> two bodies each way, as SPAKE2 and the sealed hello would be. Prints, per
 setup: pairings per second sustained, RSS per node with WAITING hosts spread over the nodes,
 and pairing latency p50/p99 while those hosts wait. Targets from the issue beside each figure.
@@ -28,6 +29,7 @@ sys.path.insert(0, str(ROOT))
 
 from websockets.asyncio.client import connect  # noqa: E402
 
+from rassist.protocol import rendezvous_resume as rr  # noqa: E402
 from tests.redis_server import redis_server  # noqa: E402
 
 PER_ADDRESS = 60  # under the server's per-address cap: clients spread over 127.0.x.y
@@ -57,6 +59,15 @@ async def ws(url: str, addresses: Addresses):  # type: ignore[no-untyped-def]
                          ping_interval=None, open_timeout=30)
 
 
+def key() -> str:
+    """What real clients send with allocate and claim: a cluster node then keeps a resume token."""
+    return rr.verifier(rr.new_secret())
+
+
+def allocate() -> str:
+    return json.dumps({"op": "allocate", "key": key()})
+
+
 async def expect(conn, op: str) -> dict:  # type: ignore[no-untyped-def]
     while True:
         msg = json.loads(await conn.recv())
@@ -71,9 +82,9 @@ async def one_pairing(host_url: str, join_url: str, addresses: Addresses) -> flo
     host = await ws(host_url, addresses)
     joiner = await ws(join_url, addresses)
     try:
-        await host.send('{"op":"allocate"}')
+        await host.send(allocate())
         nameplate = (await expect(host, "allocated"))["nameplate"]
-        await joiner.send(json.dumps({"op": "claim", "nameplate": nameplate}))
+        await joiner.send(json.dumps({"op": "claim", "nameplate": nameplate, "key": key()}))
         await expect(joiner, "claimed")
         await expect(host, "joined")
         for _ in range(2):
@@ -118,7 +129,7 @@ async def hold_waiting(urls: list[str], count: int) -> list:  # type: ignore[typ
     for start in range(0, count, batch):
         async def host(i: int):  # type: ignore[no-untyped-def]
             conn = await ws(urls[i % len(urls)], addresses)
-            await conn.send('{"op":"allocate"}')
+            await conn.send(allocate())
             await expect(conn, "allocated")
             return conn
         held += await asyncio.gather(*(host(i) for i in range(start, min(count, start + batch))))

@@ -40,3 +40,32 @@ def redis_server() -> Iterator[str]:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+
+
+def start_node(redis_url: str, *extra: str) -> tuple[subprocess.Popen[str], str]:
+    """`rassist server --redis` in its own process (so that a test can kill it); its URL."""
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-m", "rassist", "server", "--host", "127.0.0.1", "--port", "0",
+                             "--no-stun", "--redis", redis_url, *extra],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    url = proc.stdout.readline().strip()
+    if not url.startswith("ws://"):
+        proc.kill()
+        raise RuntimeError(f"the node did not start: {proc.stderr.read() if proc.stderr else ''}")
+    return proc, url
+
+
+@contextmanager
+def cluster(redis_url: str, count: int = 2, *extra: str) -> Iterator[list[tuple[subprocess.Popen[str], str]]]:
+    """`count` nodes on one Redis, each in its own process; all killed at the end."""
+    nodes: list[tuple[subprocess.Popen[str], str]] = []
+    try:
+        for _ in range(count):
+            nodes.append(start_node(redis_url, *extra))
+        yield nodes
+    finally:
+        for proc, _ in nodes:
+            proc.kill()
+            proc.wait()

@@ -12,9 +12,10 @@ from rassist.errors import UsageError
 from rassist.protocol.permissions import PERMISSIONS
 
 ServerOpt = typer.Option(None, "--server", envvar="RASSIST_SERVER", metavar="URL",
-                         help="Rendezvous server, e.g. ws://relay.example:4477. Default: the side "
-                              "that prints the code runs one, and the other side finds it on this "
-                              "machine or the LAN.")
+                         help="Rendezvous server, e.g. ws://relay.example:4477; several nodes of a "
+                              "cluster separated by commas (the first that answers is used, the others "
+                              "take over if it dies). Default: the side that prints the code runs one, "
+                              "and the other side finds it on this machine or the LAN.")
 JsonOpt = typer.Option(False, "--json", help="Machine mode: one JSON event per line on stdout, "
                                                "one JSON command per line on stdin.")
 NameOpt = typer.Option(None, "--name", help="How the peer sees you. Default: user@hostname.")

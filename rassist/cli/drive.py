@@ -6,10 +6,8 @@ import asyncio
 import re
 from typing import Any
 
-from rich.markup import escape
-
 from rassist.cli.console import Lines
-from rassist.cli.output import Output
+from rassist.cli.output import Output, escape
 from rassist.errors import CommandError, ConnectionLost
 from rassist.protocol.display import visible
 from rassist.protocol.jsonwire import loads

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from rich.markup import escape
+from rassist.cli.output import escape
 
 # The host's control indicator is loud on purpose: someone else is driving this machine.
 Render = Callable[[dict[str, Any]], "str | None"]

@@ -5,21 +5,42 @@ from __future__ import annotations
 import json
 import sys
 import time
-from typing import Any, TextIO
-
-from rich.console import Console
-from rich.markup import escape
+from typing import TYPE_CHECKING, Any, TextIO
 
 from rassist.protocol.display import visible_event
 from rassist.transport.route import summary
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+
+def escape(text: str) -> str:
+    """rich's markup escape, loading rich (~20 ms) only when there is human text to print:
+    with --json it never loads."""
+    from rich.markup import escape as rich_escape
+
+    return rich_escape(text)
 
 
 class Output:
     def __init__(self, json_mode: bool, stdout: TextIO | None = None) -> None:
         self.json_mode = json_mode
         self._stdout = stdout or sys.stdout
-        self.console = Console(file=sys.stderr, highlight=False)
+        self._console: Console | None = None
         self.renderers: dict[str, Any] = {}  # event name -> callable(fields) -> str | None, for features
+
+    @property
+    def console(self) -> Console:
+        """rich on stderr, made on first use (see escape)."""
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(file=sys.stderr, highlight=False)
+        return self._console
+
+    @console.setter
+    def console(self, console: Console) -> None:
+        self._console = console
 
     def emit(self, event: str, **fields: Any) -> None:
         if self.json_mode:

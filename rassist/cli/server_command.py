@@ -36,6 +36,10 @@ def server(
                                      help="Share nameplates, pairings and limits with every other node that "
                                           "uses this Redis, e.g. redis://10.0.0.5:6379/0: several nodes behind "
                                           "a load balancer then serve one code space."),
+    resume_window: float = typer.Option(15.0, "--resume-window", min=1.0, max=300.0, metavar="SECONDS",
+                                        help="With --redis: how long the connections of a node that died may "
+                                             "come back through another node and carry on (their partners "
+                                             "wait that long before hearing they left)."),
     metrics: bool = typer.Option(False, "--metrics", help="Answer GET /metrics on the same port with "
                                                           "Prometheus text (pairings, waiting hosts, failed "
                                                           "guesses, relayed bytes)."),
@@ -66,7 +70,8 @@ def server(
 
     async def main() -> None:
         try:
-            rendezvous = RendezvousServer(turn=config, redis=redis, metrics_path=metrics, public_host=public_host)
+            rendezvous = RendezvousServer(turn=config, redis=redis, metrics_path=metrics, public_host=public_host,
+                                          resume_window=resume_window)
             running = await rendezvous.start(host, port)
         except ConnectionError as exc:
             typer.echo(f"Error: {exc}", err=True)

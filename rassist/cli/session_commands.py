@@ -210,9 +210,14 @@ def join_command(
         if not code:
             raise UsageError("no code given: rassist join CODE (or set RASSIST_CODE)")
         common.writable_dir(download_dir, "--download-dir")
+        import asyncio
+
+        from rassist.features import JOIN_MODULES, join_features
+        from rassist.transport import preload
+
+        preload.start(JOIN_MODULES)  # WebRTC and the features' modules load while we pair
         from rassist.cli.console import Lines
         from rassist.cli.drive import answer_early, drive
-        from rassist.features import join_features
         from rassist.cli.transfer_view import files_renderers
         from rassist.cli.feature_lines import annotate_renderers, join_renderers
         from rassist.pairing import JoinOptions, join
@@ -243,11 +248,18 @@ def join_command(
 
             shell_view = PlainView(terminal, lambda cmd: live.session.handle_command(cmd))
             out.console = type(out.console)(file=StatusSink(shell_view), highlight=False)
-        features = join_features(record, on_frame, download_dir=download_dir,
-                                 fast_lane=not (no_fast_lane or relay_only), terminal=terminal)
-        features[:0] = [recorder] if recorder else []
+
+        async def features() -> list:
+            await preload.ready(JOIN_MODULES)
+            return join_features(record, on_frame, download_dir=download_dir,
+                                 fast_lane=not (no_fast_lane or relay_only), terminal=terminal) + extra
+
+        later = asyncio.ensure_future(features())
+        if record is not None:
+            await later  # --record's file name is checked before anything connects
         opts = JoinOptions(name=common.default_name(name), server=server, timeout=timeout, wants=wants,
-                           peer_timeout=peer_timeout, relay_only=relay_only, features=features + extra)
+                           peer_timeout=peer_timeout, relay_only=relay_only,
+                           features=[recorder] if recorder else [], later=later)
         if tui:
             from rassist.tui import run_join_tui
 

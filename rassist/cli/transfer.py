@@ -16,10 +16,9 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.filesize import decimal
-from rich.markup import escape
 
 from rassist.cli import common
-from rassist.cli.output import Output
+from rassist.cli.output import Output, escape
 from rassist.cli.run import INTERRUPTED, run
 from rassist.cli.transfer_view import TransferView, offer_summary
 from rassist.errors import ConnectionLost, RassistError, TimedOut, UsageError

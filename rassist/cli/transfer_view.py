@@ -6,9 +6,8 @@ import sys
 from typing import Any
 
 from rich.filesize import decimal
-from rich.markup import escape
 
-from rassist.cli.output import Output
+from rassist.cli.output import Output, escape
 from rassist.protocol.display import visible
 
 SHOWN_FILES = 20  # human mode lists this many finished files, then only the summary

@@ -35,17 +35,16 @@ from aiortc import RTCRtpSender, RTCRtpTransceiver
 from aiortc.rtp import (RTCP_PSFB_APP, RTCP_PSFB_FIR, RTCP_PSFB_PLI, RTCP_RTPFB_NACK, RtcpPsfbPacket, RtcpRrPacket,
                         RtcpRtpfbPacket, RtcpSrPacket, is_rtcp, unpack_remb_fci)
 
-from rassist.media.ratecontrol import LinkEstimator, Pacer, RateSettings
+from rassist.media.ratecontrol import (REST_FRAMES, VBV_INIT, LinkEstimator, Pacer, RateSettings, reopen_wanted,
+                                       vbv_bufsize)
 
 MIME = "video/H264"
 TIME_BASE = fractions.Fraction(1, 90000)  # RTP's video clock, so pts map 1:1 onto RTP timestamps
 
-# The receiver's jitter buffer (aiortc) holds 512 packets: a larger frame cannot be reassembled.
-# The sender's NACK history holds the last 128 packets; paced, a lost packet is asked for about
-# one round trip later, which is within those 128 packets up to ~150 kB per round trip.
-# A frame as large as this brings a full screen of text close to readable at once; several
-# smaller capped frames re-code the same residue over and over and need twice the bytes.
-MAX_FRAME_BYTES = 250 * 1200
+# The receiver's jitter buffer (aiortc) holds 512 packets: a larger frame cannot be reassembled
+# (ratecontrol.MAX_FRAME_BYTES stays below). The sender's NACK history holds the last 128 packets;
+# paced, a lost packet is asked for about one round trip later, which is within those 128
+# packets up to ~150 kB per round trip.
 CABAC_BELOW = 3_000_000  # bit/s under which the encoder spends CPU on CABAC to save bytes
 
 
@@ -82,7 +81,12 @@ class ScreenEncoder:
         self._picture: av.VideoFrame | None = None
         self._planes: list[np.ndarray] = []
         self._reformatter = av.video.reformatter.VideoReformatter()
-        self._changed = 0  # pixels changed since the last encode
+        # Which 64x64 blocks changed since the last encode, and since the last re-encode of a
+        # still picture (a scrolling region changes the same blocks in every frame: it is not a
+        # new screen, however many frames it took).
+        self._changed_blocks = np.zeros((0, 0), bool)
+        self._since_rest = np.zeros((0, 0), bool)
+        self._frames_since_rest = 0  # and frames encoded since
         self.keyframes = 0
         self.reopens = 0
         self.last_keyframe = False
@@ -111,7 +115,11 @@ class ScreenEncoder:
         for plane, target in zip(converted.planes, self._planes):
             source = np.frombuffer(plane, np.uint8).reshape(-1, plane.line_size)
             target[y:y + height, x:x + width] = source[:height, :width]
-        self._changed += width * height
+        blocks = (-(-self._picture.height // 64), -(-self._picture.width // 64))
+        if self._since_rest.shape != blocks:
+            self._changed_blocks, self._since_rest = np.zeros(blocks, bool), np.zeros(blocks, bool)
+        rows, cols = slice(y // 64, -(-(y + height) // 64)), slice(x // 64, -(-(x + width) // 64))
+        self._changed_blocks[rows, cols] = self._since_rest[rows, cols] = True
 
     def encoded_size(self, settings: RateSettings) -> tuple[int, int]:
         assert self._picture is not None
@@ -129,19 +137,15 @@ class ScreenEncoder:
             return True
         if not may_reopen:
             return False  # a keyframe just left: a new rate can wait
-        # libx264 refills its VBV buffer by maxrate / fps per frame, whatever the timestamps say,
-        # so what a frame may cost is the rate per frame; the frame rate (and the pacer holding
-        # back the next frame until this one is out) turns that into bits per second.
-        ratio = (new.bitrate / new.fps) / (old.bitrate / old.fps)
-        if self._changed >= self._picture.width * self._picture.height // 2:
-            return not 0.77 < ratio < 1.3  # this frame costs about a keyframe anyway
-        if ratio < 0.5:
-            return True  # the link fell: frames this big would take long to pace out
-        # Far below the link: worth a keyframe with the next change, not on a still picture (the
-        # viewer would see it blur again, and an idle screen would cost CPU).
-        return ratio >= 4 and not refining
+        return reopen_wanted(old, new, float(self._changed_blocks.mean()), self._new_screen(), refining)
 
-    def _create(self, width: int, height: int) -> None:
+    def _new_screen(self) -> bool:
+        """Most of the screen changed just after rest, and the link is clean enough to send it
+        as one frame."""
+        return (self._wanted.whole_screens and self._frames_since_rest < REST_FRAMES
+                and bool(self._since_rest.mean() >= 0.5))
+
+    def _create(self, width: int, height: int, new_screen: bool) -> None:
         s = self._wanted
         codec = av.CodecContext.create("libx264", "w")
         codec.width = width
@@ -150,14 +154,12 @@ class ScreenEncoder:
         codec.time_base = TIME_BASE
         codec.framerate = fractions.Fraction(round(s.fps * 1000), 1000)
         codec.thread_count = self.threads
-        # The first frame after a change may use up to a few seconds of the rate (VBV buffer;
-        # never more than the jitter buffer allows): a big change then arrives in one good frame
-        # instead of many capped ones, which re-code the same residue over and over (a text
-        # screen needs ~30% more bytes to become readable that way). Once the buffer is spent,
-        # frames get the rate / fps each: motion stays smooth.
-        bufsize = int(min(s.bitrate * 5.0, MAX_FRAME_BYTES * 8))
+        # The first frame after a fresh start may use up to a few seconds of the rate (VBV
+        # buffer, ratecontrol.vbv_bufsize: a new screen arrives readable in one frame). Once the
+        # buffer is spent, frames get the rate / fps each: motion stays smooth.
+        bufsize = vbv_bufsize(s.bitrate, new_screen)
         # The very first picture of a session: something to look at soon beats sharp but late.
-        vbv_init = 0.9 if self._codec is not None else 0.3
+        vbv_init = VBV_INIT if self._codec is not None else 0.3
         codec.options = {
             "preset": "ultrafast",
             "tune": "zerolatency",
@@ -166,9 +168,11 @@ class ScreenEncoder:
             "bufsize": str(bufsize),
             "forced-idr": "1",
             # Keyframes only when asked for (PLI/FIR) or after a reopen: they are the costliest
-            # frames. CABAC (off in ultrafast) makes text ~10-30% smaller for some CPU: worth it
+            # frames. CABAC (off in ultrafast) makes text ~10-30% smaller for some CPU, and
+            # subme=2 with trellis another ~8% at the same PSNR (a text screen): worth it
             # where bytes are scarce, not where the frame rate is CPU-bound.
-            "x264-params": f"keyint=infinite:scenecut=0:cabac={int(s.bitrate < CABAC_BELOW)}:vbv-init={vbv_init}",
+            "x264-params": f"keyint=infinite:scenecut=0:vbv-init={vbv_init}:"
+                           + ("cabac=1:subme=2:trellis=1" if s.bitrate < CABAC_BELOW else "cabac=0"),
         }
         codec.open()
         self._codec = codec
@@ -182,9 +186,18 @@ class ScreenEncoder:
         if self._picture is None:
             raise ValueError("nothing to encode yet")
         if self._needs_reopen(refining, may_reopen):
-            self._create(*self.encoded_size(self._wanted))
+            # The very first picture is small and soon (vbv-init 0.3 below), not whole.
+            self._create(*self.encoded_size(self._wanted), self._codec is not None and self._new_screen())
             keyframe = True
-        self._changed = 0
+        self._changed_blocks[:] = False
+        if refining:
+            self._since_rest[:] = False
+            self._frames_since_rest = 0
+        elif keyframe:  # the new screen is on its way whole: no longer "after rest"
+            self._since_rest[:] = False
+            self._frames_since_rest = REST_FRAMES
+        else:
+            self._frames_since_rest += 1
         assert self._open is not None
         frame = self._picture
         if (frame.width, frame.height) != (self._codec.width, self._codec.height) or self._open.chroma != "yuv444p":

@@ -17,6 +17,8 @@ No I/O, no clock reads, no asyncio or aiortc: the caller passes the time and wha
   loss can never cause a keyframe storm (each keyframe is the costliest frame there is).
 - `Pacer`: spreads packets at a rate so a big frame does not overflow a short router queue
   (aiortc sends each frame as one burst).
+- `vbv_bufsize` and `reopen_wanted`: how much one frame may cost, and when the encoder starts
+  afresh (a keyframe) for a new rate or a new picture.
 """
 
 from __future__ import annotations
@@ -24,6 +26,9 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass
 
+# Bytes each RTP packet costs the link besides itself: SRTP tag 10, UDP 8, IPv4 20, Ethernet 14
+# (~4% of a full packet: a pacer at a 2 Mbit/s link's rate would otherwise overfill its queue).
+WIRE_OVERHEAD = 52
 PACE_FACTOR = 1.0  # packets leave at the target: a big frame above it would overflow a short router queue
 BACKOFF = 0.85  # on congestion: this fraction of what the link delivered
 # The round trip is measured in Python at both ends (RTCP sender and receiver reports), so a busy
@@ -35,10 +40,29 @@ DELAY_HOLD = 0.060  # s of queueing delay that stops probing
 LOSS_CONGESTED = 0.05  # loss that means congestion whatever the delay (random loss stays below)
 LOSS_HOLD = 0.03  # above this, random-looking loss stops probing but does not cut the rate
 MIN_RTT_WINDOW = 30.0  # s over which the smallest round trip counts as the empty-queue one
+BIG_FRAME_SPAN = 3.0  # s after it left during which one big frame still speaks for the link
 REPROBE_AFTER = 10.0  # s without congestion before probing faster again
 KEYFRAME_INTERVAL = 1.0  # s: at most one keyframe per this interval
 SCALE_HYSTERESIS = 1.2  # the rate must exceed a ladder step's threshold by this much to climb back
 SCALE_HOLD = 10.0  # s a new picture size or chroma must stay wanted before it is used (a keyframe)
+# One frame's most: a readable 1080p text screen in one frame is ~360 kB (QP 26, 39 dB), sharp is
+# ~480 kB (CRF 20); libx264 overshoots this by ~15%; aiortc's receiver reassembles frames of up
+# to 512 packets (~600 kB).
+MAX_FRAME_BYTES = 360_000
+MOTION_VBV_BYTES = 300_000  # the VBV buffer of an encoder started afresh for anything else
+VBV_SECONDS = 5.0  # and no more than this many seconds of the rate
+# libx264 without lookahead lets one frame take at most half of what its VBV buffer holds, and
+# a reopened encoder starts the buffer this full.
+VBV_FRAME_SHARE = 0.5
+VBV_INIT = 0.9
+REST_FRAMES = 3  # a new screen after rest: painted within this many frames
+# Loss (smoothed over reports) from which a new screen goes in capped frames, not one big frame:
+# a frame of ~350 packets is shown only once every lost one has been retransmitted, while
+# capped frames each sharpen the picture as they come.
+WHOLE_SCREEN_LOSS = 0.01
+# Only below this rate: on a fast link bytes are cheap and capped frames show a first picture
+# sooner, and their steady traffic lets the rate probe up faster than one frame a screen does.
+WHOLE_SCREEN_BELOW = 3_000_000
 
 
 @dataclass(frozen=True)
@@ -47,6 +71,7 @@ class RateSettings:
     fps: float  # most frames per second worth sending at that rate
     scale: float = 1.0  # fraction of the screen's width and height that is encoded
     chroma: str = "yuv444p"  # yuv444p keeps coloured text sharp; yuv420p costs half the chroma
+    whole_screens: bool = True  # a new screen may go as one big frame (see vbv_bufsize)
 
 
 # The degradation ladder, thickest link first: (rate from which this step applies, fps, scale, chroma).
@@ -65,6 +90,45 @@ LADDER: tuple[tuple[int, float | None, float, str], ...] = (
 )
 
 
+def vbv_bufsize(bitrate: int, new_screen: bool) -> int:
+    """libx264's VBV buffer, in bits, for a target rate, never more than VBV_SECONDS of it.
+
+    For a new screen after rest: big enough that its first frame may carry the whole screen
+    readable (MAX_FRAME_BYTES). One big frame beats many capped ones: those re-code the same
+    residue over and over (a text screen needs ~25% more bytes to become readable that way).
+    Otherwise (a new rate or a keyframe request, maybe during motion) a third of that: a big
+    keyframe would stall the motion for seconds on a thin link."""
+    frame = MAX_FRAME_BYTES if new_screen else MOTION_VBV_BYTES * VBV_FRAME_SHARE * VBV_INIT
+    return int(min(bitrate * VBV_SECONDS, frame * 8 / (VBV_FRAME_SHARE * VBV_INIT)))
+
+
+def reopen_wanted(old: RateSettings, new: RateSettings, changed: float, new_screen: bool,
+                  refining: bool) -> bool:
+    """Whether to start the encoder afresh (a keyframe) at the new rate, when the picture size
+    and chroma are unchanged and a keyframe is allowed now.
+
+    `changed`: fraction of the picture changed since the last frame; `new_screen`: most of the
+    picture changed within the last few frames after the screen was at rest (applications paint
+    a new screen in bands, so it may come in two or three frames); `refining`: this frame
+    re-encodes a still picture.
+
+    libx264 refills its VBV buffer by rate / fps per frame encoded, whatever the time, so after a
+    still screen was sharpened the buffer is nearly empty and a new screen would trickle out in
+    small frames. A new screen after rest costs about a keyframe anyway: starting afresh brings
+    a full buffer, and it arrives in one frame. Not during motion: a video playing full screen
+    would then send a buffer's worth every second."""
+    ratio = (new.bitrate / new.fps) / (old.bitrate / old.fps)
+    if new_screen:
+        return True
+    if changed >= 0.5:
+        return not 0.77 < ratio < 1.3  # this frame costs about a keyframe anyway
+    if ratio < 0.5:
+        return True  # the link fell: frames this big would take long to pace out
+    # Far below the link: worth a keyframe with the next change, not on a still picture (the
+    # viewer would see it blur again, and an idle screen would cost CPU).
+    return ratio >= 4 and not refining
+
+
 class LinkEstimator:
     """The target sending rate from loss, round-trip time, REMB and what was actually sent."""
 
@@ -78,10 +142,11 @@ class LinkEstimator:
         self.rtt: float | None = None
         self.min_rtt: float | None = None
         self.loss = 0.0
+        self.loss_avg = 0.0  # smoothed over reports that showed no congestion
         self.last_remb: int | None = None
         self.decreases = 0
         self._rtts: deque[tuple[float, float]] = deque()
-        self._sent: deque[tuple[float, int]] = deque()
+        self._sent: deque[tuple[float, int, float]] = deque()  # (when, bytes, pacing rate then)
         self._hold_until = float("-inf")
         self._last_congestion = float("-inf")
         self._last_good = 0.0  # what the link delivered when it last showed congestion
@@ -96,13 +161,28 @@ class LinkEstimator:
     # ------------------------------------------------------------------ inputs
 
     def on_sent(self, nbytes: int, now: float) -> None:
-        self._sent.append((now, nbytes))
+        self._sent.append((now, nbytes, self.pace_rate))
         while self._sent and self._sent[0][0] < now - 5.0:
             self._sent.popleft()
 
     def send_rate(self, now: float, window: float = 1.0) -> float:
         """Bits per second handed to the network over the last `window` seconds."""
-        return sum(n for t, n in self._sent if t > now - window) * 8.0 / window
+        return sum(n for t, n, _ in self._sent if t > now - window) * 8.0 / window
+
+    def tested(self, now: float, window: float) -> bool:
+        """Whether what we sent tested the link at the target: on average over the last `window`
+        seconds, or with one frame big enough to keep the pacer busy at (about) the target for
+        half a second (a new screen in one frame, then a still screen) that left within the
+        last BIG_FRAME_SPAN seconds (a report or two may be spoilt by a busy machine's round
+        trip). Only what had left a round trip before `now` counts: the report cannot speak for
+        the rest yet."""
+        settled = now - (self.rtt or 0.0)
+        done = [(t, n, rate, t + n * 8.0 / max(rate, 1.0)) for t, n, rate in self._sent]
+        done = [entry for entry in done if entry[3] <= settled]
+        average = sum(n for t, n, _, _ in done if t > now - window) * 8.0 / window
+        big = any(n * 8.0 / rate >= 0.5 * 0.75 and rate >= 0.75 * self.target and end > now - BIG_FRAME_SPAN
+                  for _, n, rate, end in done)
+        return big or average >= 0.75 * self.target
 
     def on_rtt(self, rtt: float, now: float) -> None:
         if rtt <= 0:
@@ -135,6 +215,8 @@ class LinkEstimator:
             self._delayed_reports = self._delayed_reports + 1 if delay > DELAY_STANDING else 0
         congested = (fraction_lost > LOSS_CONGESTED or self._delayed_reports >= 2
                      or (fraction_lost > 0.025 and delay > DELAY_RISING))
+        if not congested:  # random loss (congestion's own loss goes with the rate cut)
+            self.loss_avg = 0.7 * self.loss_avg + 0.3 * fraction_lost
         if congested:
             # Delivered = what went out minus what was lost; when we sent little (an idle screen),
             # that says nothing about the link, so cut from the target instead.
@@ -148,7 +230,7 @@ class LinkEstimator:
             return
         if delay > DELAY_HOLD or fraction_lost > LOSS_HOLD or now < self._hold_until:
             return
-        if sent < 0.75 * self.target:
+        if not self.tested(now, window):
             return  # application-limited (a still screen): the link was not tested at this rate
         if self.slow_start:
             factor = 2.0
@@ -208,7 +290,8 @@ class LinkEstimator:
             self._wanted_form = None
         self._step = step
         _, fps, scale, chroma = LADDER[step]
-        return RateSettings(self.target, min(self.max_fps, fps or self.max_fps), scale, chroma)
+        return RateSettings(self.target, min(self.max_fps, fps or self.max_fps), scale, chroma,
+                            whole_screens=self.loss_avg < WHOLE_SCREEN_LOSS and self.target < WHOLE_SCREEN_BELOW)
 
 
 class KeyframeLimiter:
@@ -246,16 +329,18 @@ class Pacer:
     """A virtual clock of when the link (at the pacing rate) is free again.
 
     A packet may go `burst` seconds ahead of that clock, so a small frame leaves at once and only
-    big ones are spread out."""
+    big ones are spread out. `overhead`: bytes the link carries with each packet besides it
+    (WIRE_OVERHEAD for RTP): without them a pacer at the link's rate overfills its queue."""
 
-    def __init__(self, burst: float = 0.005) -> None:
+    def __init__(self, burst: float = 0.005, overhead: int = 0) -> None:
         self.burst = burst
+        self.overhead = overhead
         self._free_at = float("-inf")
 
     def schedule(self, nbytes: int, now: float, rate: float) -> float:
-        """Book `nbytes` at `rate` bit/s; returns how long to wait before sending them."""
+        """Book a packet of `nbytes` at `rate` bit/s; returns how long to wait before sending it."""
         start = max(self._free_at, now - self.burst)
-        self._free_at = start + nbytes * 8.0 / max(rate, 1.0)
+        self._free_at = start + (nbytes + self.overhead) * 8.0 / max(rate, 1.0)
         return max(0.0, start - now)
 
     def backlog(self, now: float) -> float:

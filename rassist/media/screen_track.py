@@ -3,7 +3,8 @@
 The track returns encoded H.264 packets (see codec.py). When to encode is decided by
 `SendPolicy`, a small pure state machine:
 - a changed frame goes out as soon as the frame rate allows (the rate follows the link:
-  ratecontrol.LinkEstimator);
+  ratecontrol.LinkEstimator); a big change after rest waits briefly while it is still being
+  painted, so a new screen goes in one frame rather than a half-painted one and then the whole;
 - after a change the same picture is encoded again ("refinement") until the encoder has nothing
   left to add: the first frame after a big change is capped by the bandwidth (VBV) and the
   following ones sharpen it. Refinement is budgeted in bytes and seconds, not frames: on a thin
@@ -34,13 +35,19 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from rassist.media.capture import Monitor, ScreenCapturer, ScreenUpdate
 from rassist.media.codec import AUD, TIME_BASE, ScreenEncoder, SenderFeedback, pace, prefer_h264
-from rassist.media.ratecontrol import KeyframeLimiter, LinkEstimator, Pacer
+from rassist.media.ratecontrol import WIRE_OVERHEAD, KeyframeLimiter, LinkEstimator, Pacer
 
 REFRESH = 2.0  # seconds between keep-alive frames on an idle screen
 SETTLED_BYTES = 4000  # a re-encoded still picture this small means the encoder has converged (an
 # all-skip 1080p frame without CABAC is ~2.6 kB)
 REFINE_BYTES = 2_000_000  # most bytes spent sharpening one still picture (a readable 1080p is ~450 kB)
 REFINE_SECONDS = 30.0  # and for at most this long after the change
+# A big change after rest (an application painting a new screen, band by band) waits while it is
+# still growing, up to SETTLE_MAX: sent half-painted, the first part would go twice on a thin
+# link (once in its own frame, again in the new screen's keyframe).
+SETTLE_FROM = 0.2  # fraction of the screen changed
+SETTLE_STEP = 0.03  # s between looks at whether it is still growing
+SETTLE_MAX = 0.15  # s
 RTP_STEP = TIME_BASE.denominator // 30  # RTP timestamps only order frames here; keep them 30 fps-like
 
 
@@ -60,15 +67,23 @@ class SendPolicy:
         self.refine_bytes = 0
         self.small_in_row = 0
         self.sent_seq = 0
+        self.last_kind = "refresh"  # what was sent last: "refine"/"refresh" mean the screen was at rest
+        self._settle: tuple[float, float] | None = None  # (waiting since, changed fraction then)
 
-    def next_action(self, latest_seq: int, now: float, fps: float) -> Action | float:
-        """An Action to do now, or how many seconds to wait before asking again."""
+    def next_action(self, latest_seq: int, now: float, fps: float, changed: float = 0.0) -> Action | float:
+        """An Action to do now, or how many seconds to wait before asking again. `changed`: the
+        fraction of the screen changed and not yet sent."""
         if latest_seq == 0:
             return REFRESH  # nothing captured yet
         keyframe_in = self.limiter.due(now)
         if keyframe_in == 0.0:
             return Action("keyframe")  # a viewer is frozen or grey until it comes
         step = self._next_frame(latest_seq, now, fps)
+        if step == Action("frame") and self.last_kind in ("refine", "refresh") and SETTLE_FROM <= changed < 0.5:
+            since, before = self._settle or (now, -1.0)
+            self._settle = (since, changed)
+            if changed > before and now < since + SETTLE_MAX:
+                return SETTLE_STEP  # still being painted
         if isinstance(step, Action) or keyframe_in is None:
             return step
         return min(step, keyframe_in)
@@ -88,6 +103,8 @@ class SendPolicy:
     def sent(self, action: Action, seq: int, nbytes: int, now: float) -> None:
         self.last_send = now
         self.sent_seq = seq
+        self.last_kind = action.kind
+        self._settle = None
         if action.kind in ("frame", "keyframe"):
             self.refining = True
             self.refine_until = now + REFINE_SECONDS
@@ -119,7 +136,7 @@ class ScreenTrack(MediaStreamTrack):
         self.monitor = monitor
         self.controller = controller or LinkEstimator()
         self.limiter = KeyframeLimiter()
-        self.pacer = Pacer()
+        self.pacer = Pacer(overhead=WIRE_OVERHEAD)
         self.encoder = ScreenEncoder(self.controller.settings(), crf=crf)
         self.capturer = ScreenCapturer(monitor, self._captured, max_fps=self.controller.max_fps,
                                        with_cursor=with_cursor)
@@ -167,6 +184,11 @@ class ScreenTrack(MediaStreamTrack):
         self._latest_seq = update.seq
         self._wake.set()
 
+    def _pending_area(self) -> float:
+        """Fraction of the screen the pending updates cover (overlaps counted twice)."""
+        area = sum(u.pixels.shape[0] * u.pixels.shape[1] for u in self._pending)
+        return min(1.0, area / max(1, self.monitor.width * self.monitor.height))
+
     async def _start(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._started = True
@@ -195,7 +217,7 @@ class ScreenTrack(MediaStreamTrack):
                 self._fail(self.capturer.error)
             settings = self.controller.settings(time.monotonic())
             self.capturer.max_fps = settings.fps
-            step = self.policy.next_action(self._latest_seq, time.monotonic(), settings.fps)
+            step = self.policy.next_action(self._latest_seq, time.monotonic(), settings.fps, self._pending_area())
             if not isinstance(step, Action):
                 self._wake.clear()
                 try:

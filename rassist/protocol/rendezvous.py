@@ -1,7 +1,8 @@
 """The rendezvous wire format: one JSON object per websocket text frame, keyed by "op".
 
 Client -> server: allocate [nameplate], claim {nameplate, [wait]}, meet {mailbox}, send {body},
-ping, turn.
+ping, turn; resume, and a key on allocate or claim (rendezvous_resume.py: moving a connection
+to another node of a cluster).
 Server -> client: allocated {nameplate}, waiting (a claim with wait: no host yet; a meet: first
 at its mailbox), claimed, joined, met (the second side of a mailbox arrived), message {body},
 peer-gone, pong,
@@ -20,12 +21,13 @@ import json
 import re
 from typing import Any
 
+from rassist.protocol import rendezvous_resume
 from rassist.protocol.jsonwire import loads
 
 MAX_FRAME = 64 * 1024
 NAMEPLATE = re.compile(r"[1-9][0-9]{0,5}")
 MAILBOX = re.compile(r"[0-9a-f]{64}")
-CLIENT_OPS = frozenset({"allocate", "claim", "meet", "send", "ping", "turn"})
+CLIENT_OPS = frozenset({"allocate", "claim", "meet", "send", "ping", "turn", "resume"})
 
 
 class WireError(ValueError):
@@ -63,6 +65,10 @@ def decode(frame: str | bytes, allowed: frozenset[str] | None = None) -> dict[st
         body = msg.get("body")
         if not isinstance(body, str):
             raise WireError(f"{msg['op']} needs a body string")
+    try:
+        rendezvous_resume.check(msg)
+    except rendezvous_resume.ResumeFieldError as exc:
+        raise WireError(str(exc)) from None
     return msg
 
 

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from rich.markup import escape
-
 from rassist.records.recorder import Recorder
+
+
+def escape(text: str) -> str:
+    """rich's markup escape, loaded only for human output (--json never loads rich)."""
+    from rich.markup import escape as rich_escape
+
+    return rich_escape(text)
 
 
 def attach(out: Any, command: str, role: str, name: str, title: str | None, tags: list[str],

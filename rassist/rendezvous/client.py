@@ -1,4 +1,10 @@
-"""The client side of the rendezvous protocol: the one module that talks to the server."""
+"""The client side of the rendezvous protocol: the one module that talks to the server.
+
+Against a cluster (rassist server --redis) a connection survives its node: the server hands out
+a resume token, and when the connection drops the client reconnects (to the same URL, which a
+load balancer or DNS sends to a live node, or to the next of several URLs) and takes its place
+again within RESUME_WINDOW. What it had not received is replayed, what the server had not
+taken is sent again (reconnect.py), and whoever called recv() or send() never notices."""
 
 from __future__ import annotations
 
@@ -7,14 +13,15 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed, InvalidURI, WebSocketException
+from websockets.asyncio.client import ClientConnection
+from websockets.exceptions import ConnectionClosed
 
-from rassist.errors import AuthError, ConnectionLost, TimedOut, Unreachable, UsageError
+from rassist.errors import AuthError, ConnectionLost, TimedOut, UsageError
 from rassist.protocol import rendezvous as wire
+from rassist.rendezvous.reconnect import Resumption, open_ws
 
 SERVER_OPS = frozenset({"allocated", "waiting", "claimed", "joined", "met", "message", "peer-gone", "pong", "turn",
-                        "error"})
+                        "error", "resumable", "resumed"})
 
 
 MAX_EARLY = 8
@@ -25,45 +32,81 @@ class PeerGone(Exception):
 
 
 class RendezvousClient:
-    def __init__(self, ws: ClientConnection, url: str) -> None:
+    def __init__(self, ws: ClientConnection, url: str, urls: list[str] | None = None) -> None:
         self._ws = ws
         self.url = url
         # Peer messages that arrived while we waited for a reply of the server's own (a joiner
         # asks for TURN servers after sending its SPAKE2 message: one round trip for both).
         self._early: deque[dict[str, Any]] = deque()
+        self.resume = Resumption(url, urls or [url])
+        self._resuming: asyncio.Future[tuple[ClientConnection, str]] | None = None
 
     @classmethod
-    async def connect(cls, url: str, timeout: float) -> RendezvousClient:
-        try:
-            ws = await asyncio.wait_for(
-                connect(url, max_size=wire.MAX_FRAME, open_timeout=None, compression=None,
-                        ping_interval=20, ping_timeout=20), timeout)
-        except InvalidURI as exc:
-            raise UsageError(f"bad server URL {url!r}: {exc}") from None
-        except (OSError, TimeoutError, WebSocketException) as exc:
-            reason = "timed out" if isinstance(exc, TimeoutError) else str(exc) or type(exc).__name__
-            raise Unreachable(f"cannot reach the rendezvous server at {url}: {reason}") from None
-        return cls(ws, url)
+    async def connect(cls, url: str, timeout: float, urls: list[str] | None = None) -> RendezvousClient:
+        """A connection to `url`; `urls` (all the nodes, `url` among them) are where a
+        connection that drops is resumed."""
+        return cls(await open_ws(url, timeout), url, urls)
 
     async def _send(self, op: str, **fields: Any) -> None:
-        try:
-            await self._ws.send(wire.encode(op, **fields))
-        except ConnectionClosed:
-            raise ConnectionLost(f"the rendezvous server at {self.url} closed the connection") from None
+        frame = self.resume.sending(op, fields)
+        mark = self.resume.mark(op)
+        while True:
+            ws = self._ws
+            try:
+                await ws.send(frame)
+                return
+            except ConnectionClosed as exc:
+                await self._lost(ws, exc, "closed the connection")
+            # Resumed: the frame went again (or was answered) as part of it, unless that resume
+            # had started before the frame was in its books.
+            if not self.resume.missed(op, mark):
+                return
 
     async def recv(self) -> dict[str, Any]:
-        try:
-            frame = await self._ws.recv()
-        except ConnectionClosed:
-            raise ConnectionLost(f"the rendezvous server at {self.url} went away") from None
-        try:
-            return wire.decode(frame, SERVER_OPS)
-        except wire.WireError as exc:
-            raise ConnectionLost(f"the rendezvous server sent a bad frame: {exc}") from None
+        while True:
+            made_up = self.resume.made_up()
+            if made_up is not None:
+                return made_up
+            ws = self._ws
+            try:
+                frame = await ws.recv()
+            except ConnectionClosed as exc:
+                await self._lost(ws, exc, "went away")
+                continue
+            try:
+                msg = wire.decode(frame, SERVER_OPS)
+            except wire.WireError as exc:
+                raise ConnectionLost(f"the rendezvous server sent a bad frame: {exc}") from None
+            if self.resume.received(msg):
+                return msg
+
+    async def _lost(self, ws: ClientConnection, exc: ConnectionClosed, what: str) -> None:
+        """Take our place back on a node that is alive, or raise ConnectionLost. One resume at a
+        time, shielded: a caller that is cancelled (pairing stops listening) does not cut it
+        short, and a concurrent send or recv waits for the same one."""
+        if self._ws is not ws:
+            return  # taken back already
+        if self._resuming is None:
+            code = exc.rcvd.code if exc.rcvd is not None else None
+            why = f"the rendezvous server at {self.url} {what}"
+            if exc.rcvd is not None and exc.rcvd.reason:
+                why += f" ({exc.rcvd.reason})"
+            if not self.resume.possible(code):
+                raise ConnectionLost(why) from None
+            self._resuming = asyncio.ensure_future(self.resume.run(why))
+            self._resuming.add_done_callback(self._resumed)
+        await asyncio.shield(self._resuming)
+
+    def _resumed(self, task: asyncio.Future[tuple[ClientConnection, str]]) -> None:
+        self._resuming = None
+        if task.cancelled() or task.exception() is not None:
+            self.resume.token = ""  # failed for good: the next caller hears so at once
+            return
+        self._ws, self.url = task.result()
 
     async def allocate(self, wanted: str | None = None) -> str:
         self._early.clear()  # a new attempt: nothing from an earlier peer may reach it
-        await self._send("allocate", **({"nameplate": wanted} if wanted else {}))
+        await self._send("allocate", **({"nameplate": wanted} if wanted else {}), **self.resume.key())
         msg = await self.recv()
         while msg["op"] in ("message", "peer-gone", "pong"):  # left over from an earlier attempt
             msg = await self.recv()
@@ -85,13 +128,13 @@ class RendezvousClient:
                     on_wait: Callable[[], None] | None = None) -> None:
         """Pair with the host of `nameplate`. With `wait` (seconds), a host that has not
         arrived yet (a preset code) is awaited that long; `on_wait` is called if it must be."""
-        await self._send("claim", nameplate=nameplate, **({"wait": True} if wait else {}))
-        msg = await self.recv()
+        await self._send("claim", nameplate=nameplate, **({"wait": True} if wait else {}), **self.resume.key())
+        msg = await self._reply()
         if msg["op"] == "waiting" and wait:
             if on_wait is not None:
                 on_wait()
             try:
-                msg = await asyncio.wait_for(self.recv(), wait)
+                msg = await asyncio.wait_for(self._reply(), wait)
             except TimeoutError:
                 raise TimedOut(f"nobody with code number {nameplate} arrived within {wait:g} s "
                                "(check the code; is the other side running?)") from None
@@ -99,6 +142,15 @@ class RendezvousClient:
             raise AuthError(str(msg.get("message", "unknown nameplate")))
         if msg["op"] != "claimed":
             raise ConnectionLost(f"unexpected reply from the rendezvous server: {msg['op']}")
+
+    async def _reply(self) -> dict[str, Any]:
+        """The next frame that is not a peer's message (kept for receive(): in a cluster the
+        host's first message may overtake our "claimed")."""
+        while (msg := await self.recv())["op"] == "message":
+            if len(self._early) >= MAX_EARLY:
+                raise ConnectionLost("the peer sent too many messages out of turn")
+            self._early.append(msg)
+        return msg
 
     async def meet(self, mailbox: str, wait: float) -> None:
         """Resume: meet the other side of a session at `mailbox` (protocol/resume.py), waiting
@@ -166,4 +218,5 @@ class RendezvousClient:
             # pong and anything else unexpected are ignored
 
     async def close(self) -> None:
+        self.resume.closing = True
         await self._ws.close()

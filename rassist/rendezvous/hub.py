@@ -20,6 +20,10 @@ Conn = Hashable
 Deliver = Callable[[Conn, str], Awaitable[None]]  # send a text frame to a local connection
 
 
+class ResumeRefused(Exception):
+    """A resume that cannot be: no such token, the wrong secret, too late, or state lost."""
+
+
 class Hub(Protocol):
     async def start(self) -> None:
         """Before the first connection (a cluster node announces itself)."""
@@ -62,6 +66,21 @@ class Hub(Protocol):
 
     def stats(self) -> dict[str, float]:
         """Gauges for /metrics: this node's view."""
+
+    async def relay(self, conn: Conn, frame: str) -> bool:
+        """Deliver a "message" frame to `conn`'s partner; False if it has none."""
+
+    async def resumable(self, conn: Conn, key: str) -> str | None:
+        """A resume token for `conn`, bound to `key` (the hash of the client's secret); None
+        where connections cannot be resumed."""
+
+    async def resume(self, conn: Conn, token: str, secret: str, key: str, have: int,
+                     nameplate: str, was: str) -> tuple[str, str, int]:
+        """Fresh `conn` takes the place of the connection `token` names: its new token, its
+        state and how many sends were taken from it. ResumeRefused if it cannot."""
+
+    def replay(self, conn: Conn) -> None:
+        """After resume(): send the frames the client has not had."""
 
 
 class LocalHub:
@@ -122,6 +141,22 @@ class LocalHub:
 
     async def deliver(self, conn: Conn, frame: str) -> None:
         await self._deliver(conn, frame)
+
+    async def relay(self, conn: Conn, frame: str) -> bool:
+        partner = self.rooms.partner.get(conn)
+        if partner is not None:
+            await self._deliver(partner, frame)
+        return partner is not None
+
+    async def resumable(self, conn: Conn, key: str) -> str | None:
+        return None  # one process: when it dies, everything it knew goes with it
+
+    async def resume(self, conn: Conn, token: str, secret: str, key: str, have: int,
+                     nameplate: str, was: str) -> tuple[str, str, int]:
+        raise ResumeRefused("this server does not resume connections (no --redis)")
+
+    def replay(self, conn: Conn) -> None:
+        pass
 
     def stats(self) -> dict[str, float]:
         return {"waiting_hosts": len(self.rooms.open), "waiting_joiners": len(self.rooms.waiting),

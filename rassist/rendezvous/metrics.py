@@ -13,6 +13,8 @@ class Metrics:
     failed_claims: int = 0     # claims of a nameplate nobody holds: wrong codes and guesses
     relayed_bytes: int = 0
     refused: int = 0           # connections dropped for breaking the protocol or the limits
+    resumes: int = 0           # connections that came back (from a node that died) and carried on
+    refused_resumes: int = 0   # resumes refused: unknown token, wrong secret, too late
     _recent: deque[float] = field(default_factory=deque)
 
     def paired(self, now: float | None = None) -> None:
@@ -37,6 +39,9 @@ class Metrics:
             ("rassist_relayed_bytes_total", "counter", "Bytes of sealed bodies relayed", self.relayed_bytes),
             ("rassist_refused_connections_total", "counter", "Connections dropped for bad frames or limits",
              self.refused),
+            ("rassist_resumes_total", "counter", "Connections resumed on this node", self.resumes),
+            ("rassist_refused_resumes_total", "counter", "Resumes refused (bad token or secret, too late)",
+             self.refused_resumes),
         ] + [(f"rassist_{name}", "gauge", name.replace("_", " ").capitalize() + " on this node", value)
              for name, value in sorted(gauges.items())]
         lines = []

@@ -1,7 +1,7 @@
 """A Hub in Redis, so that any number of rendezvous nodes serve one code space.
 
-What Redis holds (all under "rassist:", all expiring; nothing but nameplates, connection ids
-and counters, never a body):
+What Redis holds here (all under "rassist:", all expiring; nameplates, connection ids and
+counters; the sealed bodies kept for a resume are in redis_queue.py):
     np:N    the connection id of the host waiting on nameplate N      (refreshed while it waits)
     npw:N   the joiner waiting for a preset nameplate N
     npu:N   the host of nameplate N once paired (so a preset code is not handed out twice)
@@ -10,6 +10,7 @@ and counters, never a body):
     pt:ID   ID's partner
     mb:M    the connection waiting at resume mailbox M (64 hex digits; gone once two met there)
     node:X  node X is alive                                            (3 s, refreshed every second)
+    seen:X  node X was alive less than the resume window ago
     ip:A    the live connections from address A (a sorted set scored by expiry)
     rate:A:S  messages from address A in second S
 Connection ids are "NODE:N"; a frame for a connection on another node goes through the
@@ -29,7 +30,9 @@ from collections.abc import Hashable
 from typing import Any
 
 from rassist.protocol import rendezvous as wire
-from rassist.rendezvous.hub import Deliver
+from rassist.rendezvous.hub import Deliver, ResumeRefused
+from rassist.rendezvous.redis_queue import TOKEN_TTL, Queues
+from rassist.rendezvous.redis_resume import Resuming
 from rassist.rendezvous.rooms import SPENT_KEEP, MailboxBusy, NameplateTaken, NoSuchNameplate
 
 log = logging.getLogger("rassist.server")
@@ -37,6 +40,7 @@ P = "rassist:"
 NAMEPLATE_TTL = 180   # a waiting host's nameplate lives this long unless its node refreshes it
 PAIR_TTL = 3600
 NODE_TTL = 3
+RESUME_WINDOW = 15.0  # a connection whose node died may resume on another node this long
 BEAT = 1.0
 REFRESH = 30.0        # how often nameplates and address counts are refreshed
 CANDIDATES = 8        # random nameplates tried per allocation round
@@ -86,7 +90,8 @@ local host = redis.call('GET', P..'np:'..n)
 if host then
   redis.call('DEL', P..'np:'..n)  -- one claim, one guess: the nameplate is spent either way
   local node = string.match(host, '^([^:]+):')
-  if redis.call('EXISTS', P..'node:'..node) == 0 then return {'unknown'} end
+  -- a host on a node that died may come back elsewhere (redis_queue.py) within the window
+  if redis.call('EXISTS', P..'seen:'..node) == 0 then return {'unknown'} end
   redis.call('SET', P..'npu:'..n, host, 'EX', ttl)
   redis.call('SET', P..'hu:'..host, n, 'EX', ttl)
   redis.call('SET', P..'pt:'..host, joiner, 'EX', ttl)
@@ -160,7 +165,7 @@ return 1
 class _Local:
     """What this node knows of one of its own connections."""
 
-    __slots__ = ("ws", "ip", "open", "awaited", "partner", "meeting")
+    __slots__ = ("ws", "ip", "open", "awaited", "partner", "meeting", "token", "sent", "pumping", "dirty")
 
     def __init__(self, ws: Hashable, ip: str) -> None:
         self.ws = ws
@@ -169,10 +174,15 @@ class _Local:
         self.awaited = ""    # the nameplate it waits for as a joiner
         self.partner = ""    # its partner's id, once known
         self.meeting = ""    # the resume mailbox it waits at
+        self.token = ""      # its resume token, if it asked for one
+        self.sent = 0        # numbered frames sent to it
+        self.pumping = False  # frames are being replayed to it from Redis
+        self.dirty = False   # more arrived meanwhile
 
 
-class RedisHub:
-    def __init__(self, url: str, deliver: Deliver, connections_per_ip: int, messages_per_ip: float) -> None:
+class RedisHub(Resuming):
+    def __init__(self, url: str, deliver: Deliver, connections_per_ip: int, messages_per_ip: float,
+                 resume_window: float = RESUME_WINDOW) -> None:
         try:
             import redis.asyncio as redis
         except ImportError:
@@ -191,10 +201,13 @@ class RedisHub:
         self._local: dict[str, _Local] = {}      # id -> what we know of it
         self._count = 0
         self._tasks: list[asyncio.Task[None]] = []
+        self._stopping = False
         self._allocate = self.redis.register_script(_ALLOCATE)
         self._claim = self.redis.register_script(_CLAIM)
         self._release = self.redis.register_script(_RELEASE)
         self._admit = self.redis.register_script(_ADMIT)
+        self.resume_window = resume_window
+        self.queues = Queues(self.redis, resume_window, PAIR_TTL, NAMEPLATE_TTL)
         self._meet = self.redis.register_script(_MEET)
         self._unmeet = self.redis.register_script(_UNMEET)
 
@@ -203,7 +216,7 @@ class RedisHub:
     async def start(self) -> None:
         """Announce this node and listen for frames addressed to its connections."""
         try:
-            await self.redis.set(P + "node:" + self.node, "1", ex=NODE_TTL)
+            await self._alive()
             pubsub = self.redis.pubsub()
             await pubsub.subscribe(P + "to:" + self.node)
         except Exception as exc:
@@ -212,6 +225,7 @@ class RedisHub:
         log.info("cluster node %s on %s", self.node, self.url)
 
     async def close(self) -> None:
+        self._stopping = True
         for task in self._tasks:
             task.cancel()
         with contextlib.suppress(Exception):
@@ -244,14 +258,23 @@ class RedisHub:
         return other or None
 
     async def leave(self, conn: Hashable, ip: str) -> Hashable | None:
+        cid = self._ids.get(conn)
+        if self._stopping and cid is not None and self._local[cid].token:
+            # This node stops: its clients resume elsewhere, as from a node that died.
+            del self._ids[conn], self._local[cid]
+            return None
         try:
             return await self.release(conn)
         finally:
             cid = self._ids.pop(conn, None)
             if cid is not None:
-                del self._local[cid]
+                me = self._local.pop(cid)
                 with contextlib.suppress(Exception):
-                    await self.redis.zrem(P + "ip:" + ip, cid)
+                    async with self.redis.pipeline(transaction=False) as pipe:
+                        pipe.zrem(P + "ip:" + ip, cid)
+                        if me.token:  # a connection that ends here is not resumed elsewhere
+                            pipe.delete(P + "rs:" + me.token)
+                        await pipe.execute()
 
     async def allow(self, ip: str) -> bool:
         key = f"{P}rate:{ip}:{int(time.time())}"
@@ -329,15 +352,10 @@ class RedisHub:
         return me.partner or None
 
     async def deliver(self, conn: Hashable, frame: str) -> None:
-        if not isinstance(conn, str):  # one of ours, as a websocket
-            await self._deliver(conn, frame)
-            return
-        local = self._local.get(conn)
-        if local is not None:
-            await self._deliver(local.ws, frame)
-            return
-        node = conn.split(":", 1)[0]
-        await self._call(self.redis.publish, P + "to:" + node, json.dumps([conn, frame]))
+        """Numbered and kept in Redis (redis_queue.py), then published to the node that has it."""
+        cid = conn if isinstance(conn, str) else self._ids.get(conn)
+        if cid is not None:
+            await self._call(self.queues.push, cid, frame)
 
     def stats(self) -> dict[str, float]:
         mine = self._local.values()
@@ -355,7 +373,7 @@ class RedisHub:
     async def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
         try:
             return await fn(*args, **kwargs)
-        except NameplateTaken:
+        except (NameplateTaken, ResumeRefused):
             raise
         except Exception as exc:
             raise HubUnavailable(f"Redis stopped answering: {exc}") from None
@@ -373,11 +391,13 @@ class RedisHub:
             if message is None:
                 continue
             try:
-                cid, frame = json.loads(message["data"])
+                cid, frame, n = json.loads(message["data"])
             except (ValueError, TypeError):
+                with contextlib.suppress(ValueError, TypeError):
+                    self._detach(*json.loads(message["data"]))
                 continue
             local = self._local.get(cid) if isinstance(cid, str) else None
-            if local is None or not isinstance(frame, str):
+            if local is None or not isinstance(frame, str) or not isinstance(n, int):
                 continue
             if frame == PEER_GONE:
                 local.partner = ""
@@ -389,7 +409,7 @@ class RedisHub:
                 local.open = ""
                 with contextlib.suppress(Exception):
                     local.partner = await self.redis.get(P + "pt:" + cid) or ""
-            await self._deliver(local.ws, frame)
+            await self._numbered(cid, local, n, frame)
 
     async def _beat(self) -> None:
         """Stay alive in Redis, keep our nameplates and address counts fresh, and tell our
@@ -397,7 +417,7 @@ class RedisHub:
         last_refresh = 0.0
         while True:
             try:
-                await self.redis.set(P + "node:" + self.node, "1", ex=NODE_TTL)
+                await self._alive()
                 now = time.time()
                 if now - last_refresh >= REFRESH:
                     last_refresh = now
@@ -407,6 +427,8 @@ class RedisHub:
                                 pipe.expire(P + "np:" + c.open, NAMEPLATE_TTL)
                             if c.awaited:
                                 pipe.expire(P + "npw:" + c.awaited, NAMEPLATE_TTL)
+                            if c.token:
+                                pipe.expire(P + "rs:" + c.token, TOKEN_TTL)
                             if c.meeting:
                                 pipe.expire(P + "mb:" + c.meeting, MEET_TTL)
                             pipe.zadd(P + "ip:" + c.ip, {cid: now + 3 * REFRESH}, xx=True)
@@ -418,8 +440,16 @@ class RedisHub:
                 log.warning("cluster: Redis at %s: %s", self.url, exc)
             await asyncio.sleep(BEAT)
 
+    async def _alive(self) -> None:
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.set(P + "node:" + self.node, "1", ex=NODE_TTL)
+            pipe.set(P + "seen:" + self.node, "1", ex=NODE_TTL + int(self.resume_window))
+            await pipe.execute()
+
     async def _orphans(self) -> None:
-        """Our connections paired with one on a node that stopped beating: tell them."""
+        """Our connections paired with one on a node that stopped beating. That one may come
+        back through another node within the resume window (its id then changes); past it,
+        the pairing is over: tell ours."""
         nodes = sorted({c.partner.split(":", 1)[0] for c in self._local.values()
                         if c.partner and not c.partner.startswith(self.node + ":")})
         if not nodes:
@@ -427,8 +457,15 @@ class RedisHub:
         async with self.redis.pipeline(transaction=False) as pipe:
             for n in nodes:
                 pipe.exists(P + "node:" + n)
-            dead = {n for n, up in zip(nodes, await pipe.execute()) if not up}
-        for c in list(self._local.values()):
-            if c.partner and c.partner.split(":", 1)[0] in dead:
-                c.partner = ""
-                await self._deliver(c.ws, PEER_GONE)
+                pipe.exists(P + "seen:" + n)
+            found = await pipe.execute()
+        dead = {n for n, up in zip(nodes, found[::2]) if not up}
+        gone = {n for n, seen in zip(nodes, found[1::2]) if not seen}
+        for cid, c in list(self._local.items()):
+            node = c.partner.split(":", 1)[0] if c.partner else ""
+            if node not in dead:
+                continue
+            c.partner = await self.redis.get(P + "pt:" + cid) or ""  # moved, or gone
+            if c.partner and c.partner.split(":", 1)[0] == node and node in gone:
+                await self.release(c.ws)
+                await self.queues.push(cid, PEER_GONE)

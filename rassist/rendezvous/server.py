@@ -19,7 +19,7 @@ from websockets.http11 import Request, Response
 
 from rassist.protocol import rendezvous as wire
 from rassist.protocol.ratelimit import TokenBucket
-from rassist.rendezvous.hub import Conn, Hub, LocalHub
+from rassist.rendezvous.hub import Conn, Hub, LocalHub, ResumeRefused
 from rassist.rendezvous.metrics import Metrics
 from rassist.rendezvous.rooms import MailboxBusy, NameplateTaken, NoSuchNameplate
 from rassist.rendezvous.stun_server import stun_urls
@@ -50,6 +50,7 @@ class RendezvousServer:
     public_host: str | None = None  # the host clients should use for STUN, if not the one they dialled
     redis: str | None = None        # a Redis URL: share nameplates and limits with other nodes
     metrics_path: bool = False      # answer GET /metrics (Prometheus text) on the same port
+    resume_window: float = 15.0     # with redis: how long a dead node's connections may resume elsewhere
     meet_wait: float = MEET_WAIT
     _meet_timers: dict[Conn, asyncio.TimerHandle] = field(default_factory=dict, init=False, repr=False)
     hub: Hub = field(init=False)
@@ -59,7 +60,8 @@ class RendezvousServer:
         if self.redis:
             from rassist.rendezvous.redis_hub import RedisHub
 
-            self.hub = RedisHub(self.redis, _send, self.limits.connections_per_ip, self.limits.messages_per_ip)
+            self.hub = RedisHub(self.redis, _send, self.limits.connections_per_ip, self.limits.messages_per_ip,
+                                self.resume_window)
         else:
             self.hub = LocalHub(_send, self.limits.connections_per_ip, self.limits.messages_per_ip,
                                 self.random_nameplates)
@@ -133,6 +135,8 @@ class RendezvousServer:
 
     async def _dispatch(self, ws: ServerConnection, msg: dict) -> None:
         op = msg["op"]
+        if "key" in msg and op in ("allocate", "claim"):
+            await self._resumable(ws, msg["key"])
         if op == "ping":
             await _send(ws, wire.encode("pong"))
         elif op == "turn":
@@ -171,12 +175,32 @@ class RendezvousServer:
             await self._meet(ws, msg["mailbox"])
         elif op == "send":
             wire.unpack_body(msg["body"])  # reject non-base64 before relaying
-            partner = await self.hub.partner(ws)
             # No partner: the peer just left (it is told peer-gone) or a failed attempt's last
             # words, such as a sealed abort, arrive after it; nobody is left to hear them.
-            if partner is not None:
+            if await self.hub.relay(ws, wire.encode("message", body=msg["body"])):
                 self.metrics.relayed_bytes += len(msg["body"])
-                await self.hub.deliver(partner, wire.encode("message", body=msg["body"]))
+        elif op == "resume":
+            await self._resume(ws, msg)
+
+    async def _resumable(self, ws: ServerConnection, key: str) -> None:
+        """A token for later, before the reply (protocol/rendezvous_resume.py); none without Redis."""
+        token = await self.hub.resumable(ws, key)
+        if token is not None:
+            await _send(ws, wire.encode("resumable", token=token))
+
+    async def _resume(self, ws: ServerConnection, msg: dict) -> None:
+        """A connection that comes back, from a node that died (protocol/rendezvous_resume.py)."""
+        try:
+            token, state, got = await self.hub.resume(ws, msg["token"], msg["secret"], msg["key"], msg["have"],
+                                                      msg.get("nameplate", ""), msg.get("was", ""))
+        except ResumeRefused as exc:
+            self.metrics.refused_resumes += 1
+            await _send(ws, wire.encode("error", kind="resume-refused", message=str(exc)[:200]))
+            return
+        self.metrics.resumes += 1
+        log.info("resumed a connection from %s (%s)", _ip(ws), state)
+        await _send(ws, wire.encode("resumed", token=token, state=state, got=got))
+        self.hub.replay(ws)
 
     async def _meet(self, ws: ServerConnection, mailbox: str) -> None:
         """Resume: the first side at a mailbox waits (at most meet_wait), the second pairs with it.

@@ -15,14 +15,16 @@ from __future__ import annotations
 
 import codecs
 from collections.abc import Callable
-from typing import Any
-
-from aiortc import RTCPeerConnection
+from typing import TYPE_CHECKING, Any
 
 from rassist.errors import CommandError
 from rassist.protocol import terminal as wire
 from rassist.session import Session
-from rassist.terminal.emulator import Emulator
+
+if TYPE_CHECKING:  # a joiner builds this before WebRTC has loaded; pyte only once a shell is shared
+    from aiortc import RTCPeerConnection
+
+    from rassist.terminal.emulator import Emulator
 
 CHANNEL = "term"
 CONTROL = "control"
@@ -101,6 +103,8 @@ class JoinTerminal:
 
     def _size(self, cols: int, rows: int) -> None:
         if self.emulator is None:
+            from rassist.terminal.emulator import Emulator
+
             self.emulator = Emulator(cols, rows)
             self._emit("term", state="shared", cols=cols, rows=rows)
         elif (cols, rows) != (self.emulator.cols, self.emulator.rows):

@@ -125,3 +125,24 @@ def test_lists_and_flags():
     assert fastparams.convert(bool, info, True) is True
     assert fastparams.convert(bool, info, "yes") is fastparams._NO
     assert fastparams.convert(Path, Info(file_okay=False), "x") is fastparams._NO
+
+
+def test_the_collector_pauses_only_for_start_up():
+    """main() turns the cyclic GC off while modules load and back on after GC_PAUSE, whatever
+    the command (here a server, which runs until stopped)."""
+    script = """
+import gc, os, sys, threading, time
+from rassist.cli import main as cli
+cli.GC_PAUSE = 0.3
+def watch():
+    time.sleep(0.1)
+    early = gc.isenabled()
+    time.sleep(1.0)
+    print("GC", early, gc.isenabled(), flush=True)
+    os._exit(0)
+threading.Thread(target=watch, daemon=True).start()
+sys.argv = ["rassist", "server", "--host", "127.0.0.1", "--port", "0", "--no-stun"]
+cli.main()
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert "GC False True" in done.stdout, (done.stdout, done.stderr[-2000:])

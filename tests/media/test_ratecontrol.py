@@ -5,8 +5,10 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rassist.media.ratecontrol import (KEYFRAME_INTERVAL, KeyframeLimiter, LinkEstimator, Pacer, RateSettings)
-from rassist.media.screen_track import REFINE_BYTES, Action, SendPolicy
+from rassist.media.ratecontrol import (KEYFRAME_INTERVAL, MAX_FRAME_BYTES, VBV_FRAME_SHARE, VBV_INIT, VBV_SECONDS,
+                                       WIRE_OVERHEAD, KeyframeLimiter, LinkEstimator, Pacer, RateSettings,
+                                       reopen_wanted, vbv_bufsize)
+from rassist.media.screen_track import REFINE_BYTES, SETTLE_MAX, SETTLE_STEP, Action, SendPolicy
 
 
 def feed(est: LinkEstimator, now: float, rate: float, seconds: float = 1.0) -> None:
@@ -31,6 +33,32 @@ def test_a_still_screen_does_not_probe() -> None:
         feed(est, t, 50_000)  # keep-alive frames only
         est.on_report(0.0, float(t), rtt=0.05)
     assert est.target == 1_000_000
+
+
+def test_one_big_frame_paced_at_the_target_probes_too() -> None:
+    est = LinkEstimator(start=2_000_000)
+    est.on_report(0.0, 1.0, rtt=0.05)
+    est.on_sent(400_000, 1.2)  # a new screen in one frame: 1.6 s at the target, then still
+    est.on_report(0.0, 3.0, rtt=0.05)
+    assert est.target == 4_000_000
+    est.on_sent(60_000, 3.5)  # a small change (0.12 s at the target) tests nothing
+    est.on_report(0.0, 5.0, rtt=0.05)
+    assert est.target == 4_000_000
+    est.on_sent(1_000_000, 5.5)  # 2 s at the target: still leaving when the next report comes
+    est.on_report(0.0, 6.5, rtt=0.05)
+    assert est.target == 4_000_000
+
+
+def test_a_big_frame_counts_in_the_first_report_after_it_has_left() -> None:
+    est = LinkEstimator(start=3_000_000)
+    est.on_report(0.0, 1.0, rtt=0.05)
+    est.on_sent(450_000, 1.1)  # 1.2 s at the target
+    est.on_report(0.0, 1.8, rtt=0.05)  # still leaving
+    assert est.target == 3_000_000
+    est.on_report(0.0, 2.8, rtt=0.05)  # it left within this report's window
+    assert est.target == 6_000_000
+    est.on_report(0.0, 3.5, rtt=0.05)  # it tested 3 Mbit/s, not 6: once only
+    assert est.target == 6_000_000
 
 
 def test_congestion_backs_off_to_below_what_was_delivered() -> None:
@@ -235,6 +263,45 @@ def test_pacer_never_exceeds_its_rate_beyond_the_burst(packets: list[tuple[int, 
         assert (total - size) * 8 / rate <= at - first + 0.005 + 1e-9
 
 
+def test_pacer_counts_each_packet_s_wire_overhead() -> None:
+    pacer = Pacer(burst=0.0, overhead=WIRE_OVERHEAD)
+    for _ in range(100):
+        pacer.schedule(1200 - WIRE_OVERHEAD, 0.0, 2_000_000)
+    assert abs(pacer.backlog(0.0) - 100 * 1200 * 8 / 2_000_000) < 1e-9  # the link's bytes, not ours
+
+
+@given(st.integers(50_000, 100_000_000))
+def test_vbv_buffer_holds_a_new_screen_whole_but_never_more_than_seconds_of_the_rate(rate: int) -> None:
+    new, motion = vbv_bufsize(rate, new_screen=True), vbv_bufsize(rate, new_screen=False)
+    assert motion <= new <= rate * VBV_SECONDS
+    # What one frame may take after a fresh start (libx264: half of a VBV_INIT-full buffer).
+    first = new * VBV_INIT * VBV_FRAME_SHARE / 8
+    assert first <= MAX_FRAME_BYTES + 1
+    if rate >= 2_000_000:  # from 2 Mbit/s a whole readable text screen fits in one frame
+        assert first >= MAX_FRAME_BYTES - 1 and motion * VBV_INIT * VBV_FRAME_SHARE / 8 <= MAX_FRAME_BYTES / 2
+
+
+RATES = st.builds(RateSettings, st.integers(100_000, 40_000_000), st.sampled_from([2.0, 6.0, 20.0, 40.0]))
+
+
+@given(RATES, RATES, st.floats(0, 1), st.booleans())
+def test_a_new_screen_after_rest_always_starts_afresh(old: RateSettings, new: RateSettings, changed: float,
+                                                     refining: bool) -> None:
+    assert reopen_wanted(old, new, changed, new_screen=True, refining=refining)
+
+
+def test_reopens_for_a_new_rate_only_when_it_pays() -> None:
+    old = RateSettings(2_000_000, 20.0)
+    assert not reopen_wanted(old, RateSettings(2_200_000, 20.0), 1.0, new_screen=False, refining=False)
+    assert reopen_wanted(old, RateSettings(3_000_000, 20.0), 0.6, new_screen=False, refining=False)
+    # A moving region (a quarter of the screen) during motion: only when the link fell far.
+    assert not reopen_wanted(old, RateSettings(1_500_000, 20.0), 0.25, new_screen=False, refining=False)
+    assert reopen_wanted(old, RateSettings(900_000, 20.0), 0.25, new_screen=False, refining=False)
+    # Far below the link: with the next change, never on a still picture.
+    assert reopen_wanted(old, RateSettings(9_000_000, 20.0), 0.01, new_screen=False, refining=False)
+    assert not reopen_wanted(old, RateSettings(9_000_000, 20.0), 0.0, new_screen=False, refining=True)
+
+
 def test_send_policy() -> None:
     policy = SendPolicy()
     assert policy.next_action(0, 0.0, 30) == 2.0  # nothing captured yet: wait
@@ -273,3 +340,33 @@ def test_refinement_is_budgeted_in_bytes_not_frames() -> None:
         frames += 1
     assert frames > 45  # more than the old frame budget: a thin link needs them
     assert spent >= REFINE_BYTES and spent < REFINE_BYTES + 40_000
+
+
+def test_a_new_screen_being_painted_after_rest_is_sent_once_it_stops_growing() -> None:
+    policy = SendPolicy()
+    policy.sent(Action("refine"), 1, 500, 0.0)  # at rest
+    assert policy.next_action(2, 1.0, 20, changed=0.1) == Action("frame")  # a small change: at once
+    assert policy.next_action(2, 1.0, 20, changed=0.3) == SETTLE_STEP  # a big one: still growing?
+    assert policy.next_action(2, 1.03, 20, changed=0.45) == SETTLE_STEP
+    assert policy.next_action(2, 1.06, 20, changed=0.45) == Action("frame")  # it stopped
+    assert policy.next_action(2, 1.06, 20, changed=0.6) == Action("frame")  # half or more: at once
+    policy.sent(Action("frame"), 2, 50_000, 1.06)
+    # During motion nothing waits, however big the region.
+    assert policy.next_action(3, 2.0, 20, changed=0.3) == Action("frame")
+    policy.sent(Action("refresh"), 3, 500, 3.0)
+    now, changed = 4.0, 0.2
+    while (step := policy.next_action(4, now, 20, changed)) != Action("frame"):  # growing forever
+        now, changed = now + step, changed + 0.01
+    assert 4.0 + SETTLE_MAX <= now < 4.0 + SETTLE_MAX + SETTLE_STEP + 1e-9
+
+
+def test_a_lossy_link_gets_new_screens_in_capped_frames() -> None:
+    est = LinkEstimator(start=2_000_000)
+    assert est.settings().whole_screens
+    for t in range(1, 4):
+        est.on_report(0.02, float(t), rtt=0.05)  # 2% random loss: not congestion, but...
+    assert not est.settings().whole_screens and est.target == 2_000_000
+    for t in range(4, 12):
+        est.on_report(0.0, float(t), rtt=0.05)
+    assert est.settings().whole_screens
+    assert not LinkEstimator(start=5_000_000).settings().whole_screens  # a fast link: bytes are cheap

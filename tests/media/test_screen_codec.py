@@ -62,3 +62,33 @@ def test_encoder_reopens_for_a_new_rate_only_when_it_pays() -> None:
     assert enc.reopens == 3
     enc.encode(18000, refining=True)
     assert enc.reopens == 4
+
+
+def test_a_new_screen_after_rest_comes_as_one_keyframe_and_motion_does_not() -> None:
+    enc = ScreenEncoder(RateSettings(2_000_000, 20.0), threads=1)
+    screen = np.zeros((240, 320, 4), np.uint8)
+    enc.apply(0, 0, screen, full=True)
+    enc.encode(0)
+    enc.encode(3000, refining=True)  # the screen is at rest
+    enc.apply(0, 0, screen[:60])  # an application paints a new screen in two bands
+    enc.encode(6000)
+    assert enc.reopens == 1 and not enc.last_keyframe  # not yet half of the screen
+    enc.apply(0, 60, screen[60:])
+    enc.encode(9000)
+    assert enc.reopens == 2 and enc.last_keyframe  # a fresh start: a full VBV buffer for it
+    enc.encode(12000, refining=True)
+    for i in range(10):  # a region scrolls: the same blocks change in every frame
+        enc.apply(0, 0, screen[:120, :200])
+        enc.encode(15000 + 3000 * i)
+    assert enc.reopens == 2
+
+
+def test_a_lossy_link_gets_no_whole_screen_keyframe() -> None:
+    enc = ScreenEncoder(RateSettings(2_000_000, 20.0, whole_screens=False), threads=1)
+    screen = np.zeros((240, 320, 4), np.uint8)
+    enc.apply(0, 0, screen, full=True)
+    enc.encode(0)
+    enc.encode(3000, refining=True)
+    enc.apply(0, 0, screen)
+    enc.encode(6000)
+    assert enc.reopens == 1

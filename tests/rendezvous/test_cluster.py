@@ -166,9 +166,11 @@ async def test_metrics_are_prometheus_text(redis_url: str) -> None:
             await client.close()
 
 
-def start_node(redis_url: str) -> tuple[subprocess.Popen[str], str]:
+def start_node(redis_url: str, window: float = 2.0) -> tuple[subprocess.Popen[str], str]:
+    """A node in its own process (so that it can be killed), with a short resume window."""
     proc = subprocess.Popen([sys.executable, "-m", "rassist", "server", "--host", "127.0.0.1", "--port", "0",
-                             "--redis", redis_url], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                             "--redis", redis_url, "--resume-window", str(window)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert proc.stdout is not None
     url = proc.stdout.readline().strip()
     assert url.startswith("ws://"), proc.stderr.read() if proc.stderr else ""
@@ -176,8 +178,9 @@ def start_node(redis_url: str) -> tuple[subprocess.Popen[str], str]:
 
 
 async def test_a_node_killed_mid_pairing_is_told_to_the_other_side(redis_url: str) -> None:
-    """SIGKILL: the dead node can say nothing. The survivor notices its heartbeat stopped and
-    tells its own client peer-gone, which the commands report as connection-lost (exit 6)."""
+    """SIGKILL: the dead node can say nothing. The host, whose only URL is the dead node, cannot
+    come back; once the resume window is over the survivor tells its own client peer-gone,
+    which the commands report as connection-lost (exit 6)."""
     node_a, a = start_node(redis_url)
     node_b, b = start_node(redis_url)
     try:
@@ -209,7 +212,7 @@ async def test_a_dead_nodes_host_is_not_claimable(redis_url: str) -> None:
         nameplate = await host.allocate()
         node_a.send_signal(signal.SIGKILL)
         node_a.wait()
-        await asyncio.sleep(4)  # past the node's heartbeat
+        await asyncio.sleep(6)  # past the node's heartbeat and its 2 s resume window
         joiner = await RendezvousClient.connect(b, 5)
         with pytest.raises(AuthError):
             await joiner.claim(nameplate)
