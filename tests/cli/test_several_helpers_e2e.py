@@ -60,13 +60,16 @@ def invite(host: Proc) -> str:
 
 
 def wait_roster(proc: Proc, expected: dict[str, tuple[str, bool]]) -> dict:
-    """The next `participants` event with these ids, names and controller flags (the one
-    controller holds "control", nobody else does; everyone may view)."""
+    """The latest `participants` event, or the next, with these ids, names and controller flags
+    (the one controller holds "control", nobody else does; everyone may view)."""
     def fits(event: dict) -> bool:
         got = {e["id"]: (e["name"], e["controller"]) for e in event["participants"]}
         return got == expected and all(("control" in e["permissions"]) == e["controller"]
                                        and "view" in e["permissions"] for e in event["participants"])
 
+    seen = [e for e in proc.events if e.get("event") == "participants"]
+    if seen and fits(seen[-1]):  # the latest list, passed while waiting for something else
+        return seen[-1]
     deadline = time.monotonic() + WAIT
     while time.monotonic() < deadline:
         event = proc.wait_event("participants", timeout=max(0.1, deadline - time.monotonic()))
@@ -99,14 +102,21 @@ def test_three_helpers_see_chat_hand_over_control_and_one_is_removed(painter, se
         seen = proc.seen_or_wait("participants", timeout=WAIT, participants=roster["participants"])
         assert seen["you"] == pid
 
-    # All three see the painted screen.
+    # All three see the painted screen. A video frame of small text: 26 dB is the words legible
+    # and in place; another text screen or a blank one scores 16-18. Three encoders share two
+    # busy cores here: a still screen sharpens over a few seconds, so a helper may look again.
     for pid, proc in helpers.items():
         proc.seen_or_wait("screen", timeout=WAIT, state="receiving")
-        shot = tmp_path / f"{pid}.png"
-        proc.send({"snapshot": str(shot)})
-        proc.wait_event("snapshot", timeout=WAIT)
-        got = np.asarray(Image.open(shot).convert("RGB"))
-        assert psnr(got, picture) >= 25, pid
+        best = 0.0
+        for attempt in range(6):
+            shot = tmp_path / f"{pid}-{attempt}.png"
+            proc.send({"snapshot": str(shot)})
+            proc.wait_event("snapshot", timeout=WAIT)
+            best = max(best, psnr(np.asarray(Image.open(shot).convert("RGB")), picture))
+            if best >= 26:
+                break
+            time.sleep(0.5)
+        assert best >= 26, (pid, best)
 
     # A fourth helper is over the cap: refused on both sides, clearly.
     fourth = joiner(invite(host), server, "dee")
