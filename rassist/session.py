@@ -142,9 +142,10 @@ class Session:
             self.rules.join(first)
         self.participants[first.id] = first
         self._running = True
+        granted = sorted(first.granted)  # as paired: later changes come in their own events
         await first.start(self.shared)
         fields = {"participant": first.id} if self.role == "host" else {}
-        self.emit("connected", peer=first.peer_name, role=self.role, granted=sorted(first.granted),
+        self.emit("connected", peer=first.peer_name, role=self.role, granted=granted,
                   route=first.peer.route(), **fields)
         self._watch(first)
         self.roster_changed()
@@ -159,8 +160,9 @@ class Session:
         assert self.rules is not None
         notes = self.rules.join(participant)
         self.participants[participant.id] = participant
+        granted = sorted(participant.granted)
         await participant.start()
-        self.emit("joined", participant=participant.id, peer=name, granted=sorted(participant.granted),
+        self.emit("joined", participant=participant.id, peer=name, granted=granted,
                   route=participant.peer.route())
         for note in notes:  # control taken meanwhile (approval takes time)
             self.emit("error", kind="control", message=f"{name}: {note}", participant=participant.id)
