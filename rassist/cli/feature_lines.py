@@ -17,6 +17,12 @@ def _esc(text: object) -> str:
     return escape(str(text))
 
 
+def _to(f: dict[str, Any]) -> str:
+    """The helper's id for a command that names it ("/grant control p2"), when it has one."""
+    pid = f.get("participant")
+    return f" control {_esc(pid)}" if pid else ""
+
+
 def host_renderers() -> dict[str, Render]:
     def control(f: dict[str, Any]) -> str | None:
         peer = _esc(f.get("peer", "the helper"))
@@ -32,7 +38,7 @@ def host_renderers() -> dict[str, Render]:
     return {
         "control": control,
         "control-request": lambda f: f"[bold]{_esc(f.get('peer'))}[/] asks to control your mouse and "
-                                     "keyboard: type /grant to allow (and /revoke at any time).",
+                                     f"keyboard: type /grant{_to(f)} to allow (and /revoke{_to(f)} at any time).",
         "input-refused": lambda f: f"[yellow]Dropped {f.get('count')} input event(s) from "
                                    f"{_esc(f.get('peer'))}[/] ({_esc(f.get('reason'))}): {_esc(f.get('message'))}",
         "input-released": lambda f: f"Released {', '.join(map(_esc, f.get('released', [])))} ({_esc(f.get('reason'))}).",

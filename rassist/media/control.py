@@ -201,7 +201,8 @@ class HostControl:
             self._asking = False
         if allowed:
             try:
-                await self.grant()
+                # Through the session's table when it has one: control leaves whoever holds it.
+                await getattr(session, "grant_control", self.grant)()
                 return
             except CommandError as exc:
                 session.emit("error", kind="control", message=exc.message)
