@@ -63,8 +63,8 @@ class HostFeatures:
         screen = HostScreen(self.monitor)
         if self.error is not None:
             screen.error = self.error
-        return [screen, HostControl(self.geometry, ask=self.ask, local=self.local), HostAnnotate(self.geometry, shared=self.board),
-                files_feature(self.download_dir, self.fast_lane), HostStill(self.monitor)]
+        return [screen, HostControl(self.geometry, ask=self.ask, local=self.local),
+                HostAnnotate(self.geometry, shared=self.board), files_feature(self.download_dir, self.fast_lane), HostStill(self.monitor)]
 
 
 def host_features(monitor: int | None, ask: Callable[..., Any] | None = None,
