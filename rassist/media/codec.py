@@ -32,7 +32,7 @@ from typing import Any
 import av
 import numpy as np
 from aiortc import RTCRtpSender, RTCRtpTransceiver
-from aiortc.rtp import (RTCP_PSFB_APP, RTCP_PSFB_FIR, RTCP_PSFB_PLI, RTCP_RTPFB_NACK, RtcpPsfbPacket, RtcpRrPacket,
+from aiortc.rtp import (RTP_HISTORY_SIZE, RTCP_PSFB_APP, RTCP_PSFB_FIR, RTCP_PSFB_PLI, RTCP_RTPFB_NACK, RtcpPsfbPacket, RtcpRrPacket,
                         RtcpRtpfbPacket, RtcpSrPacket, is_rtcp, unpack_remb_fci)
 
 from rassist.media.ratecontrol import (REST_FRAMES, VBV_INIT, LinkEstimator, Pacer, RateSettings, reopen_wanted,
@@ -233,6 +233,7 @@ class SenderFeedback:
         self.clock = clock
         self.keyframe_requests = 0
         self.nacked = 0  # packets the receiver asked to have retransmitted
+        self.unrecoverable = 0  # NACKs for a packet the sender no longer had
         self.last_remb: int | None = None
         # Our recent sender reports (middle 32 bits of their NTP time -> when they were sent):
         # a receiver report may answer any of them, not only the latest.
@@ -247,8 +248,24 @@ class SenderFeedback:
             self._note_report(sender)
             await original(packet)
             self.observe(packet, sender._ssrc)
+            if isinstance(packet, RtcpRtpfbPacket) and packet.fmt == RTCP_RTPFB_NACK:
+                self.check_history(packet.lost, sender)
 
         sender._handle_rtcp_packet = handle  # type: ignore[method-assign]
+
+    def check_history(self, lost: list[int], sender: RTCRtpSender) -> None:
+        """A packet asked for that aiortc no longer keeps (it keeps the last RTP_HISTORY_SIZE)
+        can never arrive: the receiver's picture is broken until a keyframe, so send one now
+        rather than after the receiver gives up on it (repair.py)."""
+        history = getattr(sender, "_RTCRtpSender__rtp_history", None)
+        if history is None:
+            return
+        for seq in lost:
+            kept = history.get(seq % RTP_HISTORY_SIZE)
+            if kept is None or kept.sequence_number != seq:
+                self.unrecoverable += 1
+                self.on_keyframe_request()
+                return
 
     def _note_report(self, sender: RTCRtpSender) -> None:
         # aiortc keeps the latest one private (it computes the same round trip for its stats).
