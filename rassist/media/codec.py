@@ -46,6 +46,7 @@ TIME_BASE = fractions.Fraction(1, 90000)  # RTP's video clock, so pts map 1:1 on
 # (ratecontrol.MAX_FRAME_BYTES stays below). The sender's NACK history holds the last 128 packets;
 # paced, a lost packet is asked for about one round trip later, which is within those 128
 # packets up to ~150 kB per round trip.
+REST_BYTES = 4000  # a re-encode of a still picture this small: nothing left to add, the screen rests
 CABAC_BELOW = 3_000_000  # bit/s under which the encoder spends CPU on CABAC to save bytes
 
 
@@ -91,6 +92,7 @@ class ScreenEncoder:
         self.keyframes = 0
         self.reopens = 0
         self.last_keyframe = False
+        self._trimmed = True  # the heap was trimmed since the picture last changed
 
     def configure(self, settings: RateSettings) -> None:
         self._wanted = settings
@@ -213,6 +215,13 @@ class ScreenEncoder:
         frame.pict_type = av.video.frame.PictureType.I if keyframe else av.video.frame.PictureType.NONE
         data = b"".join(bytes(p) for p in self._codec.encode(frame))
         self.last_keyframe = keyframe and bool(data)
+        if refining and len(data) <= REST_BYTES and not self._trimmed:
+            # The picture is at rest: give back what capture and conversion used meanwhile
+            # (the heap keeps it otherwise). A few ms, once per change, on this worker thread.
+            self._trimmed = True
+            trim_heap()
+        elif not refining:
+            self._trimmed = False
         if self.last_keyframe:
             self.keyframes += 1
         return data
