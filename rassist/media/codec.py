@@ -33,8 +33,8 @@ from typing import Any
 import av
 import numpy as np
 from aiortc import RTCRtpSender, RTCRtpTransceiver
-from aiortc.rtp import (RTP_HISTORY_SIZE, RTCP_PSFB_APP, RTCP_PSFB_FIR, RTCP_PSFB_PLI, RTCP_RTPFB_NACK, RtcpPsfbPacket, RtcpRrPacket,
-                        RtcpRtpfbPacket, RtcpSrPacket, is_rtcp, unpack_remb_fci)
+from aiortc.rtp import (RTCP_PSFB_APP, RTCP_PSFB_FIR, RTCP_PSFB_PLI, RTCP_RTPFB_NACK, RTP_HISTORY_SIZE,
+                        RtcpPsfbPacket, RtcpRrPacket, RtcpRtpfbPacket, RtcpSrPacket, is_rtcp, unpack_remb_fci)
 
 from rassist.media.ratecontrol import (REST_FRAMES, VBV_INIT, LinkEstimator, Pacer, RateSettings, reopen_wanted,
                                        vbv_bufsize)
