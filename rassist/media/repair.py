@@ -8,7 +8,10 @@ many minutes of a frozen, unreadable picture, and no keyframe request is ever se
 #1418 describes the same stall). So, on our receiver only:
 - a packet the buffer still waits for is asked for again every RETRY seconds;
 - once one has been missing for GIVE_UP seconds, the frames that wait for it are dropped and a
-  keyframe is requested (PLI): the host answers it (at most one a second, ratecontrol).
+  keyframe is requested (PLI): the host answers it (at most one a second, ratecontrol);
+- a keyframe request (ours, or aiortc's after a decoding error) is repeated every PLI_REPEAT
+  seconds until a keyframe arrives: the host ignores requests while a keyframe is on its way,
+  and that keyframe may be the one that lost a packet.
 
 `LossRepair` decides (pure); `ReceiverRepair` reads aiortc's receiver state and acts on it.
 """
@@ -26,6 +29,7 @@ RETRY = 0.3  # s between NACKs for the same missing packets (a paced retransmiss
 GIVE_UP = 1.2  # s a packet may be missing before its frames are dropped and a keyframe asked for
 CHECK = 0.1  # s between looks at the receiver's buffer
 MAX_NACK = 200  # sequence numbers in one NACK (oldest first)
+PLI_REPEAT = 2.0  # s between keyframe requests while none has arrived
 
 
 class LossRepair:
@@ -38,6 +42,21 @@ class LossRepair:
         self.last_nack = float("-inf")
         self.nacks = 0
         self.give_ups = 0
+        self.last_pli: float | None = None  # a keyframe request not yet answered: when it was sent
+        self.repeated_plis = 0
+
+    def pli_sent(self, now: float) -> None:
+        self.last_pli = now
+
+    def keyframe_arrived(self) -> None:
+        self.last_pli = None
+
+    def repeat_pli(self, now: float) -> bool:
+        """Whether to ask for a keyframe again (the last request went unanswered)."""
+        if self.last_pli is None or now - self.last_pli < PLI_REPEAT:
+            return False
+        self.repeated_plis += 1
+        return True
 
     def step(self, holes: list[int], now: float) -> tuple[list[int], bool]:
         """`holes`: sequence numbers the buffer waits for, oldest first. Returns (sequence
@@ -55,6 +74,18 @@ class LossRepair:
             self.nacks += 1
             return holes[:MAX_NACK], False
         return [], False
+
+
+def is_keyframe(data: bytes) -> bool:
+    """Whether an H.264 access unit (Annex B) starts a new picture: an SPS or IDR slice among its
+    first NAL units (libx264 sends SPS and PPS ahead of every IDR)."""
+    head = data[:256]
+    at = head.find(b"\x00\x00\x01")
+    while 0 <= at < len(head) - 3:
+        if head[at + 3] & 0x1F in (5, 7):
+            return True
+        at = head.find(b"\x00\x00\x01", at + 3)
+    return False
 
 
 def holes(buffer: Any) -> list[int]:
@@ -95,8 +126,30 @@ class ReceiverRepair:
         self.receiver = receiver
         self.policy = policy or LossRepair()
         self._task: asyncio.Task[None] | None = None
+        self._ssrc: int | None = None
 
     def start(self) -> None:
+        # Every keyframe request the receiver sends (aiortc's own too) and every keyframe it
+        # hands to the decoder: instance attributes, this receiver only.
+        send_pli = self.receiver._send_rtcp_pli
+
+        async def pli(media_ssrc: int) -> None:
+            self.policy.pli_sent(time.monotonic())
+            self._ssrc = media_ssrc
+            await send_pli(media_ssrc)
+
+        self.receiver._send_rtcp_pli = pli
+        buffer = getattr(self.receiver, "_RTCRtpReceiver__jitter_buffer", None)
+        if buffer is not None:
+            add = buffer.add
+
+            def add_packet(packet: Any) -> Any:
+                pli_flag, frame = add(packet)
+                if frame is not None and is_keyframe(frame.data):
+                    self.policy.keyframe_arrived()
+                return pli_flag, frame
+
+            buffer.add = add_packet
         self._task = asyncio.ensure_future(self._run())
 
     async def stop(self) -> None:
@@ -110,7 +163,7 @@ class ReceiverRepair:
         nacks = getattr(self.receiver, "_RTCRtpReceiver__nack_generator", None)
         if buffer is None or nacks is None:
             return  # not a video receiver of the aiortc version we know: nothing to repair
-        while True:
+        while self.receiver.track.readyState == "live":
             await asyncio.sleep(CHECK)
             try:
                 await self.check(buffer, nacks, time.monotonic())
@@ -129,3 +182,5 @@ class ReceiverRepair:
             nacks.missing.clear()  # the sender need not resend what we no longer wait for
             if ssrc is not None:
                 await self.receiver._send_rtcp_pli(ssrc)
+        elif self.policy.repeat_pli(now) and self._ssrc is not None:
+            await self.receiver._send_rtcp_pli(self._ssrc)

@@ -8,13 +8,16 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import numpy as np
 import pytest
 from aiortc.jitterbuffer import JitterBuffer
 from aiortc.rtp import RtpPacket, is_rtcp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rassist.media.repair import GIVE_UP, RETRY, LossRepair, drop_stalled, holes
+from rassist.media.codec import AUD, ScreenEncoder
+from rassist.media.ratecontrol import RateSettings
+from rassist.media.repair import GIVE_UP, PLI_REPEAT, RETRY, LossRepair, drop_stalled, holes, is_keyframe
 from tests.media.conftest import Painter, psnr, text_screen
 from tests.media.test_screen import Peers, share
 
@@ -29,6 +32,29 @@ def test_asks_again_then_gives_up() -> None:
     assert repair.step([9], 10.0 + GIVE_UP + 0.01) == ([], True)
     assert repair.step([9], 10.0 + GIVE_UP + 0.1) == ([], False)  # a fresh wait after giving up
     assert repair.step([], 20.0) == ([], False)
+
+
+def test_a_keyframe_request_is_repeated_until_a_keyframe_arrives() -> None:
+    repair = LossRepair()
+    assert not repair.repeat_pli(5.0)  # nothing asked for
+    repair.pli_sent(5.0)
+    assert not repair.repeat_pli(5.0 + PLI_REPEAT - 0.1)
+    assert repair.repeat_pli(5.0 + PLI_REPEAT + 0.01)
+    repair.pli_sent(5.0 + PLI_REPEAT + 0.01)
+    repair.keyframe_arrived()
+    assert not repair.repeat_pli(20.0)
+
+
+def test_keyframes_are_recognised_in_what_the_receiver_reassembles() -> None:
+    encoder = ScreenEncoder(RateSettings(2_000_000, 20.0), threads=1)
+    encoder.apply(0, 0, np.zeros((240, 320, 4), np.uint8), full=True)
+    # aiortc's depayloader writes 4-byte start codes, as libx264 does.
+    assert is_keyframe(encoder.encode(0, keyframe=True))
+    encoder.apply(0, 0, np.full((20, 20, 4), 200, np.uint8))
+    assert not is_keyframe(encoder.encode(3000))
+    assert not is_keyframe(AUD)
+    assert is_keyframe(encoder.encode(6000, keyframe=True))
+    assert not is_keyframe(b"") and not is_keyframe(b"\x00\x00\x01")
 
 
 def packets(frames: list[int], lost: set[int]) -> list[RtpPacket]:
