@@ -36,8 +36,8 @@ from aiortc import RTCRtpSender, RTCRtpTransceiver
 from aiortc.rtp import (RTCP_PSFB_APP, RTCP_PSFB_FIR, RTCP_PSFB_PLI, RTCP_RTPFB_NACK, RTP_HISTORY_SIZE,
                         RtcpPsfbPacket, RtcpRrPacket, RtcpRtpfbPacket, RtcpSrPacket, is_rtcp, unpack_remb_fci)
 
-from rassist.media.ratecontrol import (REST_FRAMES, VBV_INIT, LinkEstimator, Pacer, RateSettings, reopen_wanted,
-                                       vbv_bufsize)
+from rassist.media.ratecontrol import (REST_FRAMES, VBV_FRAME_SHARE, VBV_INIT, LinkEstimator, Pacer, RateSettings,
+                                       reopen_wanted, vbv_bufsize)
 
 MIME = "video/H264"
 TIME_BASE = fractions.Fraction(1, 90000)  # RTP's video clock, so pts map 1:1 onto RTP timestamps
@@ -93,6 +93,14 @@ class ScreenEncoder:
         self.reopens = 0
         self.last_keyframe = False
         self._trimmed = True  # the heap was trimmed since the picture last changed
+        # libx264's VBV buffer as it models it (bits): each frame adds rate / fps (at the rate
+        # and frame rate it was opened with), up to the buffer's size, and takes what it used.
+        self._vbv_size = 0.0
+        self._vbv_fill = 0.0
+        self._vbv_refill = 0.0
+        # Whether the last frame could have been much bigger than a settled one: a small frame
+        # means "nothing left to add" only then, not right after a big one emptied the buffer.
+        self.had_room = True
 
     def configure(self, settings: RateSettings) -> None:
         self._wanted = settings
@@ -183,6 +191,8 @@ class ScreenEncoder:
         }
         codec.open()
         self._codec = codec
+        self._vbv_size, self._vbv_fill = float(bufsize), bufsize * vbv_init
+        self._vbv_refill = s.bitrate / float(codec.framerate)
         self._open = s
         self.reopens += 1
 
@@ -215,7 +225,9 @@ class ScreenEncoder:
         frame.pict_type = av.video.frame.PictureType.I if keyframe else av.video.frame.PictureType.NONE
         data = b"".join(bytes(p) for p in self._codec.encode(frame))
         self.last_keyframe = keyframe and bool(data)
-        if refining and len(data) <= REST_BYTES and not self._trimmed:
+        self.had_room = self._vbv_fill * VBV_FRAME_SHARE >= 2 * REST_BYTES * 8
+        self._vbv_fill = min(self._vbv_size, max(0.0, self._vbv_fill - len(data) * 8) + self._vbv_refill)
+        if refining and len(data) <= REST_BYTES and self.had_room and not self._trimmed:
             # The picture is at rest: give back what capture and conversion used meanwhile
             # (the heap keeps it otherwise). A few ms, once per change, on this worker thread.
             self._trimmed = True

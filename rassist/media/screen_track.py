@@ -100,7 +100,8 @@ class SendPolicy:
             return refresh_due - now
         return Action("refresh")
 
-    def sent(self, action: Action, seq: int, nbytes: int, now: float) -> None:
+    def sent(self, action: Action, seq: int, nbytes: int, now: float, room: bool = True) -> None:
+        """`room`: the encoder could have spent much more on this frame (codec.had_room)."""
         self.last_send = now
         self.sent_seq = seq
         self.last_kind = action.kind
@@ -111,10 +112,14 @@ class SendPolicy:
             self.refine_bytes = REFINE_BYTES
             self.small_in_row = 0
         elif action.kind == "refine":
-            # One small frame may just mean the VBV buffer is empty; two in a row mean the
-            # encoder has nothing left to add to this picture.
+            # Two small frames in a row, each with room in the VBV buffer for much more, mean the
+            # encoder has nothing left to add to this picture. Small frames right after a big one
+            # (its buffer empty) say nothing: stopping there left screens blurred for good.
             self.refine_bytes -= nbytes
-            self.small_in_row = self.small_in_row + 1 if nbytes <= SETTLED_BYTES else 0
+            if nbytes > SETTLED_BYTES:
+                self.small_in_row = 0
+            elif room:
+                self.small_in_row += 1
             self.refining = self.small_in_row < 2
 
 
@@ -238,7 +243,8 @@ class ScreenTrack(MediaStreamTrack):
             data = await self._encode(updates, step.kind == "keyframe", still, may_reopen)
             now = time.monotonic()
             # A keyframe the encoder made on its own (it reopened) starts a new picture to sharpen.
-            self.policy.sent(Action("keyframe") if self.encoder.last_keyframe else step, seq, len(data), began)
+            self.policy.sent(Action("keyframe") if self.encoder.last_keyframe else step, seq, len(data), began,
+                             room=self.encoder.had_room)
             if self.log is not None:
                 self.log(f"{now - self._t0:.3f} {step.kind}{'+key' if self.encoder.last_keyframe else ''} "
                          f"seq={seq} updates={len(updates)} {len(data)}B")

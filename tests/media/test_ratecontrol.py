@@ -326,6 +326,18 @@ def test_send_policy() -> None:
     assert isinstance(wait, float) and abs(wait - 0.4) < 1e-9
 
 
+def test_small_frames_without_room_do_not_end_refinement() -> None:
+    policy = SendPolicy()
+    policy.sent(Action("keyframe"), 1, 200_000, 0.0)
+    for i in range(1, 6):  # the VBV buffer is empty after the keyframe: small, but not settled
+        assert policy.next_action(1, i * 0.1, 20) == Action("refine")
+        policy.sent(Action("refine"), 1, 2_000, i * 0.1, room=False)
+    policy.sent(Action("refine"), 1, 2_000, 0.6, room=True)
+    assert policy.next_action(1, 0.7, 20) == Action("refine")
+    policy.sent(Action("refine"), 1, 2_000, 0.7, room=True)
+    assert isinstance(policy.next_action(1, 0.8, 20), float)  # now it has nothing to add
+
+
 def test_refinement_is_budgeted_in_bytes_not_frames() -> None:
     policy = SendPolicy()
     policy.sent(Action("frame"), 1, 40_000, 0.0)

@@ -92,3 +92,20 @@ def test_a_lossy_link_gets_no_whole_screen_keyframe() -> None:
     enc.apply(0, 0, screen)
     enc.encode(6000)
     assert enc.reopens == 1
+
+
+def test_small_frames_after_a_big_one_are_not_taken_for_a_settled_picture() -> None:
+    from tests.media.conftest import text_screen
+
+    rgb = text_screen(seed=3)
+    enc = ScreenEncoder(RateSettings(1_000_000, 20.0), threads=1)
+    enc.apply(0, 0, np.dstack([rgb[..., ::-1], np.zeros(rgb.shape[:2], np.uint8)]), full=True)
+    enc.encode(0)
+    assert enc.encode(3000, keyframe=True)  # a whole text screen: the VBV buffer is spent
+    sizes, rooms = [], []
+    for i in range(40):  # the still picture sharpens as the buffer refills
+        sizes.append(len(enc.encode(6000 + 3000 * i, refining=True)))
+        rooms.append(enc.had_room)
+    # The first is tiny only because the buffer is empty (the old rule took two such for "sharp").
+    assert sizes[0] <= 4000 and not rooms[0]
+    assert rooms[-1]  # once the picture is sharp, frames stay small and the buffer fills
