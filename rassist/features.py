@@ -17,28 +17,62 @@ def files_feature(download_dir: Path | None, fast_lane: bool) -> Feature:
     return FilesFeature(download_dir, fast_lane=fast_lane)
 
 
+class HostFeatures:
+    """The host's features as a factory: what the session shares is made once, here; each
+    helper gets its own set from participant(). Screen sharing of monitor N (None: the
+    primary), remote control of that same monitor, annotations, files, stills.
+    `ask` decides a helper's later request for control (the TUI's dialog); without it the
+    request is a `control-request` event, answered by {"grant": "control", "to": ID}.
+
+    Shared: the monitor's geometry (found once), the annotation board and its overlay (in
+    `shared`, for HostOptions.shared). Per helper: a HostScreen with its own capture and
+    encoder, its own injector (released when that helper goes), its own files.
+    The encode-once fan-out (issue 13, media) plugs in here: one source made in __init__, a
+    per-helper HostScreen made from it in participant()."""
+
+    def __init__(self, monitor: int | None, ask: Callable[..., Any] | None = None,
+                 download_dir: Path | None = None, fast_lane: bool = True) -> None:
+        from rassist.media.capture import NoDisplayError, pick_monitor
+        from rassist.media.inject import Monitor
+
+        self.monitor = monitor
+        self.ask = ask
+        self.download_dir = download_dir
+        self.fast_lane = fast_lane
+        self.error: Any = None
+        from rassist.media.annotate import SharedBoard
+
+        self.board = SharedBoard()  # every helper's marks on one overlay, each in its colour
+        from rassist.media.local_input import LocalInputWatch
+
+        self.local = LocalInputWatch()  # the person at the host wins over every helper's input
+        self.shared: list[Feature] = [self.board, self.local]  # the session's: started once, stopped at its end
+        try:
+            shared = pick_monitor(monitor)
+            self.geometry: Monitor | None = Monitor(shared.left, shared.top, shared.width, shared.height)
+        except NoDisplayError as exc:
+            self.geometry = None  # chat and files still work; the host says so at start (no_display())
+            self.error = exc
+
+    def participant(self) -> list[Feature]:
+        from rassist.media.annotate import HostAnnotate
+        from rassist.media.control import HostControl
+        from rassist.media.screen import HostScreen
+        from rassist.media.still import HostStill
+
+        screen = HostScreen(self.monitor)
+        if self.error is not None:
+            screen.error = self.error
+        return [screen, HostControl(self.geometry, ask=self.ask, local=self.local),
+                HostAnnotate(self.geometry, shared=self.board), files_feature(self.download_dir, self.fast_lane), HostStill(self.monitor)]
+
+
 def host_features(monitor: int | None, ask: Callable[..., Any] | None = None,
                   download_dir: Path | None = None, fast_lane: bool = True) -> list[Feature]:
-    """Screen sharing of monitor N (None: the primary), remote control of that same monitor, files.
-    `ask` decides a joiner's later request for control (the TUI's dialog); without it the request
-    is a `control-request` event, answered by {"grant": "control"}."""
-    from rassist.media.capture import NoDisplayError, pick_monitor
-    from rassist.media.control import HostControl
-    from rassist.media.inject import Monitor
-    from rassist.media.screen import HostScreen
-
-    screen = HostScreen(monitor)
-    try:
-        shared = pick_monitor(monitor)
-        geometry: Monitor | None = Monitor(shared.left, shared.top, shared.width, shared.height)
-    except NoDisplayError as exc:
-        geometry = None  # chat and files still work; the host says so at start (no_display())
-        screen.error = exc
-    from rassist.media.annotate import HostAnnotate
-    from rassist.media.still import HostStill
-
-    return [screen, HostControl(geometry, ask=ask), HostAnnotate(geometry), files_feature(download_dir, fast_lane),
-            HostStill(monitor)]
+    """One helper's features and the session's shared ones in one list, for a host with one
+    helper (no invitations): HostOptions(features=host_features(...))."""
+    factory = HostFeatures(monitor, ask, download_dir, fast_lane)
+    return [*factory.participant(), *factory.shared]
 
 
 def no_display(features: list[Feature]) -> str | None:

@@ -60,6 +60,12 @@ class HostOptions(Options):
     code: str | None = None
     code_length: int = 2
     once: bool = False
+    # Several helpers: `features` serve the first; `more` makes a fresh set for each further
+    # helper (None: no invitations); `shared` features are the session's, started once.
+    shared: list[Feature] = field(default_factory=list)
+    more: Callable[[], list[Feature]] | None = None
+    max_joiners: int = 4
+    invite_ttl: float = 600.0
 
 
 @dataclass
@@ -193,7 +199,7 @@ async def _make_offer(opts: Options, ice: list[dict]) -> tuple[Peer, str]:
     from rassist.transport.peer import Peer
 
     peer = Peer(ice, opts.relay_only)
-    _prepare(peer, opts.features, "host")
+    _prepare(peer, [*getattr(opts, "shared", []), *opts.features], "host")
     return peer, await peer.offer()
 
 
@@ -215,6 +221,8 @@ class Host:
         self._embedded = None
         self._ice: list[dict] = []
         self._prepared: asyncio.Future[tuple[Peer, str]] | None = None
+        self.session: Session | None = None
+        self.approve_more: Approver | None = None  # a running session's approvals (None: `approve`)
 
     async def run(self) -> Session | DirectDone:
         client = await self._rendezvous()
@@ -241,7 +249,10 @@ class Host:
                     self._webrtc()
                 await client.wait_joined(patience)
                 try:
-                    return await self._pair(_Relay(client, self.opts.timeout), code)
+                    paired = await self._pair(_Relay(client, self.opts.timeout), code, self._webrtc, self.approve)
+                    if isinstance(paired, DirectDone):
+                        return paired
+                    return self._session(*paired)
                 except _Final as final:
                     raise final.error from None
                 except (AuthError, DeclinedError, PeerGone, TimedOut) as exc:
@@ -260,7 +271,18 @@ class Host:
                 self._prepared.cancel()
             with contextlib.suppress(Exception):
                 await client.close()
-            await self.stop_embedded()
+            if self.session is None or self.session.inviter is None:  # else its invitations need it
+                await self.stop_embedded()
+
+    def _session(self, peer: Peer, hello: sm.PeerHello, granted: tuple[str, ...]) -> Session:
+        opts = self.opts
+        self.session = Session("host", peer, hello.name, set(granted), self.emit, opts.features,
+                               opts.peer_timeout, shared=opts.shared, max_joiners=opts.max_joiners)
+        if opts.more is not None and opts.max_joiners > 1:
+            from rassist.invitations import Invitations
+
+            self.session.inviter = Invitations(self, self.session)
+        return self.session
 
     def _webrtc(self) -> asyncio.Future[tuple[Peer, str]]:
         """Our peer connection and its offer, prepared once per attempt."""
@@ -268,7 +290,8 @@ class Host:
             self._prepared = asyncio.ensure_future(_make_offer(self.opts, self._ice))
         return self._prepared
 
-    async def _pair(self, relay: _Relay, code: Code) -> Session | DirectDone:
+    async def _pair(self, relay: _Relay, code: Code, webrtc: Callable[[], Awaitable[tuple[Peer, str]]],
+                    approve: Approver) -> tuple[Peer, sm.PeerHello, tuple[str, ...]] | DirectDone:
         pairing = sm.Pairing("host", str(code), self.opts.name)
         hello = None
         while hello is None:
@@ -278,7 +301,11 @@ class Host:
         hello = dataclasses.replace(hello, request_id=secrets.token_hex(4))
         self.emit("request", id=hello.request_id, peer=hello.name, wants=list(hello.wants))
         # Stop asking if the joiner leaves or aborts while the host makes up its mind.
-        granted = await _listening(relay, pairing, self.approve(hello), hangup_ends_it=True)
+        try:
+            granted = await _listening(relay, pairing, approve(hello), hangup_ends_it=True)
+        except DeclinedError as refused:  # the approver's own reason (the session is full)
+            await relay.act(pairing.decide(None, refused.message))
+            raise
         if granted is None:
             await relay.act(pairing.decide(None))
             raise DeclinedError(f"declined {hello.name}")
@@ -290,15 +317,14 @@ class Host:
                 raise _Final(exc) from None
             if done is not None:
                 return DirectDone(done)
-        peer, offer = await self._webrtc()
+        peer, offer = await webrtc()
         await relay.act(pairing.offer(offer))
         for action in await relay.act(pairing.receive(await relay.recv(waiting_for="the joiner"))):
             if isinstance(action, sm.Sdp):
                 await peer.accept(action.sdp)
         # The peer or the server may hang up once signalling is done: only ICE matters now.
         await _listening(relay, pairing, peer.wait_open(self.opts.timeout), hangup_ends_it=False)
-        return Session("host", peer, hello.name, set(granted), self.emit, self.opts.features,
-                       self.opts.peer_timeout)
+        return peer, hello, granted
 
     async def _rendezvous(self) -> RendezvousClient:
         if self.opts.server:

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import Any
 
 from rassist.cli.console import Lines
 from rassist.cli.output import Output, escape
-from rassist.errors import ConnectionLost
+from rassist.errors import CommandError, ConnectionLost
 from rassist.protocol.display import visible
 from rassist.protocol.jsonwire import loads
 from rassist.protocol.pairing import PeerHello
 from rassist.protocol.permissions import PERMISSIONS
 from rassist.session import Session
+
+
+_TARGETED = {"grant", "revoke", "pass"}
+_PARTICIPANT = re.compile(r"p[0-9]{1,6}")
 
 
 def parse_line(line: str, json_mode: bool) -> dict[str, Any] | None:
@@ -28,6 +33,10 @@ def parse_line(line: str, json_mode: bool) -> dict[str, Any] | None:
         return cmd
     if line.startswith("/") and not line.startswith("//"):
         name, _, arg = line[1:].partition(" ")
+        words = arg.split()
+        # "/grant control p2": a permission for one of several helpers (ids are p1, p2, ...).
+        if name in _TARGETED and len(words) == 2 and _PARTICIPANT.fullmatch(words[1]):
+            return {name: words[0], "to": words[1]}
         return {name: arg.strip() or True}
     return {"chat": line[1:] if line.startswith("//") else line}
 
@@ -103,6 +112,56 @@ class Approval:
         self.lines = lines
         self.auto = auto
         self.allowed = allowed | {"view"}
+        self._pending: dict[str, tuple[asyncio.Future[tuple[str, ...] | None], PeerHello]] = {}
+
+    def attach(self, session: Session) -> None:
+        """Once the session runs, its line reader owns stdin: a further helper (invited) is
+        approved with a command, {"approve": ..., "id": ID} (plain: /approve, /approve view,
+        /approve no), answered by later()."""
+        session.add_command("approve", self._answer)
+
+    async def later(self, hello: PeerHello) -> tuple[str, ...] | None:
+        """pairing.Host's approver for invited helpers (the "request" event is out already)."""
+        if self.auto:
+            return tuple(p for p in hello.wants if p in self.allowed)
+        future: asyncio.Future[tuple[str, ...] | None] = asyncio.get_running_loop().create_future()
+        self._pending[hello.request_id] = (future, hello)
+        if not self.out.json_mode:
+            wants = ", ".join(_SPELLED[p] for p in hello.wants) or "chat only"
+            self.out.console.print(
+                f"\n[bold]Someone with an invitation asks to join.[/]\n"
+                f"  Their name, as they give it: \"{escape(visible(hello.name))}\"\n"
+                f"  This person wants to: [bold]{wants}[/]\n"
+                "Type [bold]/approve[/] for all of that, [bold]/approve view[/] for view only, "
+                "[bold]/approve no[/] to refuse.")
+        try:
+            return await future
+        finally:
+            self._pending.pop(hello.request_id, None)
+
+    def _answer(self, cmd: dict[str, Any]) -> None:
+        rid = cmd.get("id")
+        if rid is None and not self.out.json_mode and len(self._pending) == 1:
+            rid = next(iter(self._pending))  # plain mode: the one question on the screen
+        if rid not in self._pending:
+            if not self._pending:
+                raise CommandError("no request is pending: that approval was ignored")
+            raise CommandError(f'that answer names no pending request (pending: {", ".join(self._pending)}); '
+                               'answer with {"approve": ..., "id": ID}')
+        future, hello = self._pending[rid]
+        answer = cmd["approve"]
+        if answer is True or answer in ("yes", "y"):
+            result: tuple[str, ...] | None = hello.wants
+        elif answer is False or answer in ("no", "n"):
+            result = None
+        elif answer in ("view", "v"):
+            result = tuple(p for p in hello.wants if p == "view")
+        elif isinstance(answer, list) and all(p in PERMISSIONS for p in answer):
+            result = tuple(p for p in hello.wants if p in answer)
+        else:
+            raise CommandError('approve takes true, false or a list of permissions such as ["view", "files"]')
+        if not future.done():
+            future.set_result(result)
 
     async def __call__(self, hello: PeerHello) -> tuple[str, ...] | None:
         if self.auto:

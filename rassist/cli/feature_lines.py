@@ -17,6 +17,12 @@ def _esc(text: object) -> str:
     return escape(str(text))
 
 
+def _to(f: dict[str, Any]) -> str:
+    """The helper's id for a command that names it ("/grant control p2"), when it has one."""
+    pid = f.get("participant")
+    return f" control {_esc(pid)}" if pid else ""
+
+
 def host_renderers() -> dict[str, Render]:
     def control(f: dict[str, Any]) -> str | None:
         peer = _esc(f.get("peer", "the helper"))
@@ -25,12 +31,14 @@ def host_renderers() -> dict[str, Render]:
                        "type /revoke to take it back, Ctrl-C to end the session",
             "revoked": f"[bold green]You have control again[/]: {peer} can no longer use your mouse and keyboard.",
             "declined": f"Declined {peer}'s request for control.",
+            "paused": f"[bold]You are using the mouse or keyboard[/]: input from {peer} is paused for a moment.",
+            "resumed": f"Input from {peer} goes through again.",
         }.get(f.get("state", ""))
 
     return {
         "control": control,
         "control-request": lambda f: f"[bold]{_esc(f.get('peer'))}[/] asks to control your mouse and "
-                                     "keyboard: type /grant to allow (and /revoke at any time).",
+                                     f"keyboard: type /grant{_to(f)} to allow (and /revoke{_to(f)} at any time).",
         "input-refused": lambda f: f"[yellow]Dropped {f.get('count')} input event(s) from "
                                    f"{_esc(f.get('peer'))}[/] ({_esc(f.get('reason'))}): {_esc(f.get('message'))}",
         "input-released": lambda f: f"Released {', '.join(map(_esc, f.get('released', [])))} ({_esc(f.get('reason'))}).",
@@ -46,6 +54,9 @@ def join_renderers() -> dict[str, Render]:
             "revoked": f"[yellow]{peer} took control back[/]{reason}.",
             "declined": f"{peer} declined control{reason}.",
             "requested": f"Asked {peer} for control...",
+            "paused": f"[yellow]Paused[/]: the person at {peer}'s machine is using the mouse or keyboard; "
+                      "your input is dropped until they stop (about a second).",
+            "resumed": f"Control of {peer}'s mouse and keyboard is back.",
         }.get(f.get("state", ""))
 
     return {"control": control}

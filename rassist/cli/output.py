@@ -94,11 +94,15 @@ def _human(event: str, f: dict[str, Any]) -> str | None:
         return f"[dim]{stamp}[/] [bold cyan]{escape(who)}[/]: {escape(f['text'])}"
     if event == "request":
         return None  # the approval prompt says it
+    if event in ("participants", "joined", "left", "invite", "invite-closed"):  # several helpers
+        from rassist.cli.participant_lines import participant_renderers
+
+        return participant_renderers()[event](f)
     if event == "error":
         return f"[red]Error:[/] {escape(f.get('message', ''))}"
     if event == "closed":
         reason = {"quit": "you left", "peer-left": "the other side left",
-                  "shell-exited": "the shared shell ended"}.get(f.get("reason", ""))
+                  "shell-exited": "the shared shell ended", "removed": "the host removed you"}.get(f.get("reason", ""))
         return f"Session closed: {reason}." if reason else None  # after an error, the error said it all
     if event == "screen":
         dims = f"{f.get('width')}x{f.get('height')}"

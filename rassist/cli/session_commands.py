@@ -75,6 +75,10 @@ def host(
     tag: list[str] = common.TagOpt,
     record: Path | None = typer.Option(None, "--record", metavar="FILE",
                                        help="Record the screen you share to FILE (.mkv, .mp4 or .webm)."),
+    max_joiners: int = typer.Option(4, "--max-joiners", min=1, metavar="N",
+                                    help="Helpers in the session at once (/invite brings in more)."),
+    invite_ttl: float = typer.Option(600.0, "--invite-ttl", min=1.0, metavar="SECONDS",
+                                     help="How long an unused invitation (/invite) stays valid."),
 ) -> None:
     """Share this machine: print a code, wait for a helper, approve them, chat.
 
@@ -85,6 +89,9 @@ def host(
       rassist host                            # prints a code; you approve whoever joins
       rassist host --allow control,files      # grant control and files without asking
       rassist host --json --yes --once        # for scripts: JSON events, one pairing
+
+    Several helpers: once the first is connected, /invite (or {"invite": true}) gives a
+    one-time code for one more, up to --max-joiners.
     """
     out = Output(json_mode)
     live = _Live()
@@ -108,7 +115,7 @@ def host(
     async def main() -> int:
         from rassist.cli.console import Lines
         from rassist.cli.drive import Approval, answer_early, drive
-        from rassist.features import host_features
+        from rassist.features import HostFeatures
         from rassist.cli.transfer_view import files_renderers
         from rassist.cli.feature_lines import annotate_renderers, host_renderers
         from rassist.pairing import Host, HostOptions
@@ -121,16 +128,18 @@ def host(
 
             live.hooks = TuiHooks()
         # In the TUI a later request for control becomes a dialog; otherwise an event.
-        features = host_features(monitor, ask=live.hooks.ask_control if tui else None,
-                                 download_dir=download_dir, fast_lane=not (no_fast_lane or relay_only))
-        features[:0] = [recorder] if recorder else []
+        factory = HostFeatures(monitor, ask=live.hooks.ask_control if tui else None,
+                               download_dir=download_dir, fast_lane=not (no_fast_lane or relay_only))
+        features = factory.participant()  # the first helper's; invited ones get their own
+        shared: list = ([recorder] if recorder else []) + factory.shared  # the session's, whoever comes and goes
         if record is not None:
             from rassist.media.host_record import HostRecording
 
-            features.append(HostRecording(record, monitor))
+            shared.append(HostRecording(record, monitor))
         opts = HostOptions(name=common.default_name(name), server=server, timeout=timeout,
                            code=code, code_length=code_length, once=once, peer_timeout=peer_timeout,
-                           relay_only=relay_only, features=features)
+                           relay_only=relay_only, features=features, shared=shared,
+                           more=factory.participant, max_joiners=max_joiners, invite_ttl=invite_ttl)
         if tui:
             from rassist.tui import run_host_tui
             from rassist.tui.stats import LinkStats
@@ -139,13 +148,18 @@ def host(
             return await run_host_tui(opts, live.hooks, auto=yes or bool(allowed), allowed=allowed)
         lines = Lines()  # only now: its stdin thread would steal the TUI's keys
         answer_early(out, lines)
-        out.renderers.update(host_renderers() | files_renderers() | annotate_renderers())
+        from rassist.cli.participant_lines import participant_renderers
+
+        out.renderers.update(host_renderers() | files_renderers() | annotate_renderers() | participant_renderers())
         from rassist.features import no_display
 
         if (reason := no_display(features)) is not None:  # say it now, not once someone joined
             out.emit("screen", state="unavailable", message=reason)
         approve = Approval(out, lines, auto=yes or bool(allowed), allowed=allowed)
-        live.session = await Host(opts, out.emit, approve).run()
+        pairing = Host(opts, out.emit, approve)
+        pairing.approve_more = approve.later
+        live.session = await pairing.run()
+        approve.attach(live.session)
         return await drive(live.session, out, lines)
 
     try:
@@ -256,7 +270,10 @@ def join_command(
         answer_early(out, lines)
         from rassist.terminal.join import term_renderers
 
-        out.renderers.update(join_renderers() | files_renderers() | annotate_renderers() | term_renderers())
+        from rassist.cli.participant_lines import participant_renderers
+
+        out.renderers.update(join_renderers() | files_renderers() | annotate_renderers() | term_renderers()
+                             | participant_renderers())
         if view is not None:  # the picture is drawn on request, between the chat lines
             out.renderers["screen"] = lambda f: (f"The host's screen is coming ({f.get('width')}x{f.get('height')}): "
                                                  "type [bold]/screen[/] to see it.")

@@ -50,16 +50,42 @@ def _kind(mark: object) -> str:
     return {Point: "point", Stroke: "draw", Label: "label", Clear: "clear"}[type(mark)]
 
 
+class SharedBoard:
+    """One board and one overlay for the marks of every helper of a session (each in its own
+    colour): the host's session-wide part of annotations. A session feature only to be stopped
+    (the overlay closed) when the session ends."""
+
+    def __init__(self) -> None:
+        self.board = Board()
+        self.overlay: Any = None
+
+    def prepare(self, pc: RTCPeerConnection, role: str) -> None:
+        pass
+
+    async def start(self, session: Any) -> None:
+        pass
+
+    async def stop(self) -> None:
+        if self.own_board:
+            await self.shared.stop()
+        else:  # the others' marks stay; this helper's go
+            self._change(lambda: (self.board.clear(self.author), self.board.leave(self.author)))
+
+
 class HostAnnotate:
-    def __init__(self, monitor: Monitor | None, with_view: bool = True, clock: Clock = time.monotonic) -> None:
+    def __init__(self, monitor: Monitor | None, with_view: bool = True, clock: Clock = time.monotonic,
+                 shared: SharedBoard | None = None) -> None:
         """`monitor`: the shared monitor (None: no display). `with_view`: grant annotate to
-        every joiner who may view, without asking."""
+        every joiner who may view, without asking. `shared`: the session's board, when several
+        helpers draw on one screen (else a board of this helper's own)."""
         self.monitor = monitor
         self.with_view = with_view
         self.clock = clock
-        self.board = Board()
+        self.shared = shared or SharedBoard()
+        self.own_board = shared is None
+        self.board = self.shared.board
+        self.author = PEER  # the participant's id on a shared board
         self.reporter = RefusalReporter()
-        self.overlay: Any = None  # rassist.media.overlay.Overlay once the first mark needs it
         self.unavailable = unavailable_reason() or (None if monitor else "this host shares no screen")
         self.session: Session | None = None
         self._tick: asyncio.Task[None] | None = None
@@ -69,7 +95,9 @@ class HostAnnotate:
 
     async def start(self, session: Session) -> None:
         self.session = session
-        self.board.join(PEER, session.peer_name)
+        if not self.own_board:
+            self.author = str(getattr(session, "id", PEER))
+        self.board.join(self.author, session.peer_name)
         session.ctl.on("mark", self._on_mark)
         session.add_command("clear", self._clear_command)
         session.add_permission(ANNOTATE, self.grant, self.revoke)
@@ -86,9 +114,10 @@ class HostAnnotate:
         if self._tick is not None:
             self._tick.cancel()
         self._report(self.reporter.flush(self.clock()))
-        if self.overlay is not None:
-            overlay, self.overlay = self.overlay, None
-            await asyncio.to_thread(overlay.close)
+        if self.own_board:
+            await self.shared.stop()
+        else:  # the others' marks stay; this helper's go
+            self._change(lambda: (self.board.clear(self.author), self.board.leave(self.author)))
 
     async def grant(self) -> None:
         session = self._session()
@@ -102,7 +131,7 @@ class HostAnnotate:
     async def revoke(self) -> None:
         session = self._session()
         session.granted.discard(ANNOTATE)
-        self._change(lambda: self.board.clear(PEER))
+        self._change(lambda: self.board.clear(self.author))
         session.ctl.send({"t": "annotate", "granted": False, "reason": "revoked by the host"})
         session.emit("annotate", state="revoked", peer=session.peer_name)
 
@@ -127,7 +156,7 @@ class HostAnnotate:
                 raise AnnotateError("annotate is not granted", "no-permission")
             mark = decode(msg)
             self._ensure_overlay()
-            self._change(lambda: self.board.add(PEER, mark, now))
+            self._change(lambda: self.board.add(self.author, mark, now))
         except AnnotateError as exc:
             report = self.reporter.refused(exc, now)
             if report is not None:
@@ -135,6 +164,15 @@ class HostAnnotate:
             return
         if not isinstance(mark, Point):
             session.emit("mark", peer=session.peer_name, kind=_kind(mark))
+
+    @property
+    def overlay(self) -> Any:
+        """rassist.media.overlay.Overlay once the first mark needs it (the session's, if shared)."""
+        return self.shared.overlay
+
+    @overlay.setter
+    def overlay(self, value: Any) -> None:
+        self.shared.overlay = value
 
     def _ensure_overlay(self) -> None:
         if self.overlay is not None:

@@ -169,8 +169,9 @@ class Recorder:
 
     async def start(self, session: Session) -> None:
         self.session = session
-        if session.emit is not self._wrapper:  # the TUI: the CLI's Output is not in the path
-            session.emit = self.wrap(session.emit)
+        owner = getattr(session, "session", session)  # a participant's events go through its session
+        if owner.emit is not self._wrapper:  # the TUI: the CLI's Output is not in the path
+            owner.emit = self.wrap(owner.emit)
         self._final_heard = asyncio.Event()
         link = session_link(session.pc)
         self.info.session = link
@@ -183,7 +184,7 @@ class Recorder:
         if isinstance(add_hook, list):
             add_hook.append(self._last_head)
         self._task = asyncio.ensure_future(self._heads())
-        recording = next((f for f in session.features if getattr(f, "record", None) is not None
+        recording = next((f for f in owner.features if getattr(f, "record", None) is not None
                           and getattr(f, "viewer", None) is not None), None)
         if recording is not None and self.ocr is not None:
             self._sampler = asyncio.ensure_future(self._sample(recording))
@@ -208,7 +209,8 @@ class Recorder:
         """Keys and pointer events a controller sent: how many, never what."""
         if self.session is None:
             return
-        total = sum(f.received for f in self.session.features
+        owner = getattr(self.session, "session", self.session)  # every helper's, with several
+        total = sum(f.received for f in owner.features
                     if isinstance(getattr(f, "received", None), int))
         if total > self._input_seen:
             self.add("input", {"events": total - self._input_seen, "stored": "count only"})

@@ -35,7 +35,9 @@ class HostApp(SessionApp):
     #control-banner.-on { display: block; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [Binding("f2", "toggle_control", "Control", tooltip="Grant or revoke control"),
-                                             Binding("f6", "clear_marks", "Clear marks")]
+                                             Binding("f6", "clear_marks", "Clear marks"),
+                                             # Off the footer (room is short); in the palette and the panel.
+                                             Binding("f7", "invite", "Invite", show=False)]
 
     def __init__(self, opts: HostOptions, hooks: TuiHooks | None = None, auto: bool = False,
                  allowed: set[str] | None = None, clock: Callable[[], float] = time.time,
@@ -51,6 +53,9 @@ class HostApp(SessionApp):
         self.allowed = (allowed or set()) | {"view"}
         self._asking_control = False
         self.screen_state: str | None = None
+        self.invitations: dict[str, float] = {}  # open invitation codes -> seconds they were valid for
+        self.helpers: list[dict[str, Any]] = []  # the last participants event
+        self.controller_name: str | None = None  # with several helpers: who holds control
 
     def compose(self) -> ComposeResult:
         yield Static("", id="control-banner", markup=False)
@@ -96,6 +101,41 @@ class HostApp(SessionApp):
             self._asking_control = False
             self.panel.show(pending=None)
 
+    # ---------------------------------------------------------------- several helpers
+
+    def action_invite(self) -> None:
+        """F7: a one-time code for one more helper."""
+        if self.session is None or self.ended or not self.session.has_command("invite"):
+            self.notify("Invitations work once the first helper is connected.", severity="warning")
+        else:
+            self.command({"invite": True})
+
+    def event_invite(self, f: dict[str, Any], at: float) -> None:
+        self.invitations[str(f.get("code"))] = float(f.get("expires_in") or 0)
+        self.panel.show(invitations=sorted(self.invitations))
+        self.chat_pane.add_system(at, f"Invitation {escape(str(f.get('code')))}: they run "
+                                      f"rassist join {escape(str(f.get('code')))}")
+
+    def event_invite_closed(self, f: dict[str, Any], at: float) -> None:
+        self.invitations.pop(str(f.get("code")), None)
+        self.panel.show(invitations=sorted(self.invitations))
+
+    def event_joined(self, f: dict[str, Any], at: float) -> None:
+        self.chat_pane.add_system(at, f"{escape(str(f.get('peer')))} joined; allowed: "
+                                      f"{escape(permissions(list(f.get('granted', []))))}")
+
+    def event_left(self, f: dict[str, Any], at: float) -> None:
+        self.chat_pane.add_system(at, f"{escape(str(f.get('peer')))} left ({escape(str(f.get('reason')))})")
+
+    def event_participants(self, f: dict[str, Any], at: float) -> None:
+        self.helpers = [e for e in f.get("participants", []) if isinstance(e, dict)]
+        self.panel.show(helpers=self.helpers if len(self.helpers) > 1 else None)
+        if len(self.helpers) > 1:  # the banner follows whoever holds control
+            holder = next((e for e in self.helpers if e.get("controller")), None)
+            self.control = "granted" if holder is not None else "not granted"
+            self.controller_name = str(holder.get("name")) if holder is not None else None
+            self._banner()
+
     # ---------------------------------------------------------------- control
 
     def action_clear_marks(self) -> None:
@@ -106,10 +146,16 @@ class HostApp(SessionApp):
             self.command({"clear": True})
 
     def action_toggle_control(self) -> None:
+        several = len(self.helpers) > 1
+        controller = next((str(e.get("id")) for e in self.helpers if e.get("controller")), None)
         if self.session is None or self.ended:
             self.notify("Nobody is connected.", severity="warning")
         elif not (self.session is not None and self.session.has_permission("control")):
             self.notify("Remote control is not available in this session.", severity="warning")
+        elif several and controller is not None:  # F2 takes control back from whoever has it
+            self.command({"revoke": "control", "to": controller})
+        elif several:
+            self.notify("Several helpers: control goes to one who asks for it.", severity="warning")
         elif self.control == "granted":
             self.command({"revoke": "control"})
         else:
@@ -145,7 +191,7 @@ class HostApp(SessionApp):
         """White on red across the top while the joiner has control; gone when it does not."""
         banner = self.query_one("#control-banner", Static)
         on = self.control == "granted" and not self.ended
-        peer = str(self.status_bar.fields.get("peer") or "the helper")  # made visible by emit()
+        peer = self.controller_name or str(self.status_bar.fields.get("peer") or "the helper")  # made visible by emit()
         banner.update(f"{peer} HAS CONTROL of your mouse and keyboard · F2 takes it back" if on else "")
         banner.set_class(on, "-on")
 
@@ -158,7 +204,8 @@ class HostApp(SessionApp):
         def answered(grant: bool | None) -> None:
             self.panel.show(pending=None)
             if grant:
-                self.command({"grant": "control"})
+                to = {"to": f["participant"]} if isinstance(f.get("participant"), str) else {}
+                self.command({"grant": "control", **to})
             else:
                 # Without the hooks HostControl has no refusal command: the joiner keeps waiting.
                 self.event_log.add(self.clock(), f"Control not granted to {escape(peer)}")
@@ -189,6 +236,7 @@ class HostApp(SessionApp):
         self._banner()
 
     def more_commands(self) -> Iterable[SystemCommand]:
+        yield SystemCommand("Invite another helper", "A one-time code for one more helper (F7)", self.action_invite)
         if self.control == "granted":
             yield SystemCommand("Revoke control", "Take mouse and keyboard back now (F2)", self.action_toggle_control)
         else:

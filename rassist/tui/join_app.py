@@ -3,6 +3,8 @@ transfers on the right, the status bar and key bindings below."""
 
 from __future__ import annotations
 
+from rich.markup import escape
+
 import time
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -40,6 +42,7 @@ class JoinApp(SessionApp):
         self.code = code
         self.opts = opts
         self.screen_unavailable: str | None = None  # the host's reason, if it shares no screen
+        self._helpers = ""  # the last list of helpers shown
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="main"):
@@ -129,6 +132,15 @@ class JoinApp(SessionApp):
         self.event_term(f, at)
 
     # ---------------------------------------------------------------- events
+
+    def event_participants(self, f: dict[str, Any], at: float) -> None:
+        """Who else helps (a line in the chat when it changes, once there are several)."""
+        entries = [e for e in f.get("participants", []) if isinstance(e, dict)]
+        names = ", ".join(str(e.get("name")) + (" (you)" if e.get("id") == f.get("you") else "")
+                          + (" (controls)" if e.get("controller") else "") for e in entries)
+        if len(entries) > 1 and names != self._helpers:
+            self.chat_pane.add_system(at, f"Helpers here: {escape(names)}")
+        self._helpers = names
 
     def event_connected(self, f: dict[str, Any], at: float) -> None:
         super().event_connected(f, at)

@@ -13,7 +13,7 @@ from rich.markup import escape
 from rassist.transport.route import summary
 
 CLOSED_REASONS = {"quit": "you left", "peer-left": "the other side left", "interrupted": "interrupted",
-                  "shell-exited": "the shared shell ended"}
+                  "shell-exited": "the shared shell ended", "removed": "the host removed you"}
 
 
 def size(n: Any) -> str:
@@ -132,6 +132,16 @@ def describe(event: str, f: dict[str, Any]) -> str | None:
             return f"[yellow]Ticket:[/] {escape(str(f.get('message')))}"
         case "note":
             return f"Noted in the ticket: {escape(str(f.get('text')))}"
+        case "invite":
+            return f"Invitation [b]{escape(str(f.get('code')))}[/b] issued"
+        case "invite-closed":
+            return f"Invitation {escape(str(f.get('code')))} {escape(str(f.get('reason')))}"
+        case "joined":
+            return f"{peer} joined ({escape(str(f.get('participant')))}); allowed: {escape(permissions(f.get('granted')))}"
+        case "left":
+            return f"{peer} left ({escape(str(f.get('reason')))})"
+        case "participants":
+            return None  # the panel shows them
         case "chat" | "stats" | "file-progress" | "file-lane" | "text":
             return None
         case _:

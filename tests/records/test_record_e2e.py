@@ -68,7 +68,8 @@ def test_host_and_join_both_keep_chat_grants_files_and_notes(server, tmp_path):
     connected = next(e for e in entries if e["kind"] == "connected")
     assert sorted(connected["data"]["granted"]) == ["files", "view"]
     chat = [e["data"] for e in entries if e["kind"] == "chat"]
-    assert chat == [{"from": "alice@box", "text": "the tunnel says ECONNRESET every hour", "mine": False}]
+    assert chat == [{"from": "alice@box", "text": "the tunnel says ECONNRESET every hour", "participant": "p1",
+                     "mine": False}]
     assert any(e["kind"] == "note" and e["data"]["text"] == "asked for the client log" for e in entries)
     digest = hashlib.sha256(payload.read_bytes()).hexdigest()
     done = [e["data"] for e in entries if e["kind"] == "file-done"]

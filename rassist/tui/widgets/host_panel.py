@@ -70,6 +70,15 @@ class HostPanel(VerticalScroll):
             peer_lines.append(f"Control: {escape(str(control))}")
             if i.get("screen"):
                 peer_lines.append(f"Screen: {escape(str(i['screen']))}")
+        helpers = i.get("helpers")
+        if helpers:  # several helpers: who is here, with what (the first's lines above stay)
+            peer_lines.append("Helpers:")
+            for e in helpers:
+                mark = " [b red]controls[/]" if e.get("controller") else ""
+                peer_lines.append(f"  {escape(str(e.get('id')))} {escape(str(e.get('name')))}: "
+                                  f"{escape(permissions(e.get('permissions')))}{mark}")
+        for code in i.get("invitations") or []:
+            peer_lines.append(f"Invitation: [b green]{escape(code)}[/]")
         peer_widget = self.query_one("#host-peer", Static)
         peer_widget.update("\n".join(peer_lines))
         peer_widget.display = bool(peer_lines)
