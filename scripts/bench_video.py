@@ -271,6 +271,7 @@ async def one_run(env: dict[str, str], move_seconds: float, tmp: Path, host_pref
     from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 
     from rassist.media.codec import prefer_h264
+    from rassist.media.viewer import receiver_of
     from rassist.media.viewer import ScreenViewer
 
     loop = asyncio.get_running_loop()
@@ -287,7 +288,7 @@ async def one_run(env: dict[str, str], move_seconds: float, tmp: Path, host_pref
     viewer = ScreenViewer(on_frame=on_frame)
     viewer.full_size = (1920, 1080)
     prefer_h264(pc.addTransceiver("video", direction="recvonly"))
-    pc.on("track", viewer.attach)
+    pc.on("track", lambda track: viewer.attach(track, receiver_of(pc, track)))
     result: dict[str, float] = {}
     started = time.monotonic()
     try:
@@ -309,6 +310,8 @@ async def one_run(env: dict[str, str], move_seconds: float, tmp: Path, host_pref
             took, at_1s = await until_readable(viewer, np.load(path), reply["painted"], deadline)
             times.append(took)
             scores.append(at_1s)
+            if math.isnan(took):
+                print("  not readable: " + receiver_state(pc), file=sys.stderr)
             print(f"  text {seed}: readable after {took:.2f} s, {at_1s:.1f} dB at 1 s (painted at "
                   f"{reply['painted']:.3f})", file=sys.stderr)
             await asyncio.sleep(1.5)
@@ -332,6 +335,17 @@ async def one_run(env: dict[str, str], move_seconds: float, tmp: Path, host_pref
         host.close()
         painter.close()
     return result
+
+
+def receiver_state(pc: Any) -> str:
+    """What the viewer's aiortc receiver holds (for a screen that never became readable)."""
+    receiver = pc.getTransceivers()[0].receiver
+    buffer = receiver._RTCRtpReceiver__jitter_buffer
+    nacks = receiver._RTCRtpReceiver__nack_generator
+    held = [p.sequence_number for p in buffer._packets if p is not None]
+    return (f"jitter buffer origin={buffer._origin} holds {len(held)} packets "
+            f"({min(held, default=None)}..{max(held, default=None)}); NACK max_seq={nacks.max_seq} "
+            f"missing={sorted(nacks.missing)[:20]}")
 
 
 async def moving_and_idle(result: dict[str, float], host: Child, painter: Child, seen: dict[int, float],

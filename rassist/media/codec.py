@@ -23,6 +23,7 @@ Hooks aiortc has no public API for, installed on our sender instance only:
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import fractions
 import os
 import time
@@ -32,11 +33,11 @@ from typing import Any
 import av
 import numpy as np
 from aiortc import RTCRtpSender, RTCRtpTransceiver
-from aiortc.rtp import (RTCP_PSFB_APP, RTCP_PSFB_FIR, RTCP_PSFB_PLI, RTCP_RTPFB_NACK, RtcpPsfbPacket, RtcpRrPacket,
-                        RtcpRtpfbPacket, RtcpSrPacket, is_rtcp, unpack_remb_fci)
+from aiortc.rtp import (RTCP_PSFB_APP, RTCP_PSFB_FIR, RTCP_PSFB_PLI, RTCP_RTPFB_NACK, RTP_HISTORY_SIZE,
+                        RtcpPsfbPacket, RtcpRrPacket, RtcpRtpfbPacket, RtcpSrPacket, is_rtcp, unpack_remb_fci)
 
-from rassist.media.ratecontrol import (REST_FRAMES, VBV_INIT, LinkEstimator, Pacer, RateSettings, reopen_wanted,
-                                       vbv_bufsize)
+from rassist.media.ratecontrol import (REST_FRAMES, VBV_INIT, LinkEstimator, Pacer, RateSettings,
+                                       reopen_wanted, vbv_bufsize)
 
 MIME = "video/H264"
 TIME_BASE = fractions.Fraction(1, 90000)  # RTP's video clock, so pts map 1:1 onto RTP timestamps
@@ -45,10 +46,12 @@ TIME_BASE = fractions.Fraction(1, 90000)  # RTP's video clock, so pts map 1:1 on
 # (ratecontrol.MAX_FRAME_BYTES stays below). The sender's NACK history holds the last 128 packets;
 # paced, a lost packet is asked for about one round trip later, which is within those 128
 # packets up to ~150 kB per round trip.
+REST_BYTES = 4000  # a re-encode of a still picture this small: nothing left to add, the screen rests
 CABAC_BELOW = 3_000_000  # bit/s under which the encoder spends CPU on CABAC to save bytes
 # Below this fill of its VBV buffer libx264 raises the quantiser to refill it: such a frame's
 # size says nothing about whether the picture is done (a 1080p text screen after a first
-# keyframe at 1.5 Mbit/s: 1-4 kB frames at 25-30 dB, then 10 kB ones again).
+# keyframe at 1-1.5 Mbit/s: 1-4 kB frames at 25-30 dB, then 10 kB ones again). An absolute
+# floor (room for two settled frames) left some screens at 31-36 dB; half the buffer did not.
 VBV_SETTLED = 0.5
 
 
@@ -94,11 +97,15 @@ class ScreenEncoder:
         self.keyframes = 0
         self.reopens = 0
         self.last_keyframe = False
-        # libx264's VBV buffer, modelled in bits (it refills by maxrate / fps per frame): a small
-        # frame from a buffer under VBV_SETTLED full may be the VBV holding the encoder back,
-        # not a picture with nothing left to add (screen_track.SendPolicy).
-        self._vbv_size = self._vbv_fill = 0.0
-        self.vbv_starved = False
+        self._trimmed = True  # the heap was trimmed since the picture last changed
+        # libx264's VBV buffer as it models it (bits): each frame adds rate / fps (at the rate
+        # and frame rate it was opened with), up to the buffer's size, and takes what it used.
+        self._vbv_size = 0.0
+        self._vbv_fill = 0.0
+        self._vbv_refill = 0.0
+        # Whether the last frame could have been much bigger than a settled one: a small frame
+        # means "nothing left to add" only then, not right after a big one emptied the buffer.
+        self.had_room = True
 
     def configure(self, settings: RateSettings) -> None:
         self._wanted = settings
@@ -156,6 +163,12 @@ class ScreenEncoder:
 
     def _create(self, width: int, height: int, new_screen: bool) -> None:
         s = self._wanted
+        # The very first picture of a session: something to look at soon beats sharp but late.
+        vbv_init = VBV_INIT if self._codec is not None else 0.3
+        # The old libx264 context goes before the new one opens: both at once (~80 MB each at
+        # 1080p 4:4:4) left the heap that much bigger after every restart (fragmented, never
+        # given back); freed first and trimmed, memory stays flat across restarts.
+        self._close_codec()
         codec = av.CodecContext.create("libx264", "w")
         codec.width = width
         codec.height = height
@@ -167,8 +180,6 @@ class ScreenEncoder:
         # buffer, ratecontrol.vbv_bufsize: a new screen arrives readable in one frame). Once the
         # buffer is spent, frames get the rate / fps each: motion stays smooth.
         bufsize = vbv_bufsize(s.bitrate, new_screen)
-        # The very first picture of a session: something to look at soon beats sharp but late.
-        vbv_init = VBV_INIT if self._codec is not None else 0.3
         codec.options = {
             "preset": "ultrafast",
             "tune": "zerolatency",
@@ -184,8 +195,9 @@ class ScreenEncoder:
                            + ("cabac=1:subme=2:trellis=1" if s.bitrate < CABAC_BELOW else "cabac=0"),
         }
         codec.open()
-        self._vbv_size, self._vbv_fill = float(bufsize), bufsize * vbv_init
         self._codec = codec
+        self._vbv_size, self._vbv_fill = float(bufsize), bufsize * vbv_init
+        self._vbv_refill = s.bitrate / float(codec.framerate)
         self._open = s
         self.reopens += 1
 
@@ -218,15 +230,41 @@ class ScreenEncoder:
         frame.pict_type = av.video.frame.PictureType.I if keyframe else av.video.frame.PictureType.NONE
         data = b"".join(bytes(p) for p in self._codec.encode(frame))
         self.last_keyframe = keyframe and bool(data)
-        self.vbv_starved = self._vbv_fill < self._vbv_size * VBV_SETTLED
-        self._vbv_fill = min(self._vbv_size, self._vbv_fill - len(data) * 8 + self._open.bitrate / self._open.fps)
+        self.had_room = self._vbv_fill >= self._vbv_size * VBV_SETTLED
+        self._vbv_fill = min(self._vbv_size, max(0.0, self._vbv_fill - len(data) * 8) + self._vbv_refill)
+        if refining and len(data) <= REST_BYTES and self.had_room and not self._trimmed:
+            # The picture is at rest: give back what capture and conversion used meanwhile
+            # (the heap keeps it otherwise). A few ms, once per change, on this worker thread.
+            self._trimmed = True
+            trim_heap()
+        elif not refining:
+            self._trimmed = False
         if self.last_keyframe:
             self.keyframes += 1
         return data
 
-    def close(self) -> None:
-        self._codec = None
+    def _close_codec(self) -> None:
+        if self._codec is not None:
+            self._codec = None  # the only reference: PyAV frees the context (avcodec_free_context)
+            trim_heap()
 
+    def close(self) -> None:
+        self._close_codec()
+
+
+def trim_heap() -> None:
+    """Give freed heap memory back to the system (glibc's malloc_trim; elsewhere nothing)."""
+    global _malloc_trim
+    if _malloc_trim is None:
+        try:
+            _malloc_trim = ctypes.CDLL("libc.so.6").malloc_trim
+        except (OSError, AttributeError):
+            _malloc_trim = False
+    if _malloc_trim:
+        _malloc_trim(0)
+
+
+_malloc_trim: Any = None
 
 # An access unit delimiter NAL: sent on its own right after each frame, with the RTP timestamp
 # the next frame will carry. aiortc's receiver only passes a frame to its decoder when a packet
@@ -245,6 +283,7 @@ class SenderFeedback:
         self.clock = clock
         self.keyframe_requests = 0
         self.nacked = 0  # packets the receiver asked to have retransmitted
+        self.unrecoverable = 0  # NACKs for a packet the sender no longer had
         self.last_remb: int | None = None
         # Our recent sender reports (middle 32 bits of their NTP time -> when they were sent):
         # a receiver report may answer any of them, not only the latest.
@@ -259,8 +298,24 @@ class SenderFeedback:
             self._note_report(sender)
             await original(packet)
             self.observe(packet, sender._ssrc)
+            if isinstance(packet, RtcpRtpfbPacket) and packet.fmt == RTCP_RTPFB_NACK:
+                self.check_history(packet.lost, sender)
 
         sender._handle_rtcp_packet = handle  # type: ignore[method-assign]
+
+    def check_history(self, lost: list[int], sender: RTCRtpSender) -> None:
+        """A packet asked for that aiortc no longer keeps (it keeps the last RTP_HISTORY_SIZE)
+        can never arrive: the receiver's picture is broken until a keyframe, so send one now
+        rather than after the receiver gives up on it (repair.py)."""
+        history = getattr(sender, "_RTCRtpSender__rtp_history", None)
+        if history is None:
+            return
+        for seq in lost:
+            kept = history.get(seq % RTP_HISTORY_SIZE)
+            if kept is None or kept.sequence_number != seq:
+                self.unrecoverable += 1
+                self.on_keyframe_request()
+                return
 
     def _note_report(self, sender: RTCRtpSender) -> None:
         # aiortc keeps the latest one private (it computes the same round trip for its stats).

@@ -21,7 +21,7 @@ from aiortc.mediastreams import MediaStreamTrack
 
 from rassist.errors import CommandError, RassistError
 from rassist.media.record import Recorder, check_path
-from rassist.media.viewer import ScreenViewer
+from rassist.media.viewer import ScreenViewer, receiver_of
 
 if TYPE_CHECKING:
     from rassist.media.capture import Monitor
@@ -137,9 +137,9 @@ class ViewScreen:
             return
         # No transceiver of our own: the host's offer says whether a screen comes (a host without
         # a display offers none), and setRemoteDescription makes the receiving side to match.
-        pc.on("track", self._on_track)
+        pc.on("track", lambda track: self._on_track(track, receiver_of(pc, track)))
 
-    def _on_track(self, track: MediaStreamTrack) -> None:
+    def _on_track(self, track: MediaStreamTrack, receiver: object | None = None) -> None:
         if track.kind != "video":
             return
         if self.record is not None and self.recorder is None:
@@ -155,7 +155,7 @@ class ViewScreen:
                 user_callback(frame)
 
         self.viewer.on_frame = first_frame
-        self.viewer.attach(track)
+        self.viewer.attach(track, receiver)
 
     async def start(self, session: Session) -> None:
         self._session = session
@@ -207,3 +207,4 @@ class ViewScreen:
         if self.recorder is not None and self._session is not None:
             with contextlib.suppress(Exception):
                 self._session.emit("recorded", path=str(self.record), frames=self.recorder.frames_written)
+

@@ -100,9 +100,8 @@ class SendPolicy:
             return refresh_due - now
         return Action("refresh")
 
-    def sent(self, action: Action, seq: int, nbytes: int, now: float, starved: bool = False) -> None:
-        """`starved`: the encoder's VBV buffer was low (codec.ScreenEncoder.vbv_starved), so a
-        small frame may be small for that alone."""
+    def sent(self, action: Action, seq: int, nbytes: int, now: float, room: bool = True) -> None:
+        """`room`: the encoder could have spent much more on this frame (codec.had_room)."""
         self.last_send = now
         self.sent_seq = seq
         self.last_kind = action.kind
@@ -113,11 +112,14 @@ class SendPolicy:
             self.refine_bytes = REFINE_BYTES
             self.small_in_row = 0
         elif action.kind == "refine":
-            # Two small frames in a row from a VBV buffer with room mean the encoder has
-            # nothing left to add to this picture. From a low buffer (after a keyframe drained
-            # it) libx264 makes small frames to refill it: they prove nothing.
+            # Two small frames in a row, each with room in the VBV buffer for much more, mean the
+            # encoder has nothing left to add to this picture. Small frames right after a big one
+            # (its buffer empty) say nothing: stopping there left screens blurred for good.
             self.refine_bytes -= nbytes
-            self.small_in_row = self.small_in_row + 1 if nbytes <= SETTLED_BYTES and not starved else 0
+            if nbytes > SETTLED_BYTES:
+                self.small_in_row = 0
+            elif room:
+                self.small_in_row += 1
             self.refining = self.small_in_row < 2
 
 
@@ -247,7 +249,7 @@ class ScreenTrack(MediaStreamTrack):
             now = time.monotonic()
             # A keyframe the encoder made on its own (it reopened) starts a new picture to sharpen.
             self.policy.sent(Action("keyframe") if self.encoder.last_keyframe else step, seq, len(data), began,
-                             self.encoder.vbv_starved)
+                             room=self.encoder.had_room)
             if self.log is not None:
                 self.log(f"{now - self._t0:.3f} {step.kind}{'+key' if self.encoder.last_keyframe else ''} "
                          f"seq={seq} updates={len(updates)} {len(data)}B")

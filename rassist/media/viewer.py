@@ -13,11 +13,13 @@ import time
 from collections import deque
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import av
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from rassist.media.record import Recorder
+from rassist.media.repair import ReceiverRepair
 
 FrameCallback = Callable[[av.VideoFrame], None]
 
@@ -36,10 +38,15 @@ class ScreenViewer:
         self._arrivals: deque[float] = deque(maxlen=120)
         self._changed = asyncio.Condition()
         self._task: asyncio.Task[None] | None = None
+        self.repair: ReceiverRepair | None = None
 
-    def attach(self, track: MediaStreamTrack) -> None:
-        """Start consuming `track` (from `pc.on("track")`)."""
+    def attach(self, track: MediaStreamTrack, receiver: object | None = None) -> None:
+        """Start consuming `track` (from `pc.on("track")`); with its aiortc `receiver`, also
+        recover from packets lost for good (repair.py)."""
         self._task = asyncio.ensure_future(self._consume(track))
+        if receiver is not None:
+            self.repair = ReceiverRepair(receiver)
+            self.repair.start()
 
     async def _consume(self, track: MediaStreamTrack) -> None:
         try:
@@ -110,6 +117,8 @@ class ScreenViewer:
         return frame.width, frame.height
 
     async def stop(self) -> None:
+        if self.repair is not None:
+            await self.repair.stop()
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -123,3 +132,8 @@ def write_png(frame: av.VideoFrame, path: Path) -> None:
     tmp = path.with_name(path.name + ".part")
     frame.to_image().save(tmp, format="PNG")
     tmp.replace(path)
+
+
+def receiver_of(pc: Any, track: MediaStreamTrack) -> object | None:
+    """The aiortc receiver a remote track comes from (the "track" event passes only the track)."""
+    return next((t.receiver for t in pc.getTransceivers() if t.receiver.track is track), None)

@@ -326,19 +326,31 @@ def test_send_policy() -> None:
     assert isinstance(wait, float) and abs(wait - 0.4) < 1e-9
 
 
-def test_small_frames_from_a_starved_vbv_buffer_do_not_end_refinement() -> None:
+def test_small_frames_from_a_drained_vbv_buffer_do_not_end_refinement() -> None:
     policy = SendPolicy()
     policy.sent(Action("frame"), 1, 90_000, 0.0)  # a first picture that drained the buffer
     for i in range(1, 4):  # libx264 refills it with small frames: the picture is not done
-        policy.sent(Action("refine"), 1, 1_500, i * 0.05, starved=True)
+        policy.sent(Action("refine"), 1, 1_500, i * 0.05, room=False)
         assert policy.refining
     policy.sent(Action("refine"), 1, 9_000, 0.2)
     policy.sent(Action("refine"), 1, 100, 0.25)
-    policy.sent(Action("refine"), 1, 90, 0.3, starved=True)  # small, but may be the VBV: one more
+    policy.sent(Action("refine"), 1, 90, 0.3, room=False)  # small, but may be the VBV: one more
     assert policy.refining
     policy.sent(Action("refine"), 1, 90, 0.35)
     policy.sent(Action("refine"), 1, 90, 0.4)
     assert not policy.refining  # two small frames from a buffer with room: done
+
+
+def test_small_frames_without_room_do_not_end_refinement() -> None:
+    policy = SendPolicy()
+    policy.sent(Action("keyframe"), 1, 200_000, 0.0)
+    for i in range(1, 6):  # the VBV buffer is empty after the keyframe: small, but not settled
+        assert policy.next_action(1, i * 0.1, 20) == Action("refine")
+        policy.sent(Action("refine"), 1, 2_000, i * 0.1, room=False)
+    policy.sent(Action("refine"), 1, 2_000, 0.6, room=True)
+    assert policy.next_action(1, 0.7, 20) == Action("refine")
+    policy.sent(Action("refine"), 1, 2_000, 0.7, room=True)
+    assert isinstance(policy.next_action(1, 0.8, 20), float)  # now it has nothing to add
 
 
 def test_refinement_is_budgeted_in_bytes_not_frames() -> None:

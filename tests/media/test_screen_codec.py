@@ -111,13 +111,30 @@ def test_a_still_text_screen_sharpens_until_done_not_until_the_vbv_runs_dry() ->
     for _ in range(400):
         data = enc.encode(int(now * 90000), refining=action.kind == "refine")
         if action.kind == "refine" and len(frames) == 1:
-            assert enc.vbv_starved  # the first picture left the buffer low
-        policy.sent(Action("keyframe") if enc.last_keyframe else action, 1, len(data), now, enc.vbv_starved)
+            assert not enc.had_room  # the first picture left the buffer low
+        policy.sent(Action("keyframe") if enc.last_keyframe else action, 1, len(data), now, room=enc.had_room)
         frames += decoder.decode(av.Packet(data))
         now += 0.05
         step = policy.next_action(1, now, 20.0)
         if not isinstance(step, Action):
             break
         action = step
-    assert not policy.refining and not enc.vbv_starved  # it stopped because the picture is done
+    assert not policy.refining and enc.had_room  # it stopped because the picture is done
     assert psnr(frames[-1].to_ndarray(format="rgb24"), picture) >= 40
+
+
+def test_small_frames_after_a_big_one_are_not_taken_for_a_settled_picture() -> None:
+    from tests.media.conftest import text_screen
+
+    rgb = text_screen(seed=3)
+    enc = ScreenEncoder(RateSettings(1_000_000, 20.0), threads=1)
+    enc.apply(0, 0, np.dstack([rgb[..., ::-1], np.zeros(rgb.shape[:2], np.uint8)]), full=True)
+    enc.encode(0)
+    assert enc.encode(3000, keyframe=True)  # a whole text screen: the VBV buffer is spent
+    sizes, rooms = [], []
+    for i in range(300):  # the still picture sharpens as the buffer refills (at 1 Mbit/s: ~9 s)
+        sizes.append(len(enc.encode(6000 + 3000 * i, refining=True)))
+        rooms.append(enc.had_room)
+    # The first is tiny only because the buffer is empty (the old rule took two such for "sharp").
+    assert sizes[0] <= 4000 and not rooms[0]
+    assert rooms[-1] and sizes[-1] <= 4000  # once the picture is sharp, frames stay small and the buffer fills
