@@ -92,6 +92,12 @@ class HostScreen:
         if self.track is not None:
             self.track.stop()
 
+    async def link_lost(self) -> None:  # resume (issue 18): prepare() adds a fresh track
+        await self.stop()
+
+    async def relink(self, session: Session) -> None:  # the fresh track starts with a keyframe
+        await self.start(session)
+
 
 class ViewScreen:
     """Receives the host's screen: keeps the latest frame, optionally records it.

@@ -76,6 +76,10 @@ class FilesFeature:
         session.add_command("accept", self._accept_command)
         session.add_command("decline", self._decline_command)
 
+    async def relink(self, session: Session) -> None:
+        """A resumed link: new transfers use its bulk channel (one cut short does not resume yet)."""
+        self.bulk = BulkChannel(session.channel("bulk"), lambda cb: session.listen("bulk", cb))
+
     async def stop(self) -> None:
         tasks = list(self._running.values())
         for task in tasks:

@@ -1,0 +1,134 @@
+"""Sessions that survive a dropped link (issue 18, phase 2), over in-process aiortc peers and
+an in-process rendezvous: both sides reconnect under the same participant, control messages
+sent across the gap arrive once each, a goodbye does not resume, and an expired window ends."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from rassist.errors import ConnectionLost
+from rassist.resuming import config
+from rassist.rendezvous.server import RendezvousServer
+from rassist.session import Session
+from rassist.transport.peer import Peer
+from tests.sessions import WAIT, Events
+
+
+class Probe:
+    """A feature that records its resume hooks (HostControl's release happens in link_lost)."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def prepare(self, pc: Any, role: str) -> None:
+        self.calls.append("prepare")
+
+    async def start(self, participant: Any) -> None:
+        self.calls.append("start")
+
+    async def link_lost(self) -> None:
+        self.calls.append("link_lost")
+
+    async def relink(self, participant: Any) -> None:
+        self.calls.append("relink")
+
+    async def stop(self) -> None:
+        self.calls.append("stop")
+
+
+@contextlib.asynccontextmanager
+async def rendezvous() -> AsyncIterator[str]:
+    server = await RendezvousServer().start("127.0.0.1", 0)
+    try:
+        yield f"ws://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+async def peers() -> tuple[Peer, Peer]:
+    host_peer, join_peer = Peer(), Peer()
+    await host_peer.accept(await join_peer.answer(await host_peer.offer()))
+    await asyncio.gather(host_peer.wait_open(WAIT), join_peer.wait_open(WAIT))
+    return host_peer, join_peer
+
+
+async def sessions(url: str, host_window: float, join_window: float, probes: tuple[Probe, Probe]
+                   ) -> tuple[Session, Session, Events, Events]:
+    hp, jp = await peers()
+    key = os.urandom(32)
+    host_events, join_events = Events(), Events()
+    host = Session("host", hp, "ann", {"view", "files"}, host_events, [probes[0]], peer_timeout=3.0)
+    join = Session("join", jp, "desk", {"view", "files"}, join_events, [probes[1]], peer_timeout=3.0)
+    host.first.resume = config(key, "host", [url], host_window, False)
+    join.first.resume = config(key, "join", [url], join_window, False)
+    await host.start()
+    await join.start()
+    return host, join, host_events, join_events
+
+
+async def test_both_sides_resume_and_nothing_is_lost_or_duplicated() -> None:
+    probes = (Probe(), Probe())
+    async with rendezvous() as url:
+        host, join, host_events, join_events = await sessions(url, 60, 60, probes)
+        runs = [asyncio.ensure_future(s.run()) for s in (host, join)]
+        try:
+            join.chat("before")
+            await host_events.wait("chat", text="before")
+            participant = host.participants["p1"]
+            await host.first.peer.close()  # the path drops (both sides see it go)
+            await host_events.wait("reconnecting", participant="p1")
+            host.chat("during, from the host")
+            await join_events.wait("reconnecting")
+            join.chat("during, from the joiner")
+            await host_events.wait("reconnected", participant="p1")
+            await join_events.wait("reconnected")
+            await join_events.wait("chat", text="during, from the host")
+            await host_events.wait("chat", text="during, from the joiner")
+            join.chat("after")
+            await host_events.wait("chat", text="after")
+            await asyncio.sleep(0.5)
+            for events in (host_events, join_events):
+                texts = [e["text"] for e in events.named("chat") if e.get("from") != "me"]
+                assert len(texts) == len(set(texts)), texts  # none twice
+            assert host.participants["p1"] is participant and participant.granted == {"view", "files"}
+            assert join.first.granted == {"view", "files"}  # as the host's sealed offer says
+            for probe in probes:
+                assert probe.calls == ["start", "link_lost", "prepare", "relink"], probe.calls
+            assert not runs[0].done() and not runs[1].done()
+        finally:
+            for session in (join, host):
+                await session.close("quit")
+            for run in runs:
+                with contextlib.suppress(BaseException):
+                    await asyncio.wait_for(run, WAIT)
+        assert runs[0].result() == "peer-left" or runs[0].result() == "quit"
+
+
+async def test_a_goodbye_does_not_resume() -> None:
+    async with rendezvous() as url:
+        host, join, host_events, join_events = await sessions(url, 60, 60, (Probe(), Probe()))
+        runs = [asyncio.ensure_future(s.run()) for s in (host, join)]
+        await join.close("quit")
+        assert await asyncio.wait_for(runs[0], WAIT) == "peer-left"
+        await asyncio.wait_for(runs[1], WAIT)
+        assert not host_events.named("reconnecting") and not join_events.named("reconnecting")
+
+
+async def test_the_window_expiring_ends_with_connection_lost() -> None:
+    async with rendezvous() as url:
+        host, join, host_events, join_events = await sessions(url, 0, 2, (Probe(), Probe()))
+        runs = [asyncio.ensure_future(s.run()) for s in (host, join)]
+        await host.first.peer.close()  # the host does not resume (window 0): it ends at once
+        with pytest.raises(ConnectionLost):
+            await asyncio.wait_for(runs[0], WAIT)
+        await join_events.wait("reconnecting")
+        with pytest.raises(ConnectionLost, match="within 2 s"):
+            await asyncio.wait_for(runs[1], WAIT)
+        assert not join_events.named("reconnected")
