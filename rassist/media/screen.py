@@ -96,7 +96,8 @@ class HostScreen:
         await self.stop()
 
     async def relink(self, session: Session) -> None:  # the fresh track starts with a keyframe
-        await self.start(session)
+        if self.error is None and self.track is not None and "view" in session.granted:
+            await self.start(session)  # else the peer knows already: what it was told is not lost
 
 
 class ViewScreen:
