@@ -132,3 +132,103 @@ async def test_the_window_expiring_ends_with_connection_lost() -> None:
         with pytest.raises(ConnectionLost, match="within 2 s"):
             await asyncio.wait_for(runs[1], WAIT)
         assert not join_events.named("reconnected")
+
+
+async def test_a_stranger_replaying_an_old_resume_offer_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The rendezvous (or whoever reads its traffic) keeps the host's sealed offer of the first
+    resume and plays it back at the joiner's mailboxes on the next drop: refused each time (an
+    answered nonce; another generation's key). The real host then resumes."""
+    import rassist.transport.reconnect as reconnect_module
+    from rassist.rendezvous.client import PeerGone, RendezvousClient
+
+    sent: list[bytes] = []
+    real_send = reconnect_module._send
+
+    async def recording(client: Any, actions: list[Any]) -> None:
+        sent.extend(a.body for a in actions if hasattr(a, "body"))
+        await real_send(client, actions)
+
+    monkeypatch.setattr(reconnect_module, "_send", recording)
+    async with rendezvous() as url:
+        host, join, host_events, join_events = await sessions(url, 60, 60, (Probe(), Probe()))
+        runs = [asyncio.ensure_future(s.run()) for s in (host, join)]
+        try:
+            await host.first.peer.close()
+            await join_events.wait("reconnected")
+            await host_events.wait("reconnected")
+            old_offer = sent[0]  # the host's sealed offer of generation 1 (it speaks first)
+            assert host.first.resume.state.generation == join.first.resume.state.generation == 1
+
+            gate = asyncio.Event()  # the real host comes back only after the replays
+            host_cfg = host.first.resume
+            host_urls = host_cfg.urls
+
+            async def later() -> list[str]:
+                await gate.wait()
+                return list(host_urls)
+
+            host_cfg.urls = later
+            await host.first.peer.close()
+            await join_events.wait("reconnecting", timeout=WAIT)
+            join_state = join.first.resume.state
+            assert join_state.generations() == [2, 1]
+            for generation in (1, 2):
+                stranger = await RendezvousClient.connect(url, 5)
+                try:
+                    await stranger.meet(join_state.mailbox(generation), 10)
+                    await stranger.send(old_offer)
+                    with pytest.raises((PeerGone, TimeoutError, ConnectionLost)):
+                        await asyncio.wait_for(stranger.receive(), 5)  # no answer: the joiner left
+                finally:
+                    await stranger.close()
+                assert len(join_events.named("reconnected")) == 1
+            gate.set()
+            for _ in range(int(WAIT * 10)):
+                if len(join_events.named("reconnected")) == 2 and len(host_events.named("reconnected")) == 2:
+                    break
+                await asyncio.sleep(0.1)
+            assert len(join_events.named("reconnected")) == 2 and len(host_events.named("reconnected")) == 2
+            host.chat("after the replays")
+            await join_events.wait("chat", text="after the replays")
+            assert join.first.resume.state.generation == 2
+        finally:
+            for session in (join, host):
+                await session.close("quit")
+            for run in runs:
+                with contextlib.suppress(BaseException):
+                    await asyncio.wait_for(run, WAIT)
+
+
+async def test_with_several_helpers_an_expired_window_ends_only_that_helper() -> None:
+    async with rendezvous() as url:
+        hp1, jp1 = await peers()
+        hp2, jp2 = await peers()
+        key1, key2 = os.urandom(32), os.urandom(32)
+        host_events, ann_events, bob_events = Events(), Events(), Events()
+        host = Session("host", hp1, "ann", {"view"}, host_events, [], peer_timeout=3.0, max_joiners=2)
+        ann = Session("join", jp1, "desk", {"view"}, ann_events, [], peer_timeout=3.0)
+        bob = Session("join", jp2, "desk", {"view"}, bob_events, [], peer_timeout=3.0)
+        host.first.resume = config(key1, "host", [url], 2, False)
+        ann.first.resume = config(key1, "join", [url], 0, False)  # ann does not come back
+        await host.start()
+        await ann.start()
+        await bob.start()
+        second = await host.admit(hp2, "bob", {"view"}, [])
+        second.resume = config(key2, "host", [url], 60, False)
+        bob.first.resume = config(key2, "join", [url], 60, False)
+        runs = [asyncio.ensure_future(s.run()) for s in (host, ann, bob)]
+        try:
+            await jp1.close()
+            await host_events.wait("reconnecting", participant="p1")
+            left = await host_events.wait("left", participant="p1")
+            assert left["reason"] == "connection-lost"
+            assert list(host.participants) == ["p2"] and not runs[0].done() and not runs[2].done()
+            host.chat("still here")
+            await bob_events.wait("chat", text="still here")
+            assert not bob_events.named("reconnecting")
+        finally:
+            for session in (bob, ann, host):
+                await session.close("quit")
+            for run in runs:
+                with contextlib.suppress(BaseException):
+                    await asyncio.wait_for(run, WAIT)
