@@ -199,14 +199,23 @@ class Participant:
 
     def relink(self, link: Link, peer_ack: int | None) -> Link:
         """replace_link with the peer's ack of our control messages (from the resume
-        handshake): only what it has not got goes again. Channel listeners carry over."""
+        handshake): only what it has not got goes again."""
+        old = self.swap_link(link)
+        self.attach_ctl(peer_ack)
+        return old
+
+    def swap_link(self, link: Link) -> Link:
+        """The new link in place, channel listeners carried over; control messages wait for
+        attach_ctl() (after the features are re-bound: a message may need them)."""
         old, self.link = self.link, link
         self._bind(link)
         for label, callback in self._listeners.items():
             link.peer.listen(label, callback)
-        self._ctl.attach(link.ctl, peer_ack)
         self._last_heard = time.monotonic()
         return old
+
+    def attach_ctl(self, peer_ack: int | None) -> None:
+        self._ctl.attach(self.link.ctl, peer_ack)
 
     def pause(self) -> None:
         """The link dropped: no heartbeat until the next one; control messages are kept."""

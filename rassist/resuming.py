@@ -8,9 +8,10 @@ session's part around it, in order:
 - the heartbeat stops and control messages are kept (transport/ctl.py), the old peer closes;
 - reconnect(), each feature prepared again on the new peer connection (the screen track
   added anew: its first frame is a keyframe);
-- the new link in place (control messages the peer missed go again, none twice; the joiner
-  takes the permissions the host's sealed offer names), every feature's relink(), the
-  heartbeat again, `reconnected`.
+- the new link in place (the joiner takes the permissions the host's sealed offer names),
+  every feature's relink() (a file transfer the drop cut is offered again and continues from
+  the receiver's verified prefix), then control messages the peer missed go again, none
+  twice; the heartbeat again, `reconnected`.
 ConnectionLost when the window is over: the caller ends that participant (exit 6)."""
 
 from __future__ import annotations
@@ -97,7 +98,8 @@ async def resume(p: Participant, cfg: ResumeConfig, why: str) -> None:
     if p.role != "host":  # the host is authoritative: what it says we hold, we hold
         p.granted.intersection_update(resumed.granted)
         p.granted.update(resumed.granted)
-    p.relink(Link(resumed.peer), resumed.peer_ack)
+    p.swap_link(Link(resumed.peer))
     await _each(p.features, "relink", p)
+    p.attach_ctl(resumed.peer_ack)
     p.restart()
     p.emit("reconnected", peer=p.peer_name, route=resumed.peer.route(), generation=resumed.generation)

@@ -232,3 +232,52 @@ async def test_with_several_helpers_an_expired_window_ends_only_that_helper() ->
             for run in runs:
                 with contextlib.suppress(BaseException):
                     await asyncio.wait_for(run, WAIT)
+
+
+async def test_a_transfer_cut_by_the_drop_continues_from_where_it_stopped(tmp_path: Any) -> None:
+    import hashlib
+
+    from rassist.transfer.feature import FilesFeature
+
+    data = os.urandom(6 << 20)
+    source = tmp_path / "big.bin"
+    source.write_bytes(data)
+    sender = FilesFeature(fast_lane=False, limit_rate=1.5e6)
+    receiver = FilesFeature(tmp_path / "in", fast_lane=False)  # asks: {"accept": ID}
+    (tmp_path / "in").mkdir()
+    async with rendezvous() as url:
+        hp, jp = await peers()
+        key = os.urandom(32)
+        host_events, join_events = Events(), Events()
+        host = Session("host", hp, "ann", {"view", "files"}, host_events, [sender], peer_timeout=3.0)
+        join = Session("join", jp, "desk", {"view", "files"}, join_events, [receiver], peer_timeout=3.0)
+        host.first.resume = config(key, "host", [url], 60, False)
+        join.first.resume = config(key, "join", [url], 60, False)
+        await host.start()
+        await join.start()
+        runs = [asyncio.ensure_future(s.run()) for s in (host, join)]
+        try:
+            await host.handle_command({"send": str(source)})
+            offer = await join_events.wait("file-offer", timeout=WAIT)
+            await join.handle_command({"accept": offer["id"]})
+            for _ in range(200):
+                if any(e.get("bytes", 0) > (1 << 20) for e in join_events.named("file-progress")):
+                    break
+                await asyncio.sleep(0.05)
+            await host.first.peer.close()
+            failed = await host_events.wait("error", timeout=WAIT, direction="send")
+            await host_events.wait("reconnected", timeout=WAIT)
+            await join_events.wait("reconnected", timeout=WAIT)
+            assert failed["id"]
+            # offered again by itself on the new link, and taken again without asking
+            done = await join_events.wait("file-done", timeout=60, direction="receive")
+            assert done["resumed_from"] > 0, done
+            assert len(join_events.named("file-offer")) == 2 and len(join_events.named("file-accepted")) == 2
+            assert hashlib.sha256((tmp_path / "in" / "big.bin").read_bytes()).hexdigest() == \
+                hashlib.sha256(data).hexdigest() == done["sha256"]
+        finally:
+            for session in (join, host):
+                await session.close("quit")
+            for run in runs:
+                with contextlib.suppress(BaseException):
+                    await asyncio.wait_for(run, WAIT)
