@@ -83,9 +83,20 @@ class FilesFeature:
         session.add_command("decline", self._decline_command)
 
     async def link_lost(self) -> None:
-        """The link dropped: transfers under way will fail with it; remember them."""
+        """The link dropped: transfers under way stop now (the fast lane's TCP connection
+        might otherwise carry on beside the one offered again) and are remembered."""
         self._again_out = [self._sent[i] for i in self._running if i in self._sent]
         self._again_in = {key: folder for i, (key, folder) in self._taken.items() if i in self._running}
+        running = dict(self._running)
+        for offer_id, task in running.items():
+            task.cancel()
+            if self.session is not None:
+                self.session.emit("error", kind="connection-lost", id=offer_id,
+                                  direction="send" if offer_id in self._sent else "receive",
+                                  message="the link dropped: the transfer continues once it is back")
+        for task in running.values():
+            with contextlib.suppress(BaseException):
+                await task
 
     async def relink(self, session: Session) -> None:
         """A resumed link: its bulk channel; what was cut is offered again and, on the
