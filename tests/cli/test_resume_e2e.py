@@ -98,3 +98,37 @@ def test_the_hosts_address_changes(net: Lan) -> None:
         host.wait_event("reconnected", timeout=120, participant="p1")
         join.seen_or_wait("chat", timeout=30, text="from my new address")
         finish(host, join)
+
+
+def test_a_64_mb_transfer_cut_in_the_middle_completes(net: Lan, tmp_path) -> None:
+    import hashlib
+    import os
+
+    data = os.urandom(64 << 20)
+    source = tmp_path / "big.bin"
+    source.write_bytes(data)
+    inbox = tmp_path / "in"
+    inbox.mkdir()
+    for ns, dev in ((net.a, net.a_dev), (net.b, net.b_dev)):  # about 20 s for the whole file
+        _ip(ns, "tc", "qdisc", "add", "dev", dev, "root", "tbf", "rate", "25mbit", "burst", "64kb",
+            "latency", "100ms")
+    with rendezvous_server(host=net.b_addr, prefix=tuple(net.prefix(net.b))) as url:
+        host, join = session(net, url, "--download-dir", str(inbox))
+        host.send({"send": str(source)})
+        offer = join.wait_event("file-offer", timeout=60)
+        join.send({"accept": offer["id"]})
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            progress = join.wait_event("file-progress", timeout=60, direction="receive")
+            if progress.get("bytes", 0) >= 16 << 20:
+                break
+        cut(net, True)
+        join.wait_event("reconnecting", timeout=30)
+        time.sleep(8)
+        cut(net, False)
+        join.wait_event("reconnected", timeout=90)
+        done = join.wait_event("file-done", timeout=180, direction="receive")
+        assert done["resumed_from"] >= 16 << 20 and done["sha256"] == hashlib.sha256(data).hexdigest()
+        assert hashlib.sha256((inbox / "big.bin").read_bytes()).hexdigest() == done["sha256"]
+        join.send({"quit": True})
+        assert join.wait_exit(30) == 0 and host.wait_exit(30) == 0
