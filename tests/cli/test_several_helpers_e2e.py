@@ -182,7 +182,7 @@ def test_three_helpers_see_chat_hand_over_control_and_one_is_removed(painter, se
 def test_a_controller_killed_while_holding_keys_leaves_nothing_pressed(display_env: str, server) -> None:
     xserver = XServer(display_env)
     try:
-        host = Proc(["host", "--json", "--yes", "--peer-timeout", "3", "--server", server])
+        host = Proc(["host", "--json", "--yes", "--peer-timeout", "3", "--resume-window", "2", "--server", server])
         watcher = joiner(host.wait_event("code")["code"], server, "watcher")
         watcher.wait_event("connected", timeout=WAIT)
         grabber = Proc([sys.executable, "-c", GRABBER, invite(host), server], raw=True, cwd=str(ROOT),
