@@ -43,7 +43,10 @@ class HostFeatures:
         from rassist.media.annotate import SharedBoard
 
         self.board = SharedBoard()  # every helper's marks on one overlay, each in its colour
-        self.shared: list[Feature] = [self.board]  # the session's: started once, stopped at its end
+        from rassist.media.local_input import LocalInputWatch
+
+        self.local = LocalInputWatch()  # the person at the host wins over every helper's input
+        self.shared: list[Feature] = [self.board, self.local]  # the session's: started once, stopped at its end
         try:
             shared = pick_monitor(monitor)
             self.geometry: Monitor | None = Monitor(shared.left, shared.top, shared.width, shared.height)
@@ -60,8 +63,8 @@ class HostFeatures:
         screen = HostScreen(self.monitor)
         if self.error is not None:
             screen.error = self.error
-        return [screen, HostControl(self.geometry, ask=self.ask), HostAnnotate(self.geometry, shared=self.board),
-                files_feature(self.download_dir, self.fast_lane), HostStill(self.monitor)]
+        return [screen, HostControl(self.geometry, ask=self.ask, local=self.local),
+                HostAnnotate(self.geometry, shared=self.board), files_feature(self.download_dir, self.fast_lane), HostStill(self.monitor)]
 
 
 def host_features(monitor: int | None, ask: Callable[..., Any] | None = None,

@@ -31,6 +31,8 @@ def host_renderers() -> dict[str, Render]:
                        "type /revoke to take it back, Ctrl-C to end the session",
             "revoked": f"[bold green]You have control again[/]: {peer} can no longer use your mouse and keyboard.",
             "declined": f"Declined {peer}'s request for control.",
+            "paused": f"[bold]You are using the mouse or keyboard[/]: input from {peer} is paused for a moment.",
+            "resumed": f"Input from {peer} goes through again.",
         }.get(f.get("state", ""))
 
     return {
@@ -52,6 +54,9 @@ def join_renderers() -> dict[str, Render]:
             "revoked": f"[yellow]{peer} took control back[/]{reason}.",
             "declined": f"{peer} declined control{reason}.",
             "requested": f"Asked {peer} for control...",
+            "paused": f"[yellow]Paused[/]: the person at {peer}'s machine is using the mouse or keyboard; "
+                      "your input is dropped until they stop (about a second).",
+            "resumed": f"Control of {peer}'s mouse and keyboard is back.",
         }.get(f.get("state", ""))
 
     return {"control": control}

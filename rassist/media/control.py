@@ -11,9 +11,10 @@ Control messages on the "ctl" channel:
     host -> joiner  {"t":"control","granted":true|false[,"reason":"..."]}  (also at start, when
                     pairing granted control: the joiner sends input only once it has this)
     host -> joiner  {"t":"input-refused","reason":"...","count":n,"message":"..."}
+    host -> joiner  {"t":"control-pause","state":"paused"|"resumed"}  (local input wins: local_input.py)
 Stdin commands: joiner {"request": "control"}, move/click/scroll/text/key (see protocol/input.py);
 host {"grant": "control"}, {"revoke": "control"}.
-Events: {"event":"control","state":"granted"|"revoked"|"requested"|"declined", ...} on both sides,
+Events: {"event":"control","state":"granted"|"revoked"|"requested"|"declined"|"paused"|"resumed", ...},
 "control-request" and "input-refused" and "input-released" on the host.
 """
 
@@ -30,6 +31,7 @@ from aiortc import RTCDataChannel, RTCPeerConnection
 
 from rassist.errors import CommandError
 from rassist.media.inject import AsyncInjector, InjectorUnavailable, Monitor
+from rassist.media.local_input import LocalInputWatch
 from rassist.protocol.input import (
     HOLD_INTERVAL,
     HOLD_TIMEOUT,
@@ -73,12 +75,15 @@ def _only_control(cmd: Mapping[str, Any], key: str) -> None:
 class HostControl:
     """The host's side. `monitor` is the shared monitor (mss geometry; the first monitor if None).
     `ask`, if given, decides a joiner's later request for control (a prompt in the CLI or TUI);
-    without it the request becomes a "control-request" event, answered by {"grant": "control"}."""
+    without it the request becomes a "control-request" event, answered by {"grant": "control"}.
+    `local` (one per host session) pauses remote input while the person at the host uses theirs."""
 
     def __init__(self, monitor: Monitor | Mapping[str, int] | None = None, *, ask: Ask | None = None,
-                 rate: float = 1000.0, burst: float = 1000.0, clock: Clock = time.monotonic) -> None:
+                 rate: float = 1000.0, burst: float = 1000.0, clock: Clock = time.monotonic,
+                 local: LocalInputWatch | None = None) -> None:
         self.monitor = Monitor.from_mss(monitor) if isinstance(monitor, Mapping) else monitor
         self.ask = ask
+        self.local = local
         self.clock = clock
         self.gate = InputGate(rate, burst)
         self.reporter = RefusalReporter()
@@ -142,6 +147,8 @@ class HostControl:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self._tasks = []
+        if self.local is not None:
+            self.local.unlisten(self._on_local)
         await self._release("session-ended")
         self._report(self.reporter.flush(self.clock()))
         if self.injector is not None:
@@ -217,9 +224,21 @@ class HostControl:
         if self.injector is not None:
             return
         monitor = self.monitor or _first_monitor()
-        injector = AsyncInjector(monitor)
+        injector = AsyncInjector(monitor, self.local.injected if self.local is not None else None)
         await injector.open()
         self.monitor, self.injector = monitor, injector
+        if self.local is not None and not await self.local.listen(self._on_local):
+            log.warning("%s", self.local.error)  # remote input then goes through regardless
+
+    def _on_local(self, state: str) -> None:
+        """The person at the host took over ("paused") or left it ("resumed")."""
+        session = self.session
+        if session is None or not self.granted:
+            return
+        if state == "paused":
+            self._release_soon("local-input")
+        session.ctl.send({"t": "control-pause", "state": state})
+        session.emit("control", state=state, peer=session.peer_name, reason="local-input")
 
     # ------------------------------------------------------------ input path
 
@@ -247,7 +266,7 @@ class HostControl:
             await self._wake.wait()
             self._wake.clear()
             batch, self._queue = coalesce_moves(self._queue), []
-            if not batch or self.injector is None:
+            if not batch or self.injector is None or (self.local is not None and not self.local.allows()):
                 continue
             try:
                 await self.injector.apply_all(batch)
@@ -330,6 +349,7 @@ class JoinControl:
         self.dc = session.channel("input")
         session.ctl.on("control", self._on_control)
         session.ctl.on("input-refused", self._on_refused)
+        session.ctl.on("control-pause", self._on_pause)
         session.add_command("request", self._request_command)
         for name in ("move", "click", "scroll", "text", "key"):
             session.add_command(name, self._input_command)
@@ -477,6 +497,12 @@ class JoinControl:
         fields = {"reason": reason} if reason else {}
         session.emit("control", state="revoked" if was_granted else "declined",
                      peer=session.peer_name, **fields)
+
+    def _on_pause(self, msg: dict[str, Any]) -> None:
+        state = msg.get("state")
+        if state in ("paused", "resumed") and self.session is not None:
+            reason = {"reason": "the person at the host is using the mouse or keyboard"} if state == "paused" else {}
+            self.session.emit("control", state=state, peer=self.session.peer_name, **reason)
 
     def _on_refused(self, msg: dict[str, Any]) -> None:
         count, reason = msg.get("count"), msg.get("reason")

@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from rassist.media.xtest import (BUTTONS, WHEEL_DOWN, WHEEL_LEFT, WHEEL_RIGHT, WHEEL_UP, XTest,
+from rassist.media.xtest import (BUTTONS, WHEEL_DOWN, WHEEL_LEFT, WHEEL_RIGHT, WHEEL_UP, Observer, XTest,
                                  XUnavailable, char_keysym, key_keysym, quietly)
 from rassist.protocol.input import Button, InputEvent, Key, Move, Text, Wheel
 from rassist.protocol.keys import KEY_NAMES
@@ -58,10 +58,10 @@ class Injector:
     """Synchronous injection into one monitor (each call is an X round trip: call it from a
     worker thread, see AsyncInjector). Thread-safe."""
 
-    def __init__(self, monitor: Monitor) -> None:
+    def __init__(self, monitor: Monitor, observer: Observer | None = None) -> None:
         self.monitor = monitor
         try:
-            self._x = XTest()
+            self._x = XTest(observer)
         except XUnavailable as exc:
             raise InjectorUnavailable(str(exc)) from None
         self._lock = threading.Lock()
@@ -183,15 +183,16 @@ class AsyncInjector:
     """An Injector driven from asyncio: every X call runs on one worker thread, so the event
     loop never waits on the X server and events keep their order."""
 
-    def __init__(self, monitor: Monitor) -> None:
+    def __init__(self, monitor: Monitor, observer: Observer | None = None) -> None:
         self.monitor = monitor
+        self.observer = observer  # told every event the injector sends (local_input.py)
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rassist-inject")
         self._injector: Injector | None = None
 
     async def open(self) -> None:
         """Connect to the X server (raises InjectorUnavailable)."""
         if self._injector is None:
-            self._injector = await self._run(Injector, self.monitor)
+            self._injector = await self._run(Injector, self.monitor, self.observer)
 
     async def apply_all(self, events: list[InputEvent]) -> None:
         await self._run(self._require().apply_all, events)

@@ -26,6 +26,7 @@ from rassist.media.viewer import ScreenViewer
 if TYPE_CHECKING:
     from rassist.media.capture import Monitor
     from rassist.media.codec import SenderFeedback
+    from rassist.media.screen_source import ScreenSource, ViewerTrack
     from rassist.media.screen_track import ScreenTrack
     from rassist.session import Session
 
@@ -37,19 +38,37 @@ class ScreenUnavailable(RassistError):
 
 
 class HostScreen:
-    """Shares one monitor (None: the primary one) with the joiner."""
+    """Shares one monitor (None: the primary one) with one viewer.
 
-    def __init__(self, monitor: int | None = None, with_cursor: bool = True) -> None:
+    With a `source` (screen_source.ScreenSource, one per host session) the viewer gets its own
+    track fed from the shared capture and encoder; without one, this viewer has a capture and
+    an encoder of its own (a ScreenTrack)."""
+
+    def __init__(self, monitor: int | None = None, with_cursor: bool = True,
+                 source: ScreenSource | None = None) -> None:
         self.monitor_index = monitor
         self.with_cursor = with_cursor
+        self.source = source
         self.monitor: Monitor | None = None
-        self.track: ScreenTrack | None = None
+        self.track: ScreenTrack | ViewerTrack | None = None
         self.feedback: SenderFeedback | None = None
-        self.error: RassistError | None = None
+        # With a source, no_display() sees a missing display before anyone joins.
+        self.error: RassistError | None = source.error if source is not None else None
         self._session: Session | None = None
 
     def prepare(self, pc: RTCPeerConnection, role: str) -> None:
         if role != "host":
+            return
+        if self.source is not None:
+            from rassist.media.screen_source import attach_viewer
+
+            if self.source.error is not None or self.source.monitor is None:
+                self.error = self.source.error
+                return
+            self.monitor = self.source.monitor
+            track = self.source.viewer(on_error=self._capture_failed)
+            self.track = track
+            self.feedback = attach_viewer(track, pc.addTransceiver(track, direction="sendonly"))
             return
         # Capture and encoding (numpy, mss, x264 set-up) load here, on the host only.
         from rassist.media.capture import NoDisplayError, pick_monitor

@@ -131,11 +131,12 @@ class ScreenTrack(MediaStreamTrack):
     kind = "video"
 
     def __init__(self, monitor: Monitor, controller: LinkEstimator | None = None, crf: int = 20,
-                 with_cursor: bool = True, on_error: Callable[[BaseException], None] | None = None) -> None:
+                 with_cursor: bool = True, on_error: Callable[[BaseException], None] | None = None,
+                 limiter: KeyframeLimiter | None = None) -> None:
         super().__init__()
         self.monitor = monitor
         self.controller = controller or LinkEstimator()
-        self.limiter = KeyframeLimiter()
+        self.limiter = limiter or KeyframeLimiter()
         self.pacer = Pacer(overhead=WIRE_OVERHEAD)
         self.encoder = ScreenEncoder(self.controller.settings(), crf=crf)
         self.capturer = ScreenCapturer(monitor, self._captured, max_fps=self.controller.max_fps,
@@ -166,6 +167,10 @@ class ScreenTrack(MediaStreamTrack):
 
     def release(self) -> None:
         self._released.set()
+
+    def wake(self) -> None:
+        """Look at the keyframe limiter again now (a viewer joined, see screen_source.py)."""
+        self._wake.set()
 
     # Called on the event loop (SenderFeedback) when the receiver asks for a keyframe.
     def request_keyframe(self) -> None:

@@ -15,6 +15,7 @@ that still have to read the last key event with the borrowed meaning.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import Any
 
 _MEDIA_KEYSYMS = {  # XF86 keysyms (X11/XF86keysym.h); python-xlib does not load that group by default
@@ -61,10 +62,16 @@ def key_keysym(name: str) -> int:
     return keysym
 
 
-class XTest:
-    """One X connection that fakes input. Not thread-safe: the Injector holds a lock around it."""
+Observer = Callable[[str, int, bool], None]  # ("key" | "button" | "motion", keycode | button | 0, down)
 
-    def __init__(self) -> None:
+
+class XTest:
+    """One X connection that fakes input. Not thread-safe: the Injector holds a lock around it.
+    `observer` is told every event just before it is sent (local_input.py tells them apart from
+    the person's own input)."""
+
+    def __init__(self, observer: Observer | None = None) -> None:
+        self.observer = observer
         name = os.environ.get("DISPLAY", "")
         if not name:
             raise XUnavailable("remote control needs an X display, and DISPLAY is not set")
@@ -134,12 +141,18 @@ class XTest:
         return found[0] if found else None
 
     def key(self, keycode: int, down: bool) -> None:
+        if self.observer is not None:
+            self.observer("key", keycode, down)
         self._xtest.fake_input(self._display, self._X.KeyPress if down else self._X.KeyRelease, keycode)
 
     def button(self, number: int, down: bool) -> None:
+        if self.observer is not None:
+            self.observer("button", number, down)
         self._xtest.fake_input(self._display, self._X.ButtonPress if down else self._X.ButtonRelease, number)
 
     def move(self, x: int, y: int) -> None:
+        if self.observer is not None:
+            self.observer("motion", 0, True)
         self._xtest.fake_input(self._display, self._X.MotionNotify, x=x, y=y)
 
     def sync(self) -> None:
