@@ -38,7 +38,8 @@ class ScreenViewer:
         self._task: asyncio.Task[None] | None = None
 
     def attach(self, track: MediaStreamTrack) -> None:
-        """Start consuming `track` (from `pc.on("track")`)."""
+        """Start consuming `track` (from `pc.on("track")`; again after a resume: a new track)."""
+        self.ended.clear()
         self._task = asyncio.ensure_future(self._consume(track))
 
     async def _consume(self, track: MediaStreamTrack) -> None:
@@ -61,7 +62,8 @@ class ScreenViewer:
         except MediaStreamError:
             pass
         finally:
-            self.ended.set()
+            if self._task is asyncio.current_task():  # not an earlier track, ended after a resume
+                self.ended.set()
             async with self._changed:
                 self._changed.notify_all()
 
