@@ -132,3 +132,23 @@ def test_a_64_mb_transfer_cut_in_the_middle_completes(net: Lan, tmp_path) -> Non
         assert hashlib.sha256((inbox / "big.bin").read_bytes()).hexdigest() == done["sha256"]
         join.send({"quit": True})
         assert join.wait_exit(30) == 0 and host.wait_exit(30) == 0
+
+
+def test_with_the_embedded_server_an_outage_is_survived(net: Lan) -> None:
+    """No --server: the host keeps its embedded server for the session and the joiner finds it
+    again under the resume's LAN name (mDNS across the veth) or where it paired."""
+    host = Proc([*net.prefix(net.a), *RASSIST, "host", "--json", "--yes", "--peer-timeout", "3"], raw=True)
+    code = host.wait_event("code", timeout=60)["code"]
+    join = Proc([*net.prefix(net.b), *RASSIST, "join", code, "--json", "--peer-timeout", "3"], raw=True)
+    join.wait_event("connected", timeout=60)
+    host.wait_event("connected", timeout=60)
+    cut(net, True)
+    host.send({"chat": "said during the outage, by the host"})
+    join.wait_event("reconnecting", timeout=30)
+    host.wait_event("reconnecting", timeout=30)
+    time.sleep(10)
+    cut(net, False)
+    join.wait_event("reconnected", timeout=90)
+    host.wait_event("reconnected", timeout=90)
+    join.seen_or_wait("chat", timeout=30, text="said during the outage, by the host")
+    finish(host, join)
