@@ -24,15 +24,13 @@ class HostFeatures:
     `ask` decides a helper's later request for control (the TUI's dialog); without it the
     request is a `control-request` event, answered by {"grant": "control", "to": ID}.
 
-    Shared: the monitor's geometry (found once), the annotation board and its overlay (in
-    `shared`, for HostOptions.shared). Per helper: a HostScreen with its own capture and
-    encoder, its own injector (released when that helper goes), its own files.
-    The encode-once fan-out (issue 13, media) plugs in here: one source made in __init__, a
-    per-helper HostScreen made from it in participant()."""
+    Shared: the monitor's geometry (found once), the screen's capture and encoder (one
+    ScreenSource, media/screen_source.py), the annotation board and its overlay (in `shared`,
+    for HostOptions.shared). Per helper: a HostScreen with its own track fed from the shared
+    encoder, its own injector (released when that helper goes), its own files."""
 
     def __init__(self, monitor: int | None, ask: Callable[..., Any] | None = None,
                  download_dir: Path | None = None, fast_lane: bool = True) -> None:
-        from rassist.media.capture import NoDisplayError, pick_monitor
         from rassist.media.inject import Monitor
 
         self.monitor = monitor
@@ -46,13 +44,17 @@ class HostFeatures:
         from rassist.media.local_input import LocalInputWatch
 
         self.local = LocalInputWatch()  # the person at the host wins over every helper's input
-        self.shared: list[Feature] = [self.board, self.local]  # the session's: started once, stopped at its end
-        try:
-            shared = pick_monitor(monitor)
+        from rassist.media.screen_source import ScreenSource
+
+        # The screen captured and encoded once for every helper; capture starts with the first viewer.
+        self.source = ScreenSource(monitor)
+        self.shared: list[Feature] = [self.board, self.local, self.source]  # started once, stopped at the end
+        shared = self.source.monitor
+        if shared is not None:
             self.geometry: Monitor | None = Monitor(shared.left, shared.top, shared.width, shared.height)
-        except NoDisplayError as exc:
+        else:
             self.geometry = None  # chat and files still work; the host says so at start (no_display())
-            self.error = exc
+            self.error = self.source.error
 
     def participant(self) -> list[Feature]:
         from rassist.media.annotate import HostAnnotate
@@ -60,9 +62,7 @@ class HostFeatures:
         from rassist.media.screen import HostScreen
         from rassist.media.still import HostStill
 
-        screen = HostScreen(self.monitor)
-        if self.error is not None:
-            screen.error = self.error
+        screen = HostScreen(self.monitor, source=self.source)  # its own track from the shared encoder
         return [screen, HostControl(self.geometry, ask=self.ask, local=self.local),
                 HostAnnotate(self.geometry, shared=self.board), files_feature(self.download_dir, self.fast_lane), HostStill(self.monitor)]
 

@@ -4,7 +4,9 @@
 
 Real processes on loopback with a local rendezvous server; prints medians over --runs with the
 target beside each figure, and the machine load (other work skews the figures: re-run on a
-quiet machine).
+quiet machine). The timed process runs in the layout users get (a wheel installed into a venv of
+its own, as scripts/install.sh does; see scripts/bench_layout.py) and, for comparison, from the
+development venv's editable install (--layout).
 
 Round trips: the join is run again between two network namespaces, once as is and once with
 every packet towards the joiner held for --delay-ms (NFQUEUE; this kernel has no netem). Each
@@ -32,6 +34,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+import bench_layout  # noqa: E402  (beside this script)
 from tests.procs import Proc, rendezvous_server  # noqa: E402
 
 TARGET_CONNECT_MS = 300
@@ -59,12 +62,14 @@ def cpu_ms(pid: int) -> float:
 
 
 CPU: dict[str, list[float]] = {"send": [], "join": []}
+DEV = [sys.executable, "-m", "rassist"]
 
 
-def send_to_code(url: str, path: Path, prefix: Sequence[str] = ()) -> float:
+def send_to_code(url: str, path: Path, prefix: Sequence[str] = (), rassist: Sequence[str] = DEV,
+                 env: dict[str, str] | None = None) -> float:
     start = time.perf_counter()
-    sender = Proc([*prefix, sys.executable, "-m", "rassist", "send", str(path), "--json", "--server", url],
-                  raw=True)
+    sender = Proc([*prefix, *rassist, "send", str(path), "--json", "--server", url], raw=True,
+                  env=env)
     sender.wait_event("code")
     took = time.perf_counter() - start
     if not prefix:
@@ -73,16 +78,15 @@ def send_to_code(url: str, path: Path, prefix: Sequence[str] = ()) -> float:
     return took
 
 
-def join_to_connected(url: str, prefix: Sequence[str] = (), host_prefix: Sequence[str] = ()
-                      ) -> float:
-    rassist = [sys.executable, "-m", "rassist"]
-    host = Proc([*host_prefix, *rassist, "host", "--server", url, "--json", "--yes", "--once"],
+def join_to_connected(url: str, prefix: Sequence[str] = (), host_prefix: Sequence[str] = (),
+                      rassist: Sequence[str] = DEV, env: dict[str, str] | None = None) -> float:
+    host = Proc([*host_prefix, *DEV, "host", "--server", url, "--json", "--yes", "--once"],
                 raw=True)
     code = host.wait_event("code")["code"]
     host.wait_event("waiting")
     time.sleep(0.3)  # the host has settled (its WebRTC is loaded): only the join is timed
     start = time.perf_counter()
-    join = Proc([*prefix, *rassist, "join", code, "--server", url, "--json"], raw=True)
+    join = Proc([*prefix, *rassist, "join", code, "--server", url, "--json"], raw=True, env=env)
     join.wait_event("connected")
     took = time.perf_counter() - start
     if not prefix:
@@ -139,29 +143,44 @@ def main() -> None:
     parser.add_argument("--rtt-runs", type=int, default=5)
     parser.add_argument("--delay-ms", type=float, default=300.0)
     parser.add_argument("--bench-venv", type=Path, default=Path("/tmp/bench-venv"))
+    parser.add_argument("--layout", choices=[*bench_layout.LAYOUTS, "both"], default="both",
+                        help="which rassist is timed (default both; the installed one is what users run)")
+    parser.add_argument("--installed-venv", type=Path, default=bench_layout.INSTALLED_VENV,
+                        help="where the installed layout's venv is kept between runs")
     args = parser.parse_args()
+    layouts = bench_layout.LAYOUTS if args.layout == "both" else (args.layout,)
+    installed = bench_layout.install(args.installed_venv) if "installed" in layouts else None
     # As `pip install` does: without bytecode every run would compile rassist again (~40 ms),
     # which no installed copy pays (this environment sets PYTHONDONTWRITEBYTECODE).
     subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "rassist")], check=True,
                    env={**os.environ, "PYTHONDONTWRITEBYTECODE": ""})
     print(f"runs: {args.runs}, cpus: {os.cpu_count()}, load (1 min): {os.getloadavg()[0]:.2f}")
-    startup = []
-    for _ in range(5):
-        t = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "rassist", "--help"], capture_output=True, check=True)
-        startup.append((time.perf_counter() - t) * 1000)
-    print(line("process start-up (rassist --help):", startup))
     with tempfile.TemporaryDirectory() as tmp, rendezvous_server() as url:
         payload = Path(tmp) / "payload.txt"
         payload.write_text("hello\n")
-        send_to_code(url, payload)  # warm the page cache
-        codes = [send_to_code(url, payload) * 1000 for _ in range(args.runs)]
-        print(line("send start -> code printed:", codes, TARGET_CODE_MS))
-        print(f"{'':38s} CPU time of the sender until then: median {statistics.median(CPU['send'][1:]):.0f} ms")
-        join_to_connected(url)
-        joins = [join_to_connected(url) * 1000 for _ in range(args.runs)]
-        print(line("join start -> connected (loopback):", joins, TARGET_CONNECT_MS))
-        print(f"{'':38s} CPU time of the joiner until then: median {statistics.median(CPU['join'][1:]):.0f} ms")
+        for layout in layouts:
+            rassist = bench_layout.command(layout, installed)
+            env = bench_layout.env(layout)
+            print(f"layout: {bench_layout.describe(layout, installed)}")
+            startup = []
+            for _ in range(5):
+                t = time.perf_counter()
+                subprocess.run([*rassist, "--help"], capture_output=True, check=True,
+                               env={**os.environ, **env})
+                startup.append((time.perf_counter() - t) * 1000)
+            print(line("process start-up (rassist --help):", startup))
+            CPU["send"].clear()
+            CPU["join"].clear()
+            send_to_code(url, payload, rassist=rassist, env=env)  # warm the page cache
+            codes = [send_to_code(url, payload, rassist=rassist, env=env) * 1000
+                     for _ in range(args.runs)]
+            print(line("send start -> code printed:", codes, TARGET_CODE_MS))
+            print(f"{'':38s} CPU time of the sender until then: median {statistics.median(CPU['send'][1:]):.0f} ms")
+            join_to_connected(url, rassist=rassist, env=env)
+            joins = [join_to_connected(url, rassist=rassist, env=env) * 1000 for _ in range(args.runs)]
+            print(line("join start -> connected (loopback):", joins, TARGET_CONNECT_MS))
+            print(f"{'':38s} CPU time of the joiner until then: median {statistics.median(CPU['join'][1:]):.0f} ms")
+    # Round trips do not depend on the layout: counted with the development venv.
     print(round_trips(args.rtt_runs, args.delay_ms, args.bench_venv / "bin" / "python"))
     print(f"load (1 min) at the end: {os.getloadavg()[0]:.2f}")
 

@@ -4,7 +4,9 @@
 A 1920x1080 Xvfb shows a screen of small coloured text; a host (--yes, started earlier)
 shares it through a local rendezvous server; each run starts `rassist snapshot` and waits for
 it to exit. Prints the median time and the median PSNR of the PNG against the painted screen,
-with their targets (<= 1.0 s; >= 38 dB)."""
+with their targets (<= 1.0 s; >= 38 dB). The snapshot runs in the layout users get (a wheel
+installed into a venv of its own, as scripts/install.sh; scripts/bench_layout.py) unless
+--layout editable."""
 
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+import bench_layout  # noqa: E402  (beside this script)
 
 TARGET_SECONDS = 1.0
 TARGET_DB = 38.0
@@ -26,7 +29,12 @@ TARGET_DB = 38.0
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=10)
+    parser.add_argument("--layout", choices=bench_layout.LAYOUTS, default="installed",
+                        help="which rassist takes the snapshot (the installed one is what users run)")
+    parser.add_argument("--installed-venv", type=Path, default=bench_layout.INSTALLED_VENV)
     args = parser.parse_args()
+    installed = bench_layout.install(args.installed_venv) if args.layout == "installed" else None
+    rassist = bench_layout.command(args.layout, installed)
     import numpy as np
     from PIL import Image
 
@@ -35,6 +43,7 @@ def main() -> None:
     from tests.xvfb import xvfb
 
     print(f"runs: {args.runs}, cpus: {os.cpu_count()}, load (1 min): {os.getloadavg()[0]:.2f}")
+    print(f"layout: {bench_layout.describe(args.layout, installed)}")
     with xvfb(1920, 1080) as display, tempfile.TemporaryDirectory() as tmp:
         os.environ["DISPLAY"] = display
         picture = text_screen(seed=7)
@@ -49,7 +58,8 @@ def main() -> None:
                 time.sleep(0.5)  # the host has settled: only the snapshot is timed
                 out = Path(tmp) / f"shot{run}.png"
                 start = time.perf_counter()
-                snap = Proc(["snapshot", code, "-o", str(out), "--server", url])
+                snap = Proc([*rassist, "snapshot", code, "-o", str(out), "--server", url], raw=True,
+                            env=bench_layout.env(args.layout))
                 rc = snap.wait_exit(60)
                 took = time.perf_counter() - start
                 host.wait_exit(30)

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from rich.markup import escape
-
 from rassist.cli.feature_lines import Render
+from rassist.cli.output import escape  # loads rich only when a line is printed
 
 
 def _esc(text: object) -> str:

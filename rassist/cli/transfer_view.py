@@ -5,10 +5,15 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from rich.filesize import decimal
-
 from rassist.cli.output import Output, escape
 from rassist.protocol.display import visible
+
+
+def decimal(size: int) -> str:
+    """A size in words ("1.2 MB"); rich loads only when a line is printed (a --json join never)."""
+    from rich.filesize import decimal as words
+
+    return words(size)
 
 SHOWN_FILES = 20  # human mode lists this many finished files, then only the summary
 

@@ -46,6 +46,10 @@ TIME_BASE = fractions.Fraction(1, 90000)  # RTP's video clock, so pts map 1:1 on
 # paced, a lost packet is asked for about one round trip later, which is within those 128
 # packets up to ~150 kB per round trip.
 CABAC_BELOW = 3_000_000  # bit/s under which the encoder spends CPU on CABAC to save bytes
+# Below this fill of its VBV buffer libx264 raises the quantiser to refill it: such a frame's
+# size says nothing about whether the picture is done (a 1080p text screen after a first
+# keyframe at 1.5 Mbit/s: 1-4 kB frames at 25-30 dB, then 10 kB ones again).
+VBV_SETTLED = 0.5
 
 
 def prefer_h264(transceiver: RTCRtpTransceiver) -> None:
@@ -90,6 +94,11 @@ class ScreenEncoder:
         self.keyframes = 0
         self.reopens = 0
         self.last_keyframe = False
+        # libx264's VBV buffer, modelled in bits (it refills by maxrate / fps per frame): a small
+        # frame from a buffer under VBV_SETTLED full may be the VBV holding the encoder back,
+        # not a picture with nothing left to add (screen_track.SendPolicy).
+        self._vbv_size = self._vbv_fill = 0.0
+        self.vbv_starved = False
 
     def configure(self, settings: RateSettings) -> None:
         self._wanted = settings
@@ -175,6 +184,7 @@ class ScreenEncoder:
                            + ("cabac=1:subme=2:trellis=1" if s.bitrate < CABAC_BELOW else "cabac=0"),
         }
         codec.open()
+        self._vbv_size, self._vbv_fill = float(bufsize), bufsize * vbv_init
         self._codec = codec
         self._open = s
         self.reopens += 1
@@ -208,6 +218,8 @@ class ScreenEncoder:
         frame.pict_type = av.video.frame.PictureType.I if keyframe else av.video.frame.PictureType.NONE
         data = b"".join(bytes(p) for p in self._codec.encode(frame))
         self.last_keyframe = keyframe and bool(data)
+        self.vbv_starved = self._vbv_fill < self._vbv_size * VBV_SETTLED
+        self._vbv_fill = min(self._vbv_size, self._vbv_fill - len(data) * 8 + self._open.bitrate / self._open.fps)
         if self.last_keyframe:
             self.keyframes += 1
         return data

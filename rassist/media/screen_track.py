@@ -100,7 +100,9 @@ class SendPolicy:
             return refresh_due - now
         return Action("refresh")
 
-    def sent(self, action: Action, seq: int, nbytes: int, now: float) -> None:
+    def sent(self, action: Action, seq: int, nbytes: int, now: float, starved: bool = False) -> None:
+        """`starved`: the encoder's VBV buffer was low (codec.ScreenEncoder.vbv_starved), so a
+        small frame may be small for that alone."""
         self.last_send = now
         self.sent_seq = seq
         self.last_kind = action.kind
@@ -111,10 +113,11 @@ class SendPolicy:
             self.refine_bytes = REFINE_BYTES
             self.small_in_row = 0
         elif action.kind == "refine":
-            # One small frame may just mean the VBV buffer is empty; two in a row mean the
-            # encoder has nothing left to add to this picture.
+            # Two small frames in a row from a VBV buffer with room mean the encoder has
+            # nothing left to add to this picture. From a low buffer (after a keyframe drained
+            # it) libx264 makes small frames to refill it: they prove nothing.
             self.refine_bytes -= nbytes
-            self.small_in_row = self.small_in_row + 1 if nbytes <= SETTLED_BYTES else 0
+            self.small_in_row = self.small_in_row + 1 if nbytes <= SETTLED_BYTES and not starved else 0
             self.refining = self.small_in_row < 2
 
 
@@ -243,7 +246,8 @@ class ScreenTrack(MediaStreamTrack):
             data = await self._encode(updates, step.kind == "keyframe", still, may_reopen)
             now = time.monotonic()
             # A keyframe the encoder made on its own (it reopened) starts a new picture to sharpen.
-            self.policy.sent(Action("keyframe") if self.encoder.last_keyframe else step, seq, len(data), began)
+            self.policy.sent(Action("keyframe") if self.encoder.last_keyframe else step, seq, len(data), began,
+                             self.encoder.vbv_starved)
             if self.log is not None:
                 self.log(f"{now - self._t0:.3f} {step.kind}{'+key' if self.encoder.last_keyframe else ''} "
                          f"seq={seq} updates={len(updates)} {len(data)}B")

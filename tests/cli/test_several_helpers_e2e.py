@@ -53,6 +53,8 @@ def joiner(code: str, server: str | None, name: str, *extra: str, env: dict[str,
 
 
 def invite(host: Proc) -> str:
+    # Commands work once the host's own "connected" is out (a joiner's may come first).
+    host.seen_or_wait("connected", timeout=WAIT)
     host.send({"invite": True})
     event = host.wait_event("invite", timeout=WAIT)
     assert event["expires_in"] > 0 and event["expires"].endswith("Z")

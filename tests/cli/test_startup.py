@@ -15,11 +15,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rassist.cli import fastparams
+from tests.procs import Proc
 
 HEAVY = ("aiortc", "av", "numpy", "textual", "pydantic")
 
-# Runs a command in a fresh interpreter and, at the first `code` event (or, for join, when the
-# command's work is about to start), prints which heavy modules are loaded and leaves at once.
+# Runs a command in a fresh interpreter and, at the first `report_at` event (or, for join, when
+# the command's work is about to start), prints which heavy modules are loaded and leaves at once.
 _PROBE = """
 import json, os, sys
 HEAVY = {heavy!r}
@@ -30,8 +31,8 @@ def report(what):
 from rassist.cli import output
 emit = output.Output.emit
 def spy(self, event, **fields):
-    if event == "code":
-        report("code")
+    if event == {report_at!r}:
+        report(event)
     return emit(self, event, **fields)
 output.Output.emit = spy
 if {stop_at_join!r}:
@@ -43,8 +44,9 @@ main()
 """
 
 
-def probe(args: list[str], stop_at_join: bool = False) -> dict[str, Any]:
-    script = _PROBE.format(heavy=HEAVY, stop_at_join=stop_at_join, args=args)
+def probe(args: list[str], stop_at_join: bool = False, report_at: str = "code",
+          heavy: tuple[str, ...] = HEAVY) -> dict[str, Any]:
+    script = _PROBE.format(heavy=heavy, stop_at_join=stop_at_join, args=args, report_at=report_at)
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     lines = [json.loads(line) for line in done.stdout.splitlines() if line.startswith('{"probe"')]
     assert lines, f"no probe report: rc={done.returncode} stdout={done.stdout!r} stderr={done.stderr[-2000:]}"
@@ -66,6 +68,16 @@ def test_parsing_a_join_loads_nothing_heavy():
     report = probe(["join", "7-acme-adviser", "--json", "--server", "ws://127.0.0.1:9",
                     "--timeout", "3", "--files"], stop_at_join=True)
     assert report == {"probe": "join", "loaded": []}
+
+
+def test_a_json_join_connects_without_the_human_output_libraries(server):
+    # --json output is never rich text: rich (~25 ms), the TUI, numpy and PIL are not loaded
+    # up to "connected" (a window that opens later, e.g. /screen, may load what it needs).
+    host = Proc(["host", "--server", server, "--json", "--yes", "--once"])
+    code = host.wait_event("code")["code"]
+    report = probe(["join", code, "--json", "--server", server], report_at="connected",
+                   heavy=("rich", "textual", "numpy", "PIL"))
+    assert report == {"probe": "connected", "loaded": []}
 
 
 def test_the_help_loads_nothing_heavy():

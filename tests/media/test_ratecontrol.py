@@ -326,6 +326,21 @@ def test_send_policy() -> None:
     assert isinstance(wait, float) and abs(wait - 0.4) < 1e-9
 
 
+def test_small_frames_from_a_starved_vbv_buffer_do_not_end_refinement() -> None:
+    policy = SendPolicy()
+    policy.sent(Action("frame"), 1, 90_000, 0.0)  # a first picture that drained the buffer
+    for i in range(1, 4):  # libx264 refills it with small frames: the picture is not done
+        policy.sent(Action("refine"), 1, 1_500, i * 0.05, starved=True)
+        assert policy.refining
+    policy.sent(Action("refine"), 1, 9_000, 0.2)
+    policy.sent(Action("refine"), 1, 100, 0.25)
+    policy.sent(Action("refine"), 1, 90, 0.3, starved=True)  # small, but may be the VBV: one more
+    assert policy.refining
+    policy.sent(Action("refine"), 1, 90, 0.35)
+    policy.sent(Action("refine"), 1, 90, 0.4)
+    assert not policy.refining  # two small frames from a buffer with room: done
+
+
 def test_refinement_is_budgeted_in_bytes_not_frames() -> None:
     policy = SendPolicy()
     policy.sent(Action("frame"), 1, 40_000, 0.0)

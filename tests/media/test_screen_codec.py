@@ -92,3 +92,32 @@ def test_a_lossy_link_gets_no_whole_screen_keyframe() -> None:
     enc.apply(0, 0, screen)
     enc.encode(6000)
     assert enc.reopens == 1
+
+
+def test_a_still_text_screen_sharpens_until_done_not_until_the_vbv_runs_dry() -> None:
+    """The first picture (a keyframe from a third-full VBV buffer) drains the buffer; libx264
+    then makes small frames to refill it while the picture is still blurred. Those must not end
+    the refinement (SendPolicy's "two small frames in a row"): the picture ends sharp."""
+    from rassist.media.screen_track import Action, SendPolicy
+    from tests.media.conftest import psnr, text_screen
+
+    picture = text_screen(seed=8)
+    bgra = np.dstack([picture[..., 2], picture[..., 1], picture[..., 0], np.zeros_like(picture[..., 0])])
+    enc = ScreenEncoder(RateSettings(1_500_000, 20.0))
+    enc.apply(0, 0, np.ascontiguousarray(bgra), full=True)
+    decoder = av.CodecContext.create("h264", "r")
+    policy = SendPolicy()
+    action, frames, now = Action("frame"), [], 0.0
+    for _ in range(400):
+        data = enc.encode(int(now * 90000), refining=action.kind == "refine")
+        if action.kind == "refine" and len(frames) == 1:
+            assert enc.vbv_starved  # the first picture left the buffer low
+        policy.sent(Action("keyframe") if enc.last_keyframe else action, 1, len(data), now, enc.vbv_starved)
+        frames += decoder.decode(av.Packet(data))
+        now += 0.05
+        step = policy.next_action(1, now, 20.0)
+        if not isinstance(step, Action):
+            break
+        action = step
+    assert not policy.refining and not enc.vbv_starved  # it stopped because the picture is done
+    assert psnr(frames[-1].to_ndarray(format="rgb24"), picture) >= 40
