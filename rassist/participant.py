@@ -22,7 +22,6 @@ if TYPE_CHECKING:
 
     from rassist.resuming import ResumeConfig
     from rassist.session import CommandHandler, Feature, Session, Toggle
-    from rassist.transport.channel import MessageChannel
     from rassist.transport.ctl import Ctl
     from rassist.transport.peer import Peer
 
