@@ -161,10 +161,11 @@ class Invitations:
                 return
             if isinstance(paired, DirectDone):
                 return
-            peer, hello, granted = paired
+            peer, hello, granted, key = paired
             reserved = False
             try:
-                await session.admit(peer, hello.name, set(granted), features)
+                participant = await session.admit(peer, hello.name, set(granted), features)
+                participant.resume = self.host.resume_config(key)
             except RassistError:
                 with contextlib.suppress(Exception):
                     await peer.close()

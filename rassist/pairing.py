@@ -47,6 +47,7 @@ class Options:
     peer_timeout: float = 8.0
     relay_only: bool = False
     direct: DirectHook | None = None
+    resume_window: float = 120.0  # seconds a dropped link may take to come back; 0: never resumes
 
 
 @dataclass
@@ -223,6 +224,7 @@ class Host:
         self._prepared: asyncio.Future[tuple[Peer, str]] | None = None
         self.session: Session | None = None
         self.approve_more: Approver | None = None  # a running session's approvals (None: `approve`)
+        self._resume_names: list[Any] = []  # announcements of resume LAN names (embedded server)
 
     async def run(self) -> Session | DirectDone:
         client = await self._rendezvous()
@@ -271,10 +273,10 @@ class Host:
                 self._prepared.cancel()
             with contextlib.suppress(Exception):
                 await client.close()
-            if self.session is None or self.session.inviter is None:  # else its invitations need it
+            if self.session is None:  # else its invitations and resumes need it till the end
                 await self.stop_embedded()
 
-    def _session(self, peer: Peer, hello: sm.PeerHello, granted: tuple[str, ...]) -> Session:
+    def _session(self, peer: Peer, hello: sm.PeerHello, granted: tuple[str, ...], key: bytes | None) -> Session:
         opts = self.opts
         self.session = Session("host", peer, hello.name, set(granted), self.emit, opts.features,
                                opts.peer_timeout, shared=opts.shared, max_joiners=opts.max_joiners)
@@ -282,7 +284,26 @@ class Host:
             from rassist.invitations import Invitations
 
             self.session.inviter = Invitations(self, self.session)
+        self.session.after_end.append(self.stop_embedded)
+        self.session.first.resume = self.resume_config(key)
         return self.session
+
+    def resume_config(self, key: bytes | None) -> Any:
+        """How a helper paired with `key` comes back after a drop: through --server, or this
+        host's embedded server (kept for the session), announced under the resume's LAN name."""
+        from rassist.resuming import config
+
+        urls = server_urls(self.opts.server) if self.opts.server else \
+            [self._embedded.url] if self._embedded is not None else []
+        cfg = config(key, "host", urls, self.opts.resume_window, self.opts.relay_only)
+        if cfg is not None and self._embedded is not None:
+            from rassist.crypto.resume import lan_name
+            from rassist.rendezvous.local import Announcement
+
+            announce = Announcement(self._embedded.announce.port)
+            self._resume_names.append(announce)
+            asyncio.ensure_future(announce.publish(lan_name(cfg.state.secret)))
+        return cfg
 
     def _webrtc(self) -> asyncio.Future[tuple[Peer, str]]:
         """Our peer connection and its offer, prepared once per attempt."""
@@ -291,7 +312,7 @@ class Host:
         return self._prepared
 
     async def _pair(self, relay: _Relay, code: Code, webrtc: Callable[[], Awaitable[tuple[Peer, str]]],
-                    approve: Approver) -> tuple[Peer, sm.PeerHello, tuple[str, ...]] | DirectDone:
+                    approve: Approver) -> tuple[Peer, sm.PeerHello, tuple[str, ...], bytes | None] | DirectDone:
         pairing = sm.Pairing("host", str(code), self.opts.name)
         hello = None
         while hello is None:
@@ -324,7 +345,7 @@ class Host:
                 await peer.accept(action.sdp)
         # The peer or the server may hang up once signalling is done: only ICE matters now.
         await _listening(relay, pairing, peer.wait_open(self.opts.timeout), hangup_ends_it=False)
-        return peer, hello, granted
+        return peer, hello, granted, pairing.key
 
     async def _rendezvous(self) -> RendezvousClient:
         if self.opts.server:
@@ -335,6 +356,10 @@ class Host:
         return await _connect([self._embedded.url], self.opts.timeout)
 
     async def stop_embedded(self) -> None:
+        for announce in self._resume_names:
+            with contextlib.suppress(Exception):
+                await announce.close()
+        self._resume_names = []
         if self._embedded is not None:
             await self._embedded.stop()
             self._embedded = None
@@ -390,6 +415,7 @@ async def join(code_text: str, opts: JoinOptions, emit: Emit) -> Session | Direc
     try:
         client = await (_connect(server_urls(opts.server), opts.timeout) if opts.server
                         else _find_host(code, opts.timeout, host_awaited))
+        paired_at = client.url
         relay = _Relay(client, opts.timeout)
         await client.claim(code.nameplate, opts.timeout, host_awaited)
         pairing = sm.Pairing("join", str(code), opts.name, opts.wants, opts.direct is not None)
@@ -435,4 +461,21 @@ async def join(code_text: str, opts: JoinOptions, emit: Emit) -> Session | Direc
         if client is not None:
             with contextlib.suppress(Exception):
                 await client.close()
-    return Session("join", peer, host_name, set(granted), emit, opts.features, opts.peer_timeout)
+    session = Session("join", peer, host_name, set(granted), emit, opts.features, opts.peer_timeout)
+    session.first.resume = _join_resume(pairing.key, opts, paired_at)
+    return session
+
+
+def _join_resume(key: bytes | None, opts: JoinOptions, paired_at: str) -> Any:
+    """--server: meet there again; the embedded default: find the host's server again as it
+    announces itself under the resume's LAN name (its address may have changed), then where
+    we paired."""
+    from rassist.resuming import config
+
+    urls: Any = server_urls(opts.server) if opts.server else [paired_at]
+    cfg = config(key, "join", urls, opts.resume_window, opts.relay_only)
+    if cfg is not None and not opts.server:
+        from rassist.transport.reconnect import embedded_urls
+
+        cfg.urls = embedded_urls(cfg.state.secret, [paired_at])
+    return cfg

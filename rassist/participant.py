@@ -20,8 +20,9 @@ from rassist.protocol.ratelimit import TokenBucket
 if TYPE_CHECKING:
     from aiortc import RTCDataChannel, RTCPeerConnection
 
+    from rassist.resuming import ResumeConfig
     from rassist.session import CommandHandler, Feature, Session, Toggle
-    from rassist.transport.channel import MessageChannel
+    from rassist.transport.ctl import Ctl
     from rassist.transport.peer import Peer
 
 HEARTBEAT = 1.0
@@ -69,6 +70,12 @@ class Participant:
         self._pings: dict[int, float] = {}
         self._chat_bucket = TokenBucket(CHAT_RATE, CHAT_BURST)
         self._beat: asyncio.Task[None] | None = None
+        self._listeners: dict[str, Callable[[str | bytes], None]] = {}
+        self.resume: ResumeConfig | None = None  # None: a dropped link ends this participant
+        self.reconnecting = False
+        from rassist.transport.ctl import Ctl
+
+        self._ctl = Ctl(link.ctl)
         self._bind(link)
 
     # ------------------------------------------------------------ what features use
@@ -82,8 +89,9 @@ class Participant:
         return self.link.pc
 
     @property
-    def ctl(self) -> MessageChannel:
-        return self.link.ctl
+    def ctl(self) -> Ctl:
+        """Control messages, across links: all but heartbeats are numbered and acknowledged."""
+        return self._ctl
 
     def emit(self, event: str, **fields: Any) -> None:
         """An event of the session that concerns this participant (the host names it by id)."""
@@ -99,7 +107,17 @@ class Participant:
         return self.link.peer.channels[label]
 
     def listen(self, label: str, callback: Callable[[str | bytes], None]) -> None:
-        self.link.peer.listen(label, callback)
+        """Kept: a resumed link delivers this channel's messages to the same callback. A
+        second listen() to a label replaces the first (a feature re-bound after a resume)."""
+        old = self._listeners.get(label)
+        self._listeners[label] = callback
+        if old is None:
+            self.link.peer.listen(label, callback)
+            return
+        dc = self.link.peer.channels[label]
+        with contextlib.suppress(KeyError):
+            dc.remove_listener("message", old)
+        dc.on("message", callback)
 
     def add_command(self, key: str, handler: CommandHandler) -> None:
         self.commands[key] = handler
@@ -153,6 +171,8 @@ class Participant:
             return
         self.closing = True  # the peer may hang up first once it has our bye: that is fine
         self.ctl.send({"t": "bye", "reason": reason})
+        if self.ctl.channel is None:  # reconnecting: there is no link to say it on
+            return
         # aiortc sends asynchronously: give the bye a moment to leave before tearing down.
         for _ in range(20):
             if self.ctl.dc.bufferedAmount == 0:
@@ -174,20 +194,52 @@ class Participant:
         close (its failing no longer ends anything). The participant keeps its id, name and
         permissions; the ctl channel works at once. Preparing the features on the new peer
         connection (before its SDP) and starting them again on it is the caller's part."""
+        return self.relink(link, None)
+
+    def relink(self, link: Link, peer_ack: int | None) -> Link:
+        """replace_link with the peer's ack of our control messages (from the resume
+        handshake): only what it has not got goes again."""
+        old = self.swap_link(link)
+        self.attach_ctl(peer_ack)
+        return old
+
+    def swap_link(self, link: Link) -> Link:
+        """The new link in place, channel listeners carried over; control messages wait for
+        attach_ctl() (after the features are re-bound: a message may need them)."""
         old, self.link = self.link, link
         self._bind(link)
-        link.ctl.start()
+        for label, callback in self._listeners.items():
+            link.peer.listen(label, callback)
         self._last_heard = time.monotonic()
         return old
 
+    def attach_ctl(self, peer_ack: int | None) -> None:
+        self._ctl.attach(self.link.ctl, peer_ack)
+
+    def pause(self) -> None:
+        """The link dropped: no heartbeat until the next one; control messages are kept."""
+        if self._beat is not None:
+            self._beat.cancel()
+            self._beat = None
+        self._ctl.detach()
+
+    def restart(self) -> None:
+        """A resumed link is in place: the heartbeat again, and a fresh outcome to wait for."""
+        if self.ended.done():
+            self.ended = asyncio.get_running_loop().create_future()
+        self.closing = False
+        self._last_heard = time.monotonic()
+        self._beat = asyncio.ensure_future(self._heartbeat())
+
     def _bind(self, link: Link) -> None:
-        link.ctl.on_any = self._heard
-        link.ctl.on("chat", self._on_chat)
-        link.ctl.on("bye", self._on_bye)
-        link.ctl.on("ping", self._on_ping)
-        link.ctl.on("pong", self._on_pong)
+        ctl = self._ctl
+        ctl.on_any = self._heard
+        ctl.on("chat", self._on_chat)
+        ctl.on("bye", self._on_bye)
+        ctl.on("ping", self._on_ping)
+        ctl.on("pong", self._on_pong)
         for kind, handler in self.session.ctl_handlers(self).items():
-            link.ctl.on(kind, handler)
+            ctl.on(kind, handler)
         pc = link.pc
 
         @pc.on("connectionstatechange")

@@ -67,6 +67,7 @@ class Session:
         self.rules = HostRules(self) if role == "host" else None
         self.participants: dict[str, Participant] = {}
         self.before_bye: list[Callable[[], Awaitable[None]]] = []
+        self.after_end: list[Callable[[], Awaitable[None]]] = []  # the host's embedded server stops
         self._ended: asyncio.Future[str] = asyncio.get_running_loop().create_future()
         self._closing = False
         self._numbers = 0
@@ -193,6 +194,9 @@ class Session:
                     await self.inviter.stop()
             for task in list(self._watchers):
                 task.cancel()
+            for hook in self.after_end:
+                with contextlib.suppress(Exception):
+                    await hook()
             for participant in list(self.participants.values()):
                 await participant.stop()
             for feature in reversed(self.shared):
@@ -315,12 +319,27 @@ class Session:
         task.add_done_callback(self._watchers.discard)
 
     async def _until_gone(self, participant: Participant) -> None:
-        try:
-            outcome: str | Exception = await asyncio.shield(participant.ended)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - a lost connection is an outcome like any other
-            outcome = exc
+        while True:
+            try:
+                outcome: str | Exception = await asyncio.shield(participant.ended)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - a lost connection is an outcome like any other
+                outcome = exc
+            if self._closing or self._ended.done():
+                return
+            # A dropped link (not a goodbye) is resumed within the window (rassist/resuming.py).
+            if not isinstance(outcome, ConnectionLost) or participant.resume is None:
+                break
+            from rassist.resuming import resume
+
+            try:
+                await resume(participant, participant.resume, outcome.message)
+            except ConnectionLost as exc:
+                outcome = exc
+                break
+            if self.role == "host":
+                self.roster_changed()
         if self._closing or self._ended.done():
             return
         self.participants.pop(participant.id, None)

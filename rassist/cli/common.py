@@ -66,6 +66,9 @@ def parse_permissions(values: list[str]) -> set[str]:
     return found
 PeerTimeoutOpt = typer.Option(8.0, "--peer-timeout", min=1.0, hidden=True,
                               help="Declare the connection lost after this long without a word from the peer.")
+ResumeWindowOpt = typer.Option(120.0, "--resume-window", min=0.0, metavar="SECONDS",
+                               help="When the network drops, reconnect by itself for this long (no new "
+                                    "code, no new approval) before giving up with exit 6. 0: never.")
 RelayOnlyOpt = typer.Option(False, "--relay-only",
                             help="Never reveal your addresses to the peer: all traffic goes through "
                                  "the TURN relay of the rendezvous server.")

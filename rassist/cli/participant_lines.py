@@ -43,4 +43,8 @@ def participant_renderers() -> dict[str, Render]:
         "left": lambda f: f"{_who(f)} left ({_esc(f.get('reason'))})"
                           + (", control released" if f.get("released") else "") + ".",
         "participants": _roster,
+        "reconnecting": lambda f: (f"[yellow]The link to {_who(f)} dropped: reconnecting "
+                                   f"({_esc(f.get('seconds_left'))} s left)[/]"
+                                   + (f": {_esc(f.get('message'))}" if f.get("message") else "")),
+        "reconnected": lambda f: f"[green]Reconnected to {_who(f)}[/]: the session goes on.",
     }

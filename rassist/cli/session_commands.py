@@ -60,6 +60,7 @@ def host(
     download_dir: Path | None = common.DownloadDirOpt,
     no_fast_lane: bool = common.NoFastLaneOpt,
     peer_timeout: float = common.PeerTimeoutOpt,
+    resume_window: float = common.ResumeWindowOpt,
     relay_only: bool = common.RelayOnlyOpt,
     shell: bool = typer.Option(False, "--shell", help="Share a terminal instead of the screen: run "
                                                        "your shell (or COMMAND after --) in a pseudo-"
@@ -138,7 +139,7 @@ def host(
             shared.append(HostRecording(record, monitor))
         opts = HostOptions(name=common.default_name(name), server=server, timeout=timeout,
                            code=code, code_length=code_length, once=once, peer_timeout=peer_timeout,
-                           relay_only=relay_only, features=features, shared=shared,
+                           relay_only=relay_only, features=features, shared=shared, resume_window=resume_window,
                            more=factory.participant, max_joiners=max_joiners, invite_ttl=invite_ttl)
         if tui:
             from rassist.tui import run_host_tui
@@ -185,6 +186,7 @@ def join_command(
     download_dir: Path | None = common.DownloadDirOpt,
     no_fast_lane: bool = common.NoFastLaneOpt,
     peer_timeout: float = common.PeerTimeoutOpt,
+    resume_window: float = common.ResumeWindowOpt,
     relay_only: bool = common.RelayOnlyOpt,
     no_record: bool = common.NoRecordOpt,
     title: str | None = common.TitleOpt,
@@ -258,7 +260,7 @@ def join_command(
         if record is not None:
             await later  # --record's file name is checked before anything connects
         opts = JoinOptions(name=common.default_name(name), server=server, timeout=timeout, wants=wants,
-                           peer_timeout=peer_timeout, relay_only=relay_only,
+                           peer_timeout=peer_timeout, relay_only=relay_only, resume_window=resume_window,
                            features=[recorder] if recorder else [], later=later)
         if tui:
             from rassist.tui import run_join_tui

@@ -120,7 +120,7 @@ def send(
         opts = HostOptions(name=common.default_name(name), server=server, timeout=timeout,
                            code=code, code_length=code_length, peer_timeout=peer_timeout,
                            relay_only=relay_only, features=[*([recorder] if recorder else []), feature],
-                           direct=direct)
+                           direct=direct, resume_window=0)  # a transfer cut short does not resume yet
         paired = await Host(opts, out.emit, approve).run()
         if isinstance(paired, DirectDone):
             out.emit("closed", reason="done")
@@ -207,7 +207,8 @@ def receive(
                   if feature.fast_lane else None)
         opts = JoinOptions(name=common.default_name(name), server=server, timeout=timeout,
                            wants=("files",), peer_timeout=peer_timeout, relay_only=relay_only,
-                           features=[*([recorder] if recorder else []), feature], direct=direct)
+                           features=[*([recorder] if recorder else []), feature], direct=direct,
+                           resume_window=0)  # a transfer cut short does not resume yet
         paired = await join(code, opts, out.emit)
         if isinstance(paired, DirectDone):
             out.emit("closed", reason="done")

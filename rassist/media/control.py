@@ -131,6 +131,14 @@ class HostControl:
         session.listen("input", self._on_message)
         session.channel("input").on("close", lambda: self._release_soon("channel-closed"))
 
+    async def link_lost(self) -> None:
+        """The link dropped (a resume begins): every held key and button goes up at once."""
+        await self._release("connection-lost")
+
+    async def relink(self, session: Session) -> None:
+        """A resumed link: input comes on its new channel (the listener carries over)."""
+        session.channel("input").on("close", lambda: self._release_soon("channel-closed"))
+
     async def stop(self) -> None:
         self._stopped = True
         for task in self._tasks:
@@ -346,6 +354,15 @@ class JoinControl:
         for name in ("move", "click", "scroll", "text", "key"):
             session.add_command(name, self._input_command)
         self._keepalive = asyncio.ensure_future(self._keep_alive())
+
+    async def link_lost(self) -> None:
+        """No input goes out while the link is down (the host let go of everything)."""
+        self.dc = None
+        self.throttle.pending = None
+        self.held.release_all()
+
+    async def relink(self, session: Session) -> None:
+        self.dc = session.channel("input")
 
     async def stop(self) -> None:
         if self._timer is not None:

@@ -111,6 +111,13 @@ class HostScreen:
         if self.track is not None:
             self.track.stop()
 
+    async def link_lost(self) -> None:  # resume (issue 18): prepare() adds a fresh track
+        await self.stop()
+
+    async def relink(self, session: Session) -> None:  # the fresh track starts with a keyframe
+        if self.error is None and self.track is not None and "view" in session.granted:
+            await self.start(session)  # else the peer knows already: what it was told is not lost
+
 
 class ViewScreen:
     """Receives the host's screen: keeps the latest frame, optionally records it.

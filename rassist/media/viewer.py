@@ -41,10 +41,13 @@ class ScreenViewer:
         self.repair: ReceiverRepair | None = None
 
     def attach(self, track: MediaStreamTrack, receiver: object | None = None) -> None:
-        """Start consuming `track` (from `pc.on("track")`); with its aiortc `receiver`, also
-        recover from packets lost for good (repair.py)."""
+        """Start consuming `track` (from `pc.on("track")`; again after a resume: a new track);
+        with its aiortc `receiver`, also recover from packets lost for good (repair.py)."""
+        self.ended.clear()
         self._task = asyncio.ensure_future(self._consume(track))
         if receiver is not None:
+            if self.repair is not None:  # the previous link's receiver (a resume)
+                asyncio.ensure_future(self.repair.stop())
             self.repair = ReceiverRepair(receiver)
             self.repair.start()
 
@@ -68,7 +71,8 @@ class ScreenViewer:
         except MediaStreamError:
             pass
         finally:
-            self.ended.set()
+            if self._task is asyncio.current_task():  # not an earlier track, ended after a resume
+                self.ended.set()
             async with self._changed:
                 self._changed.notify_all()
 

@@ -196,7 +196,7 @@ def _malformed(msg: Any, kind: str) -> str | None:
     """Why a decoded message is not a well-formed `kind`, or None."""
     if not isinstance(msg, dict) or msg.get("t") != kind:
         return f"not a {kind}"
-    if msg.get("v") != VERSION:
+    if type(msg.get("v")) is not int or msg.get("v") != VERSION:  # True == 1 is no version
         return f"resume protocol version {msg.get('v')!r}, we speak {VERSION}"
     gen, ack, sdp = msg.get("gen"), msg.get("ack"), msg.get("sdp")
     if not _count(gen, 2**31) or not _count(ack, MAX_ACK):

@@ -185,6 +185,14 @@ class HostTerminal:
             self.viewers.append(viewer)
         session.listen(CHANNEL, lambda data: self._on_frame(viewer, data))
 
+    async def relink(self, session: Session) -> None:
+        """A resumed link: the same viewer on the new channel, repainted whole."""
+        for viewer in self.viewers:
+            if viewer.session is session:
+                viewer.dc = session.channel(CHANNEL)
+                viewer.send(wire.Size(self.cols, self.rows))
+                self._repaint(viewer)
+
     async def stop(self) -> None:
         for viewer in self.viewers:
             self._report(viewer, force=True)

@@ -58,6 +58,12 @@ class FilesFeature:
         self._incoming: dict[str, tp.Offer] = {}
         self._outgoing: dict[str, offers.Outgoing] = {}
         self._running: dict[str, asyncio.Future[Any]] = {}
+        # Resume (issue 18): what each transfer carries, so that one cut by a dropped link is
+        # offered again on the new one (same key: the receiver keeps its verified prefix).
+        self._sent: dict[str, tuple[Scan | None, str | None]] = {}   # outgoing id -> scan, text
+        self._taken: dict[str, tuple[str, Path]] = {}                 # incoming id -> key, folder
+        self._again_out: list[tuple[Scan | None, str | None]] = []
+        self._again_in: dict[str, Path] = {}                          # key -> folder, taken again unasked
 
     # ------------------------------------------------------------ feature protocol
 
@@ -75,6 +81,31 @@ class FilesFeature:
         session.add_command("send-text", self._send_text_command)
         session.add_command("accept", self._accept_command)
         session.add_command("decline", self._decline_command)
+
+    async def link_lost(self) -> None:
+        """The link dropped: transfers under way stop now (the fast lane's TCP connection
+        might otherwise carry on beside the one offered again) and are remembered."""
+        self._again_out = [self._sent[i] for i in self._running if i in self._sent]
+        self._again_in = {key: folder for i, (key, folder) in self._taken.items() if i in self._running}
+        running = dict(self._running)
+        for offer_id, task in running.items():
+            task.cancel()
+            if self.session is not None:
+                self.session.emit("error", kind="connection-lost", id=offer_id,
+                                  direction="send" if offer_id in self._sent else "receive",
+                                  message="the link dropped: the transfer continues once it is back")
+        for task in running.values():
+            with contextlib.suppress(BaseException):
+                await task
+
+    async def relink(self, session: Session) -> None:
+        """A resumed link: its bulk channel; what was cut is offered again and, on the
+        receiving side, taken again into the same folder without asking: the receiver's
+        verified prefix stays, only the rest travels, and the SHA-256 is checked as always."""
+        self.bulk = BulkChannel(session.channel("bulk"), lambda cb: session.listen("bulk", cb))
+        again, self._again_out = self._again_out, []
+        for scan, text in again:
+            self._background(self._send(scan, text))
 
     async def stop(self) -> None:
         tasks = list(self._running.values())
@@ -125,6 +156,7 @@ class FilesFeature:
         except tp.ProtocolError as exc:
             raise CommandError(str(exc)) from None
         self._outgoing[out.offer.id] = out
+        self._sent[out.offer.id] = (scan, text)
         task = asyncio.ensure_future(
             offers.send(out, scan, session.ctl.send, self.bulk, session.emit, session.peer_name,
                         self.limit_rate))
@@ -151,6 +183,8 @@ class FilesFeature:
         finally:
             self._running.pop(offer_id, None)
             self._outgoing.pop(offer_id, None)
+            self._sent.pop(offer_id, None)
+            self._taken.pop(offer_id, None)
         if self.on_finished is not None:
             self.on_finished(offer_id, direction, result)
         return result
@@ -225,6 +259,10 @@ class FilesFeature:
         self._incoming[offer.id] = offer
         session.emit("file-offer", id=offer.id, direction="receive", peer=session.peer_name,
                      **offers.describe(offer))
+        folder = self._again_in.pop(offer.key, None)
+        if folder is not None:  # the one a dropped link cut: accepted already
+            await self.accept(offer.id, folder)
+            return
         try:
             if self.auto_accept:
                 await self.accept(offer.id)
@@ -244,6 +282,7 @@ class FilesFeature:
         if offer is None:
             raise CommandError(f"no pending offer {offer_id!r}")
         folder = (target or self.download_dir or Path.cwd()).absolute()
+        self._taken[offer.id] = (offer.key, folder)
         session.emit("file-accepted", id=offer.id, direction="receive", peer=session.peer_name,
                      target=str(folder))
         task = asyncio.ensure_future(offers.receive(

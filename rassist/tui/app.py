@@ -210,6 +210,12 @@ class SessionApp(App[int]):
         if not mine and self.query_one(TabbedContent).active != "tab-chat":
             self.notify(f"{f.get('from')}: {str(f.get('text', ''))[:80]}", title="Chat")
 
+    def event_reconnecting(self, f: dict[str, Any], at: float) -> None:
+        self.status_bar.set(state=f"reconnecting, {f.get('seconds_left')} s left")
+
+    def event_reconnected(self, f: dict[str, Any], at: float) -> None:
+        self.status_bar.set(state="connected", **({"route": f["route"]} if f.get("route") else {}))
+
     def event_closed(self, f: dict[str, Any], at: float) -> None:
         self.ended = True
         reason = str(f.get("reason", ""))

@@ -116,6 +116,11 @@ class LinkStats:
         self._prev = await read_totals(session.pc)
         self._task = asyncio.ensure_future(self._run())
 
+    async def relink(self, session: Session) -> None:
+        """A resumed link: its counters start afresh."""
+        self.pc = session.pc
+        self._prev = await read_totals(session.pc)
+
     async def sample(self) -> dict[str, Any]:
         """One stats event's fields, measured since the previous sample."""
         assert self.session is not None and self.pc is not None

@@ -142,6 +142,10 @@ def describe(event: str, f: dict[str, Any]) -> str | None:
             return f"{peer} left ({escape(str(f.get('reason')))})"
         case "participants":
             return None  # the panel shows them
+        case "reconnecting":
+            return f"[yellow]{peer}: link dropped, reconnecting ({escape(str(f.get('seconds_left')))} s left)[/]"
+        case "reconnected":
+            return f"[green]{peer}: reconnected[/]"
         case "chat" | "stats" | "file-progress" | "file-lane" | "text":
             return None
         case _:

@@ -67,15 +67,22 @@ def test_session_survives_loss_and_a_short_outage(bad_link):
 
 
 def test_a_long_outage_is_reported_as_connection_lost(bad_link):
+    """Longer than the resume window (issue 18): both sides try, then give up with exit 6."""
     net = bad_link
     rassist = [sys.executable, "-m", "rassist"]
     with rendezvous_server(host=net.a_addr, prefix=tuple(net.prefix(net.a))) as url:
         host = Proc([*net.prefix(net.a), *rassist, "host", "--json", "--yes", "--server", url,
-                     "--peer-timeout", "3"], raw=True)
+                     "--peer-timeout", "3", "--resume-window", "8"], raw=True)
         code = host.wait_event("code")["code"]
         join = Proc([*net.prefix(net.b), *rassist, "join", code, "--json", "--server", url,
-                     "--peer-timeout", "3"], raw=True)
+                     "--peer-timeout", "3", "--resume-window", "8"], raw=True)
         join.wait_event("connected", timeout=30)
         outage(net, True)
-        assert join.wait_exit(timeout=30) == 6 and host.wait_exit(timeout=30) == 6
-        assert join.wait_event("closed")["reason"] == "connection-lost"
+        assert join.wait_event("reconnecting", timeout=30)["seconds_left"] == 8
+        host.wait_event("reconnecting", timeout=30)
+        assert join.wait_exit(timeout=60) == 6 and host.wait_exit(timeout=60) == 6
+        for proc in (host, join):
+            errors = [e for e in proc.drain() if e.get("event") == "error"]
+            assert any("within 8 s" in e.get("message", "") for e in errors), errors
+            assert not any(e.get("event") == "reconnected" for e in proc.events)
+        assert join.seen_or_wait("closed")["reason"] == "connection-lost"

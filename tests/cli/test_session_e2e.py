@@ -208,11 +208,12 @@ def test_a_code_burned_by_a_wrong_guess_exits_3_without_a_server_too(tmp_path):
 
 
 def test_peer_vanishing_is_reported(server):
-    host, code = start_host(server, "--yes", "--peer-timeout", "2")
+    host, code = start_host(server, "--yes", "--peer-timeout", "2", "--resume-window", "3")
     join = start_join(server, code, "--peer-timeout", "2")
     join.wait_event("connected")
     host.wait_event("connected")
     join.proc.send_signal(signal.SIGKILL)
+    assert host.wait_event("reconnecting")["seconds_left"] == 3  # it might only be a network drop
     assert host.wait_exit() == ConnectionLost.exit_code
     assert host.wait_event("closed")["reason"] == "connection-lost"
 

@@ -184,9 +184,10 @@ def test_three_helpers_see_chat_hand_over_control_and_one_is_removed(painter, se
 def test_a_controller_killed_while_holding_keys_leaves_nothing_pressed(display_env: str, server) -> None:
     xserver = XServer(display_env)
     try:
-        host = Proc(["host", "--json", "--yes", "--peer-timeout", "3", "--server", server])
+        host = Proc(["host", "--json", "--yes", "--peer-timeout", "3", "--resume-window", "2", "--server", server])
         watcher = joiner(host.wait_event("code")["code"], server, "watcher")
         watcher.wait_event("connected", timeout=WAIT)
+        host.wait_event("connected", timeout=WAIT)  # the host's session is up: it can invite
         grabber = Proc([sys.executable, "-c", GRABBER, invite(host), server], raw=True, cwd=str(ROOT),
                        env={"PYTHONPATH": str(ROOT)})
         host.wait_event("joined", timeout=WAIT, participant="p2")
