@@ -97,7 +97,8 @@ def summary(name: str, values_ms: list[float]) -> None:
 
 
 async def bench(args: argparse.Namespace) -> None:
-    from rassist.media.control import HostControl, JoinControl
+    from rassist.media.control import HostControl
+    from rassist.media.join_control import JoinControl
     from rassist.media.inject import Monitor
     from rassist.session import Session
     from rassist.transport.peer import Peer

@@ -24,7 +24,7 @@ WAIT = 60.0
 # (the CLI has no command that keeps a key down): for the drop test.
 GRABBER = """
 import asyncio, json, sys
-from rassist.media.control import JoinControl
+from rassist.media.join_control import JoinControl
 from rassist.pairing import JoinOptions, join
 from rassist.protocol.input import Key
 

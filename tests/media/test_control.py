@@ -7,7 +7,9 @@ import json
 
 import pytest
 
-from rassist.media.control import HostControl, JoinControl
+from rassist.media.control import HostControl
+
+from rassist.media.join_control import JoinControl
 from rassist.media.inject import Monitor
 from rassist.protocol.input import Key, Move, encode
 from tests.media.input_fixtures import KeyLog, XServer, xdotool_location

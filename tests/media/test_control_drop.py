@@ -12,7 +12,9 @@ import sys
 
 import pytest
 
-from rassist.media.control import HostControl, JoinControl
+from rassist.media.control import HostControl
+
+from rassist.media.join_control import JoinControl
 from rassist.media.inject import Monitor
 from rassist.protocol.input import HOLD_TIMEOUT, Key
 from tests.media.input_fixtures import ROOT, WAIT, XServer
@@ -24,7 +26,7 @@ SCREEN = Monitor(0, 0, 1920, 1080)
 # A joiner in its own process: answers the offer from stdin, holds Shift and B, then idles.
 JOINER = """
 import asyncio, json, sys
-from rassist.media.control import JoinControl
+from rassist.media.join_control import JoinControl
 from rassist.protocol.input import Key
 from rassist.session import Session
 from rassist.transport.peer import Peer

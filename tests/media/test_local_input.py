@@ -11,7 +11,9 @@ import subprocess
 
 import pytest
 
-from rassist.media.control import HostControl, JoinControl
+from rassist.media.control import HostControl
+
+from rassist.media.join_control import JoinControl
 from rassist.media.inject import Monitor
 from rassist.media.local_input import LocalInputWatch
 from tests.media.input_fixtures import KeyLog

@@ -6,7 +6,9 @@ import asyncio
 
 import pytest
 
-from rassist.media.control import HostControl, JoinControl
+from rassist.media.control import HostControl
+
+from rassist.media.join_control import JoinControl
 from rassist.media.inject import Monitor
 from rassist.records.recorder import Recorder
 from rassist.records.sqlite_store import SqliteStore

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
-from rassist.media.control import JoinControl
+from rassist.media.join_control import JoinControl
 from rassist.protocol import terminal as wire
 from rassist.terminal.control import ShellControl
 from rassist.terminal.host import HostTerminal

@@ -3,7 +3,7 @@ then keys typed in control mode reach the host's shell."""
 
 from __future__ import annotations
 
-from rassist.media.control import JoinControl
+from rassist.media.join_control import JoinControl
 from rassist.pairing import JoinOptions
 from rassist.terminal.join import JoinTerminal
 from rassist.tui.hooks import TuiHooks

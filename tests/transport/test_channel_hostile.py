@@ -14,7 +14,9 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rassist.media.control import HostControl, JoinControl
+from rassist.media.control import HostControl
+
+from rassist.media.join_control import JoinControl
 from rassist.session import Session
 from tests.protocol.hostile import hostile_json_text
 
