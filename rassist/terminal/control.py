@@ -1,7 +1,8 @@
 """Who may type into the shared shell: the `control` permission, as for mouse and keyboard.
 
 Speaks the same "ctl" messages as media/control.py, so the joiner's JoinControl
-(media/join_control.py) needs nothing new: {"t":"control","granted":...} from the host, {"t":"control-request"} from the joiner.
+(media/join_control.py) needs nothing new: {"t":"control","granted":...} from the host,
+{"t":"control-request"} from the joiner.
 Host commands {"grant": "control"} and {"revoke": "control"}; events "control" and
 "control-request". No injector is involved: the gate is the permission check in host.py."""
 
