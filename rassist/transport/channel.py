@@ -21,13 +21,43 @@ MAX_MESSAGE = 256 * 1024
 log = logging.getLogger("rassist.channel")
 
 
+class Dispatch:
+    """Handlers by a message's "t"; a coroutine handler runs as a task whose failure is logged,
+    never raised into aiortc's callbacks."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.handlers: dict[str, Handler] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def on(self, kind: str, handler: Handler) -> None:
+        self.handlers[kind] = handler
+
+    def __call__(self, msg: dict[str, Any]) -> bool:
+        """Whether a handler took `msg`."""
+        kind = msg.get("t")
+        handler = self.handlers.get(kind) if isinstance(kind, str) else None
+        if handler is None:
+            return False
+        result = handler(msg)
+        if asyncio.iscoroutine(result):
+            task = asyncio.ensure_future(result)
+            self._tasks.add(task)
+            task.add_done_callback(self._done)
+        return True
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("handler failed on %s", self.name, exc_info=task.exception())
+
+
 class MessageChannel:
     def __init__(self, peer: Peer, label: str) -> None:
         self.dc: RTCDataChannel = peer.channels[label]
         self._peer = peer
         self._label = label
-        self._handlers: dict[str, Handler] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._dispatch = Dispatch(label)
         self.rejected = 0
         self.on_any: Callable[[], None] | None = None  # liveness hook: any message at all
 
@@ -36,7 +66,7 @@ class MessageChannel:
         self._peer.listen(self._label, self._on_message)
 
     def on(self, kind: str, handler: Handler) -> None:
-        self._handlers[kind] = handler
+        self._dispatch.on(kind, handler)
 
     def send(self, msg: dict[str, Any]) -> None:
         if self.dc.readyState == "open":
@@ -55,17 +85,5 @@ class MessageChannel:
             self.rejected += 1
             log.debug("dropped a malformed message on %s: %s", self.dc.label, exc)
             return
-        handler = self._handlers.get(msg["t"])
-        if handler is None:
+        if not self._dispatch(msg):
             self.rejected += 1
-            return
-        result = handler(msg)
-        if asyncio.iscoroutine(result):
-            task = asyncio.ensure_future(result)
-            self._tasks.add(task)
-            task.add_done_callback(self._done)
-
-    def _done(self, task: asyncio.Task[None]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.warning("handler failed on %s", self.dc.label, exc_info=task.exception())

@@ -8,13 +8,12 @@ they speak for the link of the moment only. Input events travel on their own cha
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
 from typing import Any
 
 from rassist.protocol.reliable import Backlog
-from rassist.transport.channel import Handler, MessageChannel
+from rassist.transport.channel import Dispatch, Handler, MessageChannel
 from rassist.transport.reliable_link import ReliableLink
 
 log = logging.getLogger("rassist.ctl")
@@ -23,8 +22,7 @@ RAW = frozenset({"ping", "pong"})
 
 class Ctl:
     def __init__(self, channel: MessageChannel) -> None:
-        self._handlers: dict[str, Handler] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._dispatch = Dispatch("ctl")
         self.on_any: Callable[[], None] | None = None
         self.link = ReliableLink(deliver=self._dispatch)
         self.lost = 0  # messages refused because the peer left too much unacknowledged
@@ -37,7 +35,7 @@ class Ctl:
         return self.channel.dc
 
     def on(self, kind: str, handler: Handler) -> None:
-        self._handlers[kind] = handler
+        self._dispatch.on(kind, handler)
         if self.channel is not None:
             self.channel.on(kind, self._dispatch)
 
@@ -70,7 +68,7 @@ class Ctl:
     def _bind(self, channel: MessageChannel, peer_ack: int | None) -> None:
         # A message that comes bare (not numbered) is handled as it is: the channel is the
         # authenticated peer's; numbering only adds "once, in order, across links".
-        for kind in {*RAW, *self._handlers}:
+        for kind in {*RAW, *self._dispatch.handlers}:
             channel.on(kind, self._dispatch)
         channel.on_any = self._heard
         self.channel = channel
@@ -79,19 +77,3 @@ class Ctl:
     def _heard(self) -> None:
         if self.on_any is not None:
             self.on_any()
-
-    def _dispatch(self, msg: dict[str, Any]) -> None:
-        kind = msg.get("t")
-        handler = self._handlers.get(kind) if isinstance(kind, str) else None
-        if handler is None:
-            return
-        result = handler(msg)
-        if asyncio.iscoroutine(result):
-            task = asyncio.ensure_future(result)
-            self._tasks.add(task)
-            task.add_done_callback(self._done)
-
-    def _done(self, task: asyncio.Task[None]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.warning("control handler failed", exc_info=task.exception())
