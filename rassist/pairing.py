@@ -320,10 +320,18 @@ class Host:
                 if isinstance(action, sm.PeerHello):
                     hello = action
         hello = dataclasses.replace(hello, request_id=secrets.token_hex(4))
-        self.emit("request", id=hello.request_id, peer=hello.name, wants=list(hello.wants))
+        # The approver starts listening first: an answer sent the moment the "request" event is
+        # out must find it waiting, not be refused as an answer to nothing.
+        deciding = asyncio.ensure_future(approve(hello))
+        try:
+            await asyncio.sleep(0)
+            self.emit("request", id=hello.request_id, peer=hello.name, wants=list(hello.wants))
+        except BaseException:
+            deciding.cancel()
+            raise
         # Stop asking if the joiner leaves or aborts while the host makes up its mind.
         try:
-            granted = await _listening(relay, pairing, approve(hello), hangup_ends_it=True)
+            granted = await _listening(relay, pairing, deciding, hangup_ends_it=True)
         except DeclinedError as refused:  # the approver's own reason (the session is full)
             await relay.act(pairing.decide(None, refused.message))
             raise
