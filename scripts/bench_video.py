@@ -55,6 +55,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
+from jsonchild import JsonChild, process_cpu  # noqa: E402  (scripts/ is on the path: the script's own folder)
 
 REGION = (480, 270, 960, 540)  # x, y, w, h of the moving region
 BLOCK = 16  # counter block size in pixels
@@ -176,50 +177,11 @@ async def host_async() -> None:
 
 # ---------------------------------------------------------------- viewer / orchestration
 
-class Child:
+class Child(JsonChild):
     def __init__(self, role: str, env: dict[str, str], prefix: list[str] | None = None,
                  args: list[str] | None = None) -> None:
-        self.proc = subprocess.Popen([*(prefix or []), sys.executable, __file__, "--role", role, *(args or [])],
-                                     env=env, text=True, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        super().__init__([*(prefix or []), sys.executable, __file__, "--role", role, *(args or [])], env)
 
-    def ask(self, **cmd: Any) -> dict[str, Any]:
-        self.send(**cmd)
-        return self.read()
-
-    def send(self, **cmd: Any) -> None:
-        assert self.proc.stdin is not None
-        self.proc.stdin.write(json.dumps(cmd) + "\n")
-        self.proc.stdin.flush()
-
-    def read(self) -> dict[str, Any]:
-        assert self.proc.stdout is not None
-        line = self.proc.stdout.readline()
-        if not line:
-            raise RuntimeError("child process ended")
-        return json.loads(line)
-
-    def cpu_seconds(self) -> float:
-        return process_cpu(self.proc.pid)
-
-    def memory(self) -> tuple[float, float]:
-        status = dict(line.split(":", 1) for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines())
-        return int(status["VmRSS"].split()[0]) / 1024, int(status["VmHWM"].split()[0]) / 1024
-
-    def close(self) -> None:
-        try:
-            self.send(do="quit")
-            self.proc.wait(timeout=10)
-        except Exception:
-            self.proc.kill()
-            self.proc.wait()
-
-
-def process_cpu(pid: int) -> float:
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def own_cpu() -> float:

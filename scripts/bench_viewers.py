@@ -25,7 +25,6 @@ import contextlib
 import json
 import os
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -35,6 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
+from jsonchild import JsonChild  # noqa: E402  (scripts/ is on the path: the script's own folder)
 
 REGION = (480, 270, 960, 540)  # x, y, w, h of the moving region
 BLOCK, BITS = 16, 16  # the counter: BITS blocks of BLOCK pixels, and their complement below
@@ -183,44 +183,12 @@ async def viewer_async() -> None:
 
 # ---------------------------------------------------------------- orchestration
 
-class Child:
+class Child(JsonChild):
     def __init__(self, env: dict[str, str], *args: str) -> None:
-        self.proc = subprocess.Popen([sys.executable, __file__, *args], env=env, text=True,
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-
-    def send(self, **cmd: Any) -> None:
-        assert self.proc.stdin is not None
-        self.proc.stdin.write(json.dumps(cmd) + "\n")
-        self.proc.stdin.flush()
-
-    def read(self) -> dict[str, Any]:
-        assert self.proc.stdout is not None
-        line = self.proc.stdout.readline()
-        if not line:
-            raise RuntimeError("child process ended")
-        return json.loads(line)
-
-    def ask(self, **cmd: Any) -> dict[str, Any]:
-        self.send(**cmd)
-        return self.read()
-
-    def cpu_seconds(self) -> float:
-        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        super().__init__([sys.executable, __file__, *args], env)
 
     def rss_mb(self) -> float:
-        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-        return 0.0
-
-    def close(self) -> None:
-        try:
-            self.send(do="quit")
-            self.proc.wait(timeout=10)
-        except Exception:
-            self.proc.kill()
-            self.proc.wait()
+        return self.memory()[0]
 
 
 def one_run(env: dict[str, str], viewers: int, seconds: float, separate: bool = False) -> dict[str, float]:

@@ -416,6 +416,14 @@ class PacedRtpSender(RTCRtpSender):
         return self._paced
 
 
+def rtp_packet(data: bytes, pts: int) -> av.Packet:
+    """An encoded frame as aiortc's H.264 sender takes it (a track that yields packets)."""
+    packet = av.Packet(data)
+    packet.pts = pts
+    packet.time_base = TIME_BASE
+    return packet
+
+
 def pace(sender: RTCRtpSender, pacer: Pacer, rate: Callable[[], float]) -> PacedRtpSender:
     """Make this sender instance pace its packets (aiortc has no pacer of its own)."""
     sender.__class__ = PacedRtpSender

@@ -24,7 +24,7 @@ from aiortc import RTCRtpTransceiver
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from rassist.errors import RassistError
-from rassist.media.codec import AUD, TIME_BASE, SenderFeedback, pace, prefer_h264
+from rassist.media.codec import AUD, TIME_BASE, SenderFeedback, pace, prefer_h264, rtp_packet
 from rassist.media.fanout import FanoutLimiter, Frame, ViewerQueue, gate, shared_rate
 from rassist.media.ratecontrol import WIRE_OVERHEAD, LinkEstimator, Pacer, RateSettings
 
@@ -237,19 +237,13 @@ class ViewerTrack(MediaStreamTrack):
             self.on_error(exc)
         self.stop()
 
-    def _packet(self, data: bytes) -> av.Packet:
-        packet = av.Packet(data)
-        packet.pts = self._rtp_pts
-        packet.time_base = TIME_BASE
-        return packet
-
     async def recv(self) -> av.Packet:  # type: ignore[override]
         if self.readyState != "live":
             raise MediaStreamError
         if self._filler_due:
             # aiortc's receiver passes a frame on only when the next timestamp shows up (codec.AUD).
             self._filler_due = False
-            return self._packet(AUD)
+            return rtp_packet(AUD, self._rtp_pts)
         while True:
             frame = self.queue.take()
             if frame is not None:
@@ -266,7 +260,7 @@ class ViewerTrack(MediaStreamTrack):
         self.frames_sent += 1
         self.bytes_sent += len(frame.data)
         self.controller.on_sent(len(frame.data), now)
-        packet = self._packet(frame.data)
+        packet = rtp_packet(frame.data, self._rtp_pts)
         self._rtp_pts += RTP_STEP
         self._filler_due = True
         return packet

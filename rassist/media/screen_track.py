@@ -34,7 +34,7 @@ from aiortc import RTCRtpTransceiver
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from rassist.media.capture import Monitor, ScreenCapturer, ScreenUpdate
-from rassist.media.codec import AUD, TIME_BASE, ScreenEncoder, SenderFeedback, pace, prefer_h264
+from rassist.media.codec import AUD, TIME_BASE, ScreenEncoder, SenderFeedback, pace, prefer_h264, rtp_packet
 from rassist.media.ratecontrol import WIRE_OVERHEAD, KeyframeLimiter, LinkEstimator, Pacer
 
 REFRESH = 2.0  # seconds between keep-alive frames on an idle screen
@@ -205,18 +205,12 @@ class ScreenTrack(MediaStreamTrack):
         # mss and python-xlib connect to X here: keep that off the event loop too.
         await self._loop.run_in_executor(None, self.capturer.start)
 
-    def _packet(self, data: bytes) -> av.Packet:
-        packet = av.Packet(data)
-        packet.pts = self._rtp_pts
-        packet.time_base = TIME_BASE
-        return packet
-
     async def recv(self) -> av.Packet:  # type: ignore[override]
         if self.readyState != "live":
             raise MediaStreamError
         if self._filler_due:
             self._filler_due = False
-            return self._packet(AUD)
+            return rtp_packet(AUD, self._rtp_pts)
         if not self._started:
             await self._released.wait()
             if self.readyState != "live":
@@ -261,7 +255,7 @@ class ScreenTrack(MediaStreamTrack):
             self.frames_sent += 1
             self.bytes_sent += len(data)
             self.controller.on_sent(len(data), now)
-            packet = self._packet(data)
+            packet = rtp_packet(data, self._rtp_pts)
             self._rtp_pts += RTP_STEP
             self._filler_due = True
             return packet
