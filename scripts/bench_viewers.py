@@ -102,6 +102,8 @@ async def host_async(viewers: int, separate: bool) -> None:
         return pc.localDescription.sdp
 
     print(json.dumps({"offers": [await add() for _ in range(viewers)]}), flush=True)
+    if os.environ.get("BENCH_LOG"):
+        logger = asyncio.ensure_future(log_rates(source, os.environ["BENCH_LOG"]))
     while True:
         line = await loop.run_in_executor(None, sys.stdin.readline)
         if not line:
@@ -134,6 +136,22 @@ async def host_async(viewers: int, separate: bool) -> None:
             break
     await source.close()
     await asyncio.gather(*(pc.close() for pc in pcs))
+
+
+async def log_rates(source: Any, path: str) -> None:
+    """BENCH_LOG=file: twice a second, the shared encoder's rate and frame rate and each viewer's
+    link estimate (target, round trip, loss, REMB)."""
+    t0 = time.monotonic()
+    with open(path, "a", buffering=1) as log:
+        while True:
+            await asyncio.sleep(0.5)
+            track = source.track
+            settings = source.estimator.settings()
+            motion = track.frame_rate.fps(settings, time.monotonic(), source.estimator.max_fps) if track else 0.0
+            viewers = " ".join(f"[target={v.controller.target} rtt={v.controller.rtt} loss={v.controller.loss} "
+                               f"remb={v.controller.last_remb} sent={v.frames_sent}]" for v in source.viewers)
+            log.write(f"{time.monotonic() - t0:.1f} frames={source.frames} shared={source.estimator.target} "
+                      f"fps={settings.fps} motion_fps={motion:.1f} {viewers}\n")
 
 
 # ---------------------------------------------------------------- viewer (child process)

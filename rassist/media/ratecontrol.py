@@ -17,6 +17,9 @@ No I/O, no clock reads, no asyncio or aiortc: the caller passes the time and wha
   loss can never cause a keyframe storm (each keyframe is the costliest frame there is).
 - `Pacer`: spreads packets at a rate so a big frame does not overflow a short router queue
   (aiortc sends each frame as one burst).
+- `FrameRate`: the frame rate for motion. The ladder's is a floor: when motion frames are small
+  enough that the target carries more of them, more go (else the ladder's cap would keep the
+  sender application-limited, and the estimator would never see that the link carries more).
 - `vbv_bufsize` and `reopen_wanted`: how much one frame may cost, and when the encoder starts
   afresh (a keyframe) for a new rate or a new picture.
 """
@@ -63,6 +66,13 @@ WHOLE_SCREEN_LOSS = 0.01
 # Only below this rate: on a fast link bytes are cheap and capped frames show a first picture
 # sooner, and their steady traffic lets the rate probe up faster than one frame a screen does.
 WHOLE_SCREEN_BELOW = 3_000_000
+# Motion may fill this share of the target with more frames than the ladder's frame rate: above
+# the share the estimator counts as a test of the link (0.75 in `LinkEstimator.tested`), below 1
+# so the pacer seldom holds a frame back.
+DEMAND_SHARE = 0.9
+DEMAND_WINDOW = 1.0  # s of recent motion frames whose mean size sets the frame rate
+DEMAND_FRAMES = 3  # fewer motion frames than this in the window: no motion, the ladder's rate
+PACKET_PAYLOAD = 1200  # bytes of a frame per RTP packet (aiortc's H.264 packetizer: ~1300 with headers)
 
 
 @dataclass(frozen=True)
@@ -292,6 +302,41 @@ class LinkEstimator:
         _, fps, scale, chroma = LADDER[step]
         return RateSettings(self.target, min(self.max_fps, fps or self.max_fps), scale, chroma,
                             whole_screens=self.loss_avg < WHOLE_SCREEN_LOSS and self.target < WHOLE_SCREEN_BELOW)
+
+
+class FrameRate:
+    """The frame rate for motion, from the rate settings and the sizes of recent motion frames.
+
+    The ladder's frame rate makes frames bigger (sharper) on a thin link. But when libx264's CRF
+    makes motion frames smaller than rate / fps (a scrolling region on a good link), that cap
+    leaves most of the target unused: the sender is application-limited, so the estimator never
+    sees the link carry more and never climbs to the next step of the ladder (a 1080p scrolling
+    region at 20 fps sent ~2 Mbit/s and held the target below 3 Mbit/s on loopback). So motion
+    gets as many frames as fill DEMAND_SHARE of the target at their recent mean size (never
+    fewer than the ladder's, never more than `max_fps`): the sender then tests the link at
+    about the target, and the estimate climbs as far as the link really carries (libwebrtc
+    probes an application-limited link with padding instead; these frames are the probe)."""
+
+    def __init__(self, window: float = DEMAND_WINDOW) -> None:
+        self.window = window
+        self._frames: deque[tuple[float, int]] = deque()
+
+    def on_frame(self, nbytes: int, now: float) -> None:
+        """A motion frame (a new picture, not a keyframe or a re-encode of a still one) left."""
+        self._frames.append((now, nbytes))
+        self._prune(now)
+
+    def _prune(self, now: float) -> None:
+        while self._frames and self._frames[0][0] <= now - self.window:
+            self._frames.popleft()
+
+    def fps(self, settings: RateSettings, now: float, max_fps: float) -> float:
+        self._prune(now)
+        if len(self._frames) < DEMAND_FRAMES or settings.fps >= max_fps:
+            return settings.fps
+        mean = sum(n for _, n in self._frames) / len(self._frames)
+        bits = 8.0 * (mean + WIRE_OVERHEAD * -(-mean // PACKET_PAYLOAD))
+        return min(max_fps, max(settings.fps, DEMAND_SHARE * settings.bitrate / max(bits, 1.0)))
 
 
 class KeyframeLimiter:

@@ -3,11 +3,11 @@
 The track returns encoded H.264 packets (see codec.py). When to encode is decided by
 `SendPolicy`, a small pure state machine:
 - a changed frame goes out as soon as the frame rate allows (the rate follows the link:
-  ratecontrol.LinkEstimator); a big change after rest waits briefly while it is still being
+  ratecontrol.LinkEstimator; motion may get more frames, ratecontrol.FrameRate); a big change after rest waits briefly while it is still being
   painted, so a new screen goes in one frame rather than a half-painted one and then the whole;
 - after a change the same picture is encoded again ("refinement") until the encoder has nothing
   left to add: the first frame after a big change is capped by the bandwidth (VBV) and the
-  following ones sharpen it. Refinement is budgeted in bytes and seconds, not frames: on a thin
+  following ones sharpen it (during motion only once it pauses, MOTION_PAUSE). Refinement is budgeted in bytes and seconds, not frames: on a thin
   link a readable 1080p text screen needs ~450 kB, which takes many capped frames. It ends with a
   tiny frame, which matters: aiortc's receiver hands a frame to its decoder only when the first
   packet of the next one arrives;
@@ -35,7 +35,7 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from rassist.media.capture import Monitor, ScreenCapturer, ScreenUpdate
 from rassist.media.codec import AUD, TIME_BASE, ScreenEncoder, SenderFeedback, pace, prefer_h264, rtp_packet
-from rassist.media.ratecontrol import WIRE_OVERHEAD, KeyframeLimiter, LinkEstimator, Pacer
+from rassist.media.ratecontrol import WIRE_OVERHEAD, FrameRate, KeyframeLimiter, LinkEstimator, Pacer
 
 REFRESH = 2.0  # seconds between keep-alive frames on an idle screen
 SETTLED_BYTES = 4000  # a re-encoded still picture this small means the encoder has converged (an
@@ -48,6 +48,10 @@ REFINE_SECONDS = 30.0  # and for at most this long after the change
 SETTLE_FROM = 0.2  # fraction of the screen changed
 SETTLE_STEP = 0.03  # s between looks at whether it is still growing
 SETTLE_MAX = 0.15  # s
+# During motion (new pictures in a row) the latest one is re-encoded only once no newer picture
+# came for this long: a re-encode costs a whole encode's time (~25 ms at 1080p) and holds the
+# next picture back by as much; a third of the encodes went that way during motion.
+MOTION_PAUSE = 0.1  # s
 RTP_STEP = TIME_BASE.denominator // 30  # RTP timestamps only order frames here; keep them 30 fps-like
 
 
@@ -66,6 +70,7 @@ class SendPolicy:
         self.refine_until = float("-inf")
         self.refine_bytes = 0
         self.small_in_row = 0
+        self.frames_in_row = 0  # new pictures sent in a row: motion
         self.sent_seq = 0
         self.last_kind = "refresh"  # what was sent last: "refine"/"refresh" mean the screen was at rest
         self._settle: tuple[float, float] | None = None  # (waiting since, changed fraction then)
@@ -91,6 +96,8 @@ class SendPolicy:
     def _next_frame(self, latest_seq: int, now: float, fps: float) -> Action | float:
         due = self.last_send + 1.0 / fps
         refine = self.refining and now < self.refine_until and self.refine_bytes > 0
+        if latest_seq == self.sent_seq and refine and self.frames_in_row >= 2:
+            due = max(due, self.last_send + MOTION_PAUSE)
         if latest_seq != self.sent_seq or refine:
             if now < due:
                 return due - now
@@ -105,6 +112,7 @@ class SendPolicy:
         self.last_send = now
         self.sent_seq = seq
         self.last_kind = action.kind
+        self.frames_in_row = self.frames_in_row + 1 if action.kind == "frame" else 0
         self._settle = None
         if action.kind in ("frame", "keyframe"):
             self.refining = True
@@ -148,6 +156,7 @@ class ScreenTrack(MediaStreamTrack):
                                        with_cursor=with_cursor)
         self.on_error = on_error
         self.policy = SendPolicy(self.limiter)
+        self.frame_rate = FrameRate()  # motion may get more frames than the ladder's (ratecontrol)
         self.frames_sent = 0
         self.bytes_sent = 0
         self.encode_seconds = 0.0  # wall time of conversion + encoding, worker thread
@@ -220,8 +229,11 @@ class ScreenTrack(MediaStreamTrack):
             if self.capturer.error is not None:
                 self._fail(self.capturer.error)
             settings = self.controller.settings(time.monotonic())
-            self.capturer.max_fps = settings.fps
-            step = self.policy.next_action(self._latest_seq, time.monotonic(), settings.fps, self._pending_area())
+            motion_fps = self.frame_rate.fps(settings, time.monotonic(), self.controller.max_fps)
+            self.capturer.max_fps = motion_fps
+            # A new picture at the motion's rate; re-encodes of a still one at the ladder's.
+            fps = motion_fps if self._latest_seq != self.policy.sent_seq else settings.fps
+            step = self.policy.next_action(self._latest_seq, time.monotonic(), fps, self._pending_area())
             if not isinstance(step, Action):
                 self._wake.clear()
                 try:
@@ -255,6 +267,8 @@ class ScreenTrack(MediaStreamTrack):
             self.frames_sent += 1
             self.bytes_sent += len(data)
             self.controller.on_sent(len(data), now)
+            if step.kind == "frame" and not self.encoder.last_keyframe:
+                self.frame_rate.on_frame(len(data), now)
             packet = rtp_packet(data, self._rtp_pts)
             self._rtp_pts += RTP_STEP
             self._filler_due = True

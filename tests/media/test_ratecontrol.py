@@ -6,9 +6,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from rassist.media.ratecontrol import (KEYFRAME_INTERVAL, MAX_FRAME_BYTES, VBV_FRAME_SHARE, VBV_INIT, VBV_SECONDS,
+                                       FrameRate,
                                        WIRE_OVERHEAD, KeyframeLimiter, LinkEstimator, Pacer, RateSettings,
                                        reopen_wanted, vbv_bufsize)
-from rassist.media.screen_track import REFINE_BYTES, SETTLE_MAX, SETTLE_STEP, Action, SendPolicy
+from rassist.media.screen_track import MOTION_PAUSE, REFINE_BYTES, SETTLE_MAX, SETTLE_STEP, Action, SendPolicy
 
 
 def feed(est: LinkEstimator, now: float, rate: float, seconds: float = 1.0) -> None:
@@ -397,3 +398,56 @@ def test_a_lossy_link_gets_new_screens_in_capped_frames() -> None:
         est.on_report(0.0, float(t), rtt=0.05)
     assert est.settings().whole_screens
     assert not LinkEstimator(start=5_000_000).settings().whole_screens  # a fast link: bytes are cheap
+
+
+def test_motion_gets_more_frames_when_they_are_small_enough_for_the_target() -> None:
+    rate = FrameRate()
+    twenty = RateSettings(2_500_000, 20.0)
+    assert rate.fps(twenty, 0.0, 40.0) == 20.0  # no motion yet: the ladder's
+    for i in range(10):
+        rate.on_frame(8_000, i * 0.05)
+    fps = rate.fps(twenty, 0.5, 40.0)
+    # Enough frames of 8 kB (plus their packets' overhead) to fill 90% of the target.
+    assert 20.0 < fps < 40.0 and abs(fps * 8 * (8_000 + 7 * WIRE_OVERHEAD) - 0.9 * 2_500_000) < 1
+    assert rate.fps(RateSettings(8_000_000, 40.0), 0.5, 40.0) == 40.0  # never above the most
+    assert rate.fps(RateSettings(180_000, 3.0), 0.5, 40.0) == 3.0  # frames too big for more
+    assert rate.fps(twenty, 1.6, 40.0) == 20.0  # the motion stopped a while ago
+
+
+@given(st.lists(st.tuples(st.floats(0, 0.2), st.integers(0, 400_000)), max_size=50),
+       st.integers(100_000, 40_000_000), st.sampled_from([2.0, 3.0, 6.0, 20.0, 40.0]))
+def test_motion_frame_rate_stays_between_the_ladder_s_and_the_most(frames: list[tuple[float, int]], bitrate: int,
+                                                                   ladder_fps: float) -> None:
+    rate, now = FrameRate(), 0.0
+    for gap, nbytes in frames:
+        now += gap
+        rate.on_frame(nbytes, now)
+        fps = rate.fps(RateSettings(bitrate, ladder_fps), now, 40.0)
+        assert ladder_fps <= fps <= 40.0
+
+
+@given(st.integers(1_000, 200_000), st.integers(100_000, 40_000_000))
+def test_motion_at_its_frame_rate_never_asks_for_more_than_the_target(nbytes: int, bitrate: int) -> None:
+    """More frames than the ladder's only while they fit the target: the sender tests the link
+    (>= 75% of the target counts as a test) without pushing beyond what the estimator allows."""
+    rate = FrameRate()
+    for i in range(10):
+        rate.on_frame(nbytes, i * 0.05)
+    settings = RateSettings(bitrate, 20.0)
+    fps = rate.fps(settings, 0.5, 40.0)
+    if fps > settings.fps:
+        assert fps * nbytes * 8 <= 0.9 * bitrate + 1
+        assert fps == 40.0 or fps * (nbytes + WIRE_OVERHEAD * -(-nbytes // 1200)) * 8 >= 0.9 * bitrate - 1
+
+
+def test_motion_is_not_re_encoded_until_it_pauses() -> None:
+    policy = SendPolicy()
+    policy.sent(Action("refine"), 1, 500, 0.0)  # at rest
+    policy.sent(Action("frame"), 2, 30_000, 1.0)  # a single change: sharpened at the frame rate
+    assert policy.next_action(2, 1.05, 20) == Action("refine")
+    policy.sent(Action("frame"), 3, 8_000, 1.05)
+    policy.sent(Action("frame"), 4, 8_000, 1.1)  # motion: a newer picture is on its way
+    wait = policy.next_action(4, 1.15, 20)
+    assert isinstance(wait, float) and abs(wait - (MOTION_PAUSE - 0.05)) < 1e-9
+    assert policy.next_action(5, 1.16, 20) == Action("frame")  # it came
+    assert policy.next_action(4, 1.1 + MOTION_PAUSE, 20) == Action("refine")  # it paused
