@@ -228,12 +228,15 @@ class LinkEstimator:
         if not congested:  # random loss (congestion's own loss goes with the rate cut)
             self.loss_avg = 0.7 * self.loss_avg + 0.3 * fraction_lost
         if congested:
-            # Delivered = what went out minus what was lost; when we sent little (an idle screen),
-            # that says nothing about the link, so cut from the target instead.
-            # Sending about the target: the link delivered less than that, so go below what it
-            # delivered. Sending less (a burst of a big frame overflowed the queue): from the target.
+            # Sending about the target: the link delivered less than that (what went out minus
+            # what was lost), so go below what it delivered. Sending less (a big frame paced at
+            # the target overflowed the queue; or an idle screen, which says nothing): the link
+            # delivered about the lost share less than the pace of what we did send. (A start at
+            # 1.5 Mbit/s on a 500 kbit/s link loses ~60%: cutting only 15% from the target kept
+            # losing half the packets for seconds.)
             delivered = sent * (1 - fraction_lost)
-            base = min(self.target, delivered) if sent >= 0.75 * self.target else self.target
+            paced = self.target * (1 - min(fraction_lost, 0.8))
+            base = min(self.target, delivered) if sent >= 0.75 * self.target else paced
             if now >= self._hold_until:
                 self._last_good = base
             self._decrease(base * BACKOFF, now)
@@ -276,6 +279,12 @@ class LinkEstimator:
 
     # ------------------------------------------------------------------ outputs
 
+    def clean(self) -> bool:
+        """The latest report showed no loss and no queue to speak of (a good link, as far as we
+        know). Only then may motion fill the target with more frames (FrameRate): on a link at
+        its limit that would only lengthen the queue."""
+        return self.loss == 0.0 and self.loss_avg < WHOLE_SCREEN_LOSS and self.queue_delay < DELAY_RISING
+
     @property
     def pace_rate(self) -> float:
         return self.target * PACE_FACTOR
@@ -313,7 +322,8 @@ class FrameRate:
     sees the link carry more and never climbs to the next step of the ladder (a 1080p scrolling
     region at 20 fps sent ~2 Mbit/s and held the target below 3 Mbit/s on loopback). So motion
     gets as many frames as fill DEMAND_SHARE of the target at their recent mean size (never
-    fewer than the ladder's, never more than `max_fps`): the sender then tests the link at
+    fewer than the ladder's, never more than `max_fps`), while the link shows neither loss nor a
+    queue: the sender then tests the link at
     about the target, and the estimate climbs as far as the link really carries (libwebrtc
     probes an application-limited link with padding instead; these frames are the probe)."""
 
@@ -330,9 +340,10 @@ class FrameRate:
         while self._frames and self._frames[0][0] <= now - self.window:
             self._frames.popleft()
 
-    def fps(self, settings: RateSettings, now: float, max_fps: float) -> float:
+    def fps(self, settings: RateSettings, now: float, max_fps: float, clean: bool = True) -> float:
+        """`clean`: the link shows no loss and no queue (LinkEstimator.clean); else the ladder's."""
         self._prune(now)
-        if len(self._frames) < DEMAND_FRAMES or settings.fps >= max_fps:
+        if not clean or len(self._frames) < DEMAND_FRAMES or settings.fps >= max_fps:
             return settings.fps
         mean = sum(n for _, n in self._frames) / len(self._frames)
         bits = 8.0 * (mean + WIRE_OVERHEAD * -(-mean // PACKET_PAYLOAD))

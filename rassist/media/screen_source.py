@@ -58,6 +58,9 @@ class SharedEstimator(LinkEstimator):
             self.rtt = max(rtts) if rtts else None
         return super().settings(now)
 
+    def clean(self) -> bool:
+        return all(v.controller.clean() for v in self._source.viewers if v.queue.in_standing)
+
 
 class ScreenSource:
     """One monitor (None: the primary), captured and encoded once for all the session's viewers.

@@ -229,7 +229,8 @@ class ScreenTrack(MediaStreamTrack):
             if self.capturer.error is not None:
                 self._fail(self.capturer.error)
             settings = self.controller.settings(time.monotonic())
-            motion_fps = self.frame_rate.fps(settings, time.monotonic(), self.controller.max_fps)
+            motion_fps = self.frame_rate.fps(settings, time.monotonic(), self.controller.max_fps,
+                                             self.controller.clean())
             self.capturer.max_fps = motion_fps
             # A new picture at the motion's rate; re-encodes of a still one at the ladder's.
             fps = motion_fps if self._latest_seq != self.policy.sent_seq else settings.fps

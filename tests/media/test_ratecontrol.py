@@ -451,3 +451,35 @@ def test_motion_is_not_re_encoded_until_it_pauses() -> None:
     assert isinstance(wait, float) and abs(wait - (MOTION_PAUSE - 0.05)) < 1e-9
     assert policy.next_action(5, 1.16, 20) == Action("frame")  # it came
     assert policy.next_action(4, 1.1 + MOTION_PAUSE, 20) == Action("refine")  # it paused
+
+
+def test_a_paced_frame_that_mostly_got_lost_cuts_to_what_the_link_delivered() -> None:
+    """The first picture at 1.5 Mbit/s through a 500 kbit/s link: most of it overflows the
+    queue. The cut goes to about what got through, not 15% below the target."""
+    est = LinkEstimator()
+    est.on_sent(75_000, 0.1)  # 0.4 s at the target
+    est.on_report(0.6, 1.0, rtt=0.05)
+    assert est.target == int(1_500_000 * 0.4 * 0.85)
+    # A delay-only congestion while sending little (no loss to go by): from the target.
+    est = LinkEstimator(start=2_000_000)
+    est.on_rtt(0.05, 0.0)
+    for t in (1.0, 2.0):
+        est.on_sent(50_000, t - 0.5)
+        est.on_report(0.0, t, rtt=0.2)
+    assert est.target == int(2_000_000 * 0.85)
+
+
+def test_motion_gets_more_frames_only_while_the_link_is_clean() -> None:
+    est = LinkEstimator(start=2_500_000)
+    est.on_rtt(0.05, 0.0)
+    rate = FrameRate()
+    for i in range(10):
+        rate.on_frame(8_000, i * 0.05)
+    assert est.clean() and rate.fps(est.settings(), 0.5, 40.0, est.clean()) > 20.0
+    est.on_report(0.0, 1.0, rtt=0.09)  # 40 ms of queue: the link is at its limit
+    assert not est.clean() and rate.fps(est.settings(), 0.5, 40.0, est.clean()) == 20.0
+    est.on_report(0.01, 2.0, rtt=0.05)  # no queue, but loss
+    assert not est.clean()
+    for t in (3.0, 4.0, 5.0):
+        est.on_report(0.0, t, rtt=0.05)
+    assert est.clean()
