@@ -39,6 +39,7 @@ BACKOFF = 0.85  # on congestion: this fraction of what the link delivered
 # only when it stays (a standing queue); a short router queue overflows first and shows as loss.
 DELAY_STANDING = 0.080  # s of queueing delay in two reports in a row: a standing queue, congestion
 DELAY_RISING = 0.030  # s of queueing delay that, with loss, means congestion
+REMB_QUEUE = 0.020  # s of queueing delay that, in two round trips in a row, lets REMB lower the rate
 DELAY_HOLD = 0.060  # s of queueing delay that stops probing
 LOSS_CONGESTED = 0.05  # loss that means congestion whatever the delay (random loss stays below)
 LOSS_HOLD = 0.03  # above this, random-looking loss stops probing but does not cut the rate
@@ -163,6 +164,7 @@ class LinkEstimator:
         self._last_report: float | None = None
         self._delayed_reports = 0  # fresh reports in a row with a standing queue
         self._rtt_at = float("-inf")
+        self._queued_samples = 0  # round trips in a row that showed REMB_QUEUE of queue
         self._remb_hold_until = float("-inf")
         self._step = 0  # index into LADDER, with hysteresis
         self._wanted_form: tuple[float, str] | None = None
@@ -203,6 +205,7 @@ class LinkEstimator:
         while self._rtts and self._rtts[0][0] < now - MIN_RTT_WINDOW:
             self._rtts.popleft()
         self.min_rtt = min(r for _, r in self._rtts)
+        self._queued_samples = self._queued_samples + 1 if self.queue_delay > REMB_QUEUE else 0
 
     @property
     def queue_delay(self) -> float:
@@ -259,7 +262,9 @@ class LinkEstimator:
         previous, self.last_remb = self.last_remb, bitrate
         falling = previous is not None and bitrate < previous and bitrate < self.target
         recent = now - self._rtt_at < 2.0
-        corroborated = (recent and self.queue_delay > 0.020) or self.loss > 0.02
+        # A queue in two round trips in a row: one alone is too often a busy event loop at either
+        # end (on loopback such samples cut the rate towards a busy receiver's REMB, ~0.5 Mbit/s).
+        corroborated = (recent and self._queued_samples >= 2) or self.loss > 0.02
         if falling and corroborated and now >= self._remb_hold_until:
             # At most 15% a second, and without the hold a report's cut sets: a receiver report
             # that measures congestion may still cut deeper right after.

@@ -148,7 +148,10 @@ def test_remb_lowers_only_when_our_own_signals_agree() -> None:
     est.on_remb(3_000_000, 1.0)
     est.on_remb(1_000_000, 2.0)  # falling, but no queue and no loss: a busy receiver
     assert est.target == 4_000_000
-    est.on_rtt(0.09, 2.5)  # 40 ms of queue
+    est.on_rtt(0.09, 2.2)  # 40 ms of queue, once: maybe a busy event loop
+    est.on_remb(950_000, 2.3)
+    assert est.target == 4_000_000
+    est.on_rtt(0.09, 2.5)  # twice in a row: a queue
     est.on_remb(900_000, 3.0)
     assert est.target == int(4_000_000 * 0.85)  # at most 15%...
     est.on_remb(800_000, 3.1)
