@@ -45,6 +45,7 @@ LOSS_CONGESTED = 0.05  # loss that means congestion whatever the delay (random l
 LOSS_HOLD = 0.03  # above this, random-looking loss stops probing but does not cut the rate
 MIN_RTT_WINDOW = 30.0  # s over which the smallest round trip counts as the empty-queue one
 BIG_FRAME_SPAN = 3.0  # s after it left during which one big frame still speaks for the link
+ALR_HEADROOM = 2.0  # slow start while application-limited: up to this many times the rate sent
 REPROBE_AFTER = 10.0  # s without congestion before probing faster again
 KEYFRAME_INTERVAL = 1.0  # s: at most one keyframe per this interval
 SCALE_HYSTERESIS = 1.2  # the rate must exceed a ladder step's threshold by this much to climb back
@@ -188,13 +189,24 @@ class LinkEstimator:
         last BIG_FRAME_SPAN seconds (a report or two may be spoilt by a busy machine's round
         trip). Only what had left a round trip before `now` counts: the report cannot speak for
         the rest yet."""
-        settled = now - (self.rtt or 0.0)
-        done = [(t, n, rate, t + n * 8.0 / max(rate, 1.0)) for t, n, rate in self._sent]
-        done = [entry for entry in done if entry[3] <= settled]
-        average = sum(n for t, n, _, _ in done if t > now - window) * 8.0 / window
+        done = self._settled(now)
+        average = self.delivered_rate(now, window, done)
         big = any(n * 8.0 / rate >= 0.5 * 0.75 and rate >= 0.75 * self.target and end > now - BIG_FRAME_SPAN
                   for _, n, rate, end in done)
         return big or average >= 0.75 * self.target
+
+    def _settled(self, now: float) -> list[tuple[float, int, float, float]]:
+        """(when, bytes, pacing rate, when its pacing ended) of what had left a round trip before
+        `now`: a report at `now` speaks only for that."""
+        settled = now - (self.rtt or 0.0)
+        done = [(t, n, rate, t + n * 8.0 / max(rate, 1.0)) for t, n, rate in self._sent]
+        return [entry for entry in done if entry[3] <= settled]
+
+    def delivered_rate(self, now: float, window: float,
+                       done: list[tuple[float, int, float, float]] | None = None) -> float:
+        """Bits per second sent over the last `window` seconds that a report at `now` covers."""
+        done = self._settled(now) if done is None else done
+        return sum(n for t, n, _, _ in done if t > now - window) * 8.0 / window
 
     def on_rtt(self, rtt: float, now: float) -> None:
         if rtt <= 0:
@@ -247,7 +259,16 @@ class LinkEstimator:
         if delay > DELAY_HOLD or fraction_lost > LOSS_HOLD or now < self._hold_until:
             return
         if not self.tested(now, window):
-            return  # application-limited (a still screen): the link was not tested at this rate
+            # Application-limited: the link was not tested at this rate. In slow start on a clean
+            # link the rate still climbs, up to ALR_HEADROOM times what the link just carried
+            # (libwebrtc bounds its estimate by throughput likewise): a 1080p scrolling region
+            # sends ~2 Mbit/s at 20 fps, which otherwise held the rate below the 3 Mbit/s step
+            # of the ladder, and so at 20 fps, for good. A thin link has left slow start with its
+            # first overflow.
+            if self.slow_start and self.clean():
+                cap = ALR_HEADROOM * self.delivered_rate(now, window)
+                self.target = max(self.target, min(self.ceiling, int(min(cap, self.target * 2.0))))
+            return
         if self.slow_start:
             factor = 2.0
         elif self.target < 0.9 * self._last_good:

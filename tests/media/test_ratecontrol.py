@@ -486,3 +486,31 @@ def test_motion_gets_more_frames_only_while_the_link_is_clean() -> None:
     for t in (3.0, 4.0, 5.0):
         est.on_report(0.0, t, rtt=0.05)
     assert est.clean()
+
+
+def test_slow_start_climbs_on_a_clean_application_limited_link() -> None:
+    """A scrolling region at 20 fps sends ~1.9 Mbit/s: below 75% of 3 Mbit/s, so it tests
+    nothing, yet it held the rate (and so 20 fps) below the ladder's 3 Mbit/s step for good."""
+    est = LinkEstimator()
+    est.on_rtt(0.002, 0.0)
+    for t in range(1, 5):
+        feed(est, t, 1_900_000)
+        est.on_report(0.0, float(t), rtt=0.002)
+    assert est.target == int(2 * est.delivered_rate(4.0, 1.0)) and est.settings().fps == 40.0
+    assert est.target < 2 * 1_900_000 + 1
+    # A queue: no more climbing while application-limited.
+    est = LinkEstimator(start=3_000_000)
+    est.on_rtt(0.002, 0.0)
+    feed(est, 1, 1_900_000)
+    est.on_report(0.0, 1.0, rtt=0.05)
+    assert est.target == 3_000_000
+    # Past slow start (a thin link overflowed once), only what tests the link raises the rate.
+    est = LinkEstimator(start=3_000_000)
+    est.on_rtt(0.002, 0.0)
+    feed(est, 1, 3_000_000)
+    est.on_report(0.2, 1.0, rtt=0.002)
+    cut = est.target
+    for t in range(4, 8):
+        feed(est, t, 0.6 * cut)
+        est.on_report(0.0, float(t), rtt=0.002)
+    assert est.target == cut
