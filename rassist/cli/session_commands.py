@@ -146,6 +146,7 @@ def host(
             from rassist.tui.stats import LinkStats
 
             opts.features.append(LinkStats())
+            opts.more = lambda: [*factory.participant(), LinkStats()]  # every helper's link in the pane
             return await run_host_tui(opts, live.hooks, auto=yes or bool(allowed), allowed=allowed)
         lines = Lines()  # only now: its stdin thread would steal the TUI's keys
         answer_early(out, lines)
