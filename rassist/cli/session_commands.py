@@ -112,7 +112,7 @@ def host(
             run(out, lambda: host_shell_command(out, json_mode, common.default_name(name), server, timeout, code,
                                                 code_length, once, peer_timeout, relay_only, yes, allow,
                                                 download_dir, not (no_fast_lane or relay_only), cast, command,
-                                                no_tui, recorder))
+                                                no_tui, recorder, resume_window))
         finally:
             if recorder:
                 recorder.close()

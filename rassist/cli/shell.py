@@ -263,7 +263,8 @@ async def host_shell_command(out: Output, json_mode: bool, name: str, server: st
                              code: str | None, code_length: int, once: bool, peer_timeout: float,
                              relay_only: bool, yes: bool, allow: list[str], download_dir: Path | None,
                              fast_lane: bool, cast: Path | None, command: list[str] | None,
-                             no_tui: bool = False, recorder: Recorder | None = None) -> int:
+                             no_tui: bool = False, recorder: Recorder | None = None,
+                             resume_window: float = 120.0) -> int:
     """What `rassist host --shell` runs (options already parsed by typer)."""
     import os
     import sys
@@ -286,7 +287,7 @@ async def host_shell_command(out: Output, json_mode: bool, name: str, server: st
     def options(features: list[Feature]) -> HostOptions:
         return HostOptions(name=name, server=server, timeout=timeout, code=preset.pop() if preset else None,
                            code_length=code_length, once=once, peer_timeout=peer_timeout,
-                           relay_only=relay_only, features=features)
+                           relay_only=relay_only, features=features, resume_window=resume_window)
 
     cfg = ShellHost(argv=list(command or default_command()), options=options,
                     more_features=lambda: [files_feature(download_dir, fast_lane)],
