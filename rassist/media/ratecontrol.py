@@ -349,9 +349,9 @@ class FrameRate:
     region at 20 fps sent ~2 Mbit/s and held the target below 3 Mbit/s on loopback). So motion
     gets as many frames as fill DEMAND_SHARE of the target at their recent mean size (never
     fewer than the ladder's, never more than `max_fps`), while the link shows neither loss nor a
-    queue: the sender then tests the link at
-    about the target, and the estimate climbs as far as the link really carries (libwebrtc
-    probes an application-limited link with padding instead; these frames are the probe)."""
+    queue: the sender then tests the link at about the target, and the estimate climbs as far
+    as the link really carries (libwebrtc probes an application-limited link with padding
+    instead; these frames are the probe)."""
 
     def __init__(self, window: float = DEMAND_WINDOW) -> None:
         self.window = window
