@@ -147,7 +147,8 @@ async def log_rates(source: Any, path: str) -> None:
             await asyncio.sleep(0.5)
             track = source.track
             settings = source.estimator.settings()
-            motion = (track.frame_rate.fps(settings, time.monotonic(), source.estimator.max_fps, source.estimator.clean())
+            estimator = source.estimator
+            motion = (track.frame_rate.fps(settings, time.monotonic(), estimator.max_fps, estimator.clean())
                       if track else 0.0)
             viewers = " ".join(f"[target={v.controller.target} rtt={v.controller.rtt} loss={v.controller.loss} "
                                f"remb={v.controller.last_remb} sent={v.frames_sent}]" for v in source.viewers)

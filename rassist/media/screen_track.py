@@ -3,12 +3,13 @@
 The track returns encoded H.264 packets (see codec.py). When to encode is decided by
 `SendPolicy`, a small pure state machine:
 - a changed frame goes out as soon as the frame rate allows (the rate follows the link:
-  ratecontrol.LinkEstimator; motion may get more frames, ratecontrol.FrameRate); a big change after rest waits briefly while it is still being
-  painted, so a new screen goes in one frame rather than a half-painted one and then the whole;
+  ratecontrol.LinkEstimator; motion may get more frames, ratecontrol.FrameRate); a big change
+  after rest waits briefly while it is still being painted, so a new screen goes in one frame
+  rather than a half-painted one and then the whole;
 - after a change the same picture is encoded again ("refinement") until the encoder has nothing
   left to add: the first frame after a big change is capped by the bandwidth (VBV) and the
-  following ones sharpen it (during motion only once it pauses, MOTION_PAUSE). Refinement is budgeted in bytes and seconds, not frames: on a thin
-  link a readable 1080p text screen needs ~450 kB, which takes many capped frames. It ends with a
+  following ones sharpen it (during motion only once it pauses, MOTION_PAUSE). Refinement is
+  budgeted in bytes and seconds, not frames: on a thin link a readable 1080p text screen needs ~450 kB, which takes many capped frames. It ends with a
   tiny frame, which matters: aiortc's receiver hands a frame to its decoder only when the first
   packet of the next one arrives;
 - a keyframe request (PLI/FIR) is answered as soon as ratecontrol.KeyframeLimiter allows (at
