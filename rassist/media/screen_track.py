@@ -9,9 +9,9 @@ The track returns encoded H.264 packets (see codec.py). When to encode is decide
 - after a change the same picture is encoded again ("refinement") until the encoder has nothing
   left to add: the first frame after a big change is capped by the bandwidth (VBV) and the
   following ones sharpen it (during motion only once it pauses, MOTION_PAUSE). Refinement is
-  budgeted in bytes and seconds, not frames: on a thin link a readable 1080p text screen needs ~450 kB, which takes many capped frames. It ends with a
-  tiny frame, which matters: aiortc's receiver hands a frame to its decoder only when the first
-  packet of the next one arrives;
+  budgeted in bytes and seconds, not frames: on a thin link a readable 1080p text screen needs
+  ~450 kB, which takes many capped frames. It ends with a tiny frame, which matters: aiortc's
+  receiver hands a frame to its decoder only when the first packet of the next one arrives;
 - a keyframe request (PLI/FIR) is answered as soon as ratecontrol.KeyframeLimiter allows (at
   most one a second, none while one is in flight), even on an idle screen;
 - an idle screen still sends a tiny frame every REFRESH seconds, so a receiver that lost packets
