@@ -4,9 +4,10 @@ No I/O, no clock reads, no asyncio or aiortc: the caller passes the time and wha
 (RTCP receiver reports, REMB, bytes sent, keyframe requests) and gets decisions back.
 
 - `LinkEstimator`: the sending rate. It starts low and probes up (doubling per receiver report
-  while the link carries what we send, gently after the first sign of congestion) and backs off
-  to 85% of what was delivered when the link shows congestion: loss, or queueing delay (the
-  round-trip time grown above its recent minimum). REMB (the receiver's delay-based estimate)
+  while the link carries what we send, gently after the first sign of congestion; while we send
+  less than the rate, up to a few times what the link carried if it shows no loss or queue) and
+  backs off to 85% of what was delivered when the link shows congestion: loss, or queueing
+  delay (the round-trip time grown above its recent minimum). REMB (the receiver's delay-based estimate)
   lowers the rate only when our own signals agree: a busy receiver timestamps packets late in
   Python and would otherwise read as congestion. It starts at 1.5 Mbit/s: below a 2 Mbit/s DSL
   uplink, so the first full screen does not overflow its queue. `settings()` maps the rate onto the
@@ -46,6 +47,7 @@ LOSS_HOLD = 0.03  # above this, random-looking loss stops probing but does not c
 MIN_RTT_WINDOW = 30.0  # s over which the smallest round trip counts as the empty-queue one
 BIG_FRAME_SPAN = 3.0  # s after it left during which one big frame still speaks for the link
 ALR_HEADROOM = 2.0  # slow start while application-limited: up to this many times the rate sent
+ALR_HEADROOM_AFTER = 1.5  # and once the link has shown congestion (libwebrtc's bound)
 REPROBE_AFTER = 10.0  # s without congestion before probing faster again
 KEYFRAME_INTERVAL = 1.0  # s: at most one keyframe per this interval
 SCALE_HYSTERESIS = 1.2  # the rate must exceed a ladder step's threshold by this much to climb back
@@ -258,26 +260,28 @@ class LinkEstimator:
             return
         if delay > DELAY_HOLD or fraction_lost > LOSS_HOLD or now < self._hold_until:
             return
+        factor = self._probe_factor(now)
         if not self.tested(now, window):
-            # Application-limited: the link was not tested at this rate. In slow start on a clean
-            # link the rate still climbs, up to ALR_HEADROOM times what the link just carried
-            # (libwebrtc bounds its estimate by throughput likewise): a 1080p scrolling region
-            # sends ~2 Mbit/s at 20 fps, which otherwise held the rate below the 3 Mbit/s step
-            # of the ladder, and so at 20 fps, for good. A thin link has left slow start with its
-            # first overflow.
-            if self.slow_start and self.clean():
-                cap = ALR_HEADROOM * self.delivered_rate(now, window)
-                self.target = max(self.target, min(self.ceiling, int(min(cap, self.target * 2.0))))
+            # Application-limited: the link was not tested at this rate. On a clean link the rate
+            # still climbs, up to a few times what the link just carried (libwebrtc bounds its
+            # estimate by throughput likewise): a 1080p scrolling region sends ~2 Mbit/s at 20 fps
+            # (or a CPU-bound encoder at 30), which otherwise held the rate below the 3 Mbit/s
+            # step of the ladder (20 fps; and CABAC and trellis, twice the CPU per frame) for good.
+            if self.clean():
+                headroom = ALR_HEADROOM if self.slow_start else ALR_HEADROOM_AFTER
+                cap = headroom * self.delivered_rate(now, window)
+                self.target = max(self.target, min(self.ceiling, int(min(cap, self.target * factor))))
             return
-        if self.slow_start:
-            factor = 2.0
-        elif self.target < 0.9 * self._last_good:
-            factor = 1.25  # back up quickly to where the link last held
-        elif now - self._last_congestion > REPROBE_AFTER:
-            factor = 1.1  # long quiet: maybe the link got better
-        else:
-            factor = 1.05  # near where it broke last time: gently
         self.target = min(self.ceiling, int(self.target * factor))
+
+    def _probe_factor(self, now: float) -> float:
+        if self.slow_start:
+            return 2.0
+        if self.target < 0.9 * self._last_good:
+            return 1.25  # back up quickly to where the link last held
+        if now - self._last_congestion > REPROBE_AFTER:
+            return 1.1  # long quiet: maybe the link got better
+        return 1.05  # near where it broke last time: gently
 
     def on_remb(self, bitrate: int, now: float) -> None:
         previous, self.last_remb = self.last_remb, bitrate
