@@ -27,12 +27,17 @@ from rassist.protocol import pairing as sm
 from rassist.protocol.codes import Code, make_code, parse_code
 from rassist.rendezvous.client import PeerGone, RendezvousClient
 from rassist.session import Emit, Feature, Session
+from rassist.transport import preload
 
 if TYPE_CHECKING:  # WebRTC loads while the network is busy, after a code is printed
     from rassist.transport.peer import Peer
 
 T = TypeVar("T")
 Approver = Callable[[sm.PeerHello], Awaitable[tuple[str, ...] | None]]
+# What a connected Session imports (its participant's link, control channel and resume): a
+# joiner loads them on a worker thread once its answer is out, while ICE and DTLS come up.
+SESSION_MODULES = ("rassist.transport.channel", "rassist.transport.ctl", "rassist.transport.reliable_link",
+                   "rassist.resuming", "rassist.crypto.resume", "rassist.transport.reconnect")
 # send/receive: talks "direct" messages over the sealed channel; a result ends the pairing
 # there (no WebRTC at all), None goes on to WebRTC. See rassist/transfer/direct.py.
 DirectHook = Callable[["DirectLink"], Awaitable[Any]]
@@ -166,8 +171,6 @@ async def _listening(relay: _Relay, pairing: sm.Pairing, work: Awaitable[T], han
 async def load_webrtc() -> None:
     """Import aiortc and what it pulls (~150 ms) on a worker thread, so that the event loop goes
     on pairing meanwhile. A second caller simply waits for the same import."""
-    from rassist.transport import preload
-
     await preload.ready()
 
 
@@ -460,6 +463,7 @@ async def join(code_text: str, opts: JoinOptions, emit: Emit) -> Session | Direc
                     peer = Peer(ice, opts.relay_only)
                     _prepare(peer, opts.features, "join")
                     await relay.act(pairing.answer(await peer.answer(action.sdp)))
+                    preload.start(SESSION_MODULES)
         await _listening(relay, pairing, peer.wait_open(opts.timeout), hangup_ends_it=False)
     except PeerGone:
         raise ConnectionLost("the host left before pairing finished") from None

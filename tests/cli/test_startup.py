@@ -36,7 +36,7 @@ def spy(self, event, **fields):
     return emit(self, event, **fields)
 output.Output.emit = spy
 if {stop_at_join!r}:
-    import rassist.cli.session_commands as commands
+    import rassist.cli.joining as commands  # join's work, whichever path read its command line
     commands.run = lambda *args, **kwargs: report("join")
 sys.argv = ["rassist", *{args!r}]
 from rassist.cli.main import main
@@ -59,6 +59,14 @@ def test_send_prints_its_code_before_loading_webrtc(server, tmp_path):
     assert report == {"probe": "code", "loaded": []}
 
 
+def test_a_usual_send_prints_its_code_without_typer(server, tmp_path):
+    # fastargs.py reads its command line: typer and rich never load on the way to the code.
+    (tmp_path / "f.txt").write_text("x")
+    report = probe(["send", str(tmp_path / "f.txt"), "--json", "--server", server],
+                   heavy=("typer", "rich", "pydantic", "aiortc"))
+    assert report == {"probe": "code", "loaded": []}
+
+
 def test_send_text_too(server):
     report = probe(["send", "--text", "hello", "--server", server])
     assert report == {"probe": "code", "loaded": []}
@@ -67,6 +75,13 @@ def test_send_text_too(server):
 def test_parsing_a_join_loads_nothing_heavy():
     report = probe(["join", "7-acme-adviser", "--json", "--server", "ws://127.0.0.1:9",
                     "--timeout", "3", "--files"], stop_at_join=True)
+    assert report == {"probe": "join", "loaded": []}
+
+
+def test_a_usual_join_command_line_skips_typer():
+    # fastargs.py reads it; typer (and rich, which its help uses) never load.
+    report = probe(["join", "7-acme-adviser", "--json", "--server", "ws://127.0.0.1:9"], stop_at_join=True,
+                   heavy=("typer", "rich", "pydantic", "aiortc"))
     assert report == {"probe": "join", "loaded": []}
 
 
