@@ -58,17 +58,27 @@ def send_files(paths: list[Path] | None, text: str | None, server: str | None, j
 
     async def main() -> int:
         from rassist.pairing import DirectDone, Host, HostOptions
-        from rassist.protocol.transfer import MAX_TEXT
-        from rassist.transfer.feature import FilesFeature
         from rassist.transfer.scan import scan_paths
+        from rassist.transport import preload
 
         if bool(paths) == (text is not None):
             raise UsageError("give paths to send, or --text \"...\" (not both)")
         rate = parse_rate(limit_rate)
-        if text is not None and len(text) > MAX_TEXT:
-            raise UsageError(f"--text is limited to {MAX_TEXT} characters; send a file instead")
+        if text is not None:
+            from rassist.protocol.transfer import MAX_TEXT
+
+            if len(text) > MAX_TEXT:
+                raise UsageError(f"--text is limited to {MAX_TEXT} characters; send a file instead")
         scan = await asyncio.to_thread(scan_paths, list(paths)) if paths else None
-        feature = FilesFeature(fast_lane=not (no_fast_lane or relay_only), limit_rate=rate)
+        fast_lane = not (no_fast_lane or relay_only)
+        made: list[Any] = []  # the files feature, made once the code is out (HostOptions.after_code)
+
+        async def files_feature() -> list[Any]:
+            await preload.ready(("rassist.transfer.feature",))  # while the receiver is awaited
+            from rassist.transfer.feature import FilesFeature
+
+            made.append(FilesFeature(fast_lane=fast_lane, limit_rate=rate))
+            return made
 
         async def approve(hello: Any) -> tuple[str, ...] | None:
             return ("files",) if "files" in hello.wants else None
@@ -79,15 +89,17 @@ def send_files(paths: list[Path] | None, text: str | None, server: str | None, j
 
             return await DirectSender(scan, out.emit, rate, recorder)(link)
 
-        direct = send_direct if scan and feature.fast_lane else None
+        direct = send_direct if scan and fast_lane else None
         opts = HostOptions(name=values.default_name(name), server=server, timeout=timeout,
                            code=code, code_length=code_length, peer_timeout=peer_timeout,
-                           relay_only=relay_only, features=[*([recorder] if recorder else []), feature],
-                           direct=direct, resume_window=0)  # a transfer cut short does not resume yet
+                           relay_only=relay_only, features=[recorder] if recorder else [],
+                           after_code=files_feature, direct=direct,
+                           resume_window=0)  # a transfer cut short does not resume yet
         paired = await Host(opts, out.emit, approve).run()
         if isinstance(paired, DirectDone):
             out.emit("closed", reason="done")
             return 0
+        (feature,) = made  # a session's offer was made with it
         live.session = session = paired
         await session.start()
         if scan is not None:

@@ -61,10 +61,11 @@ def test_send_prints_its_code_before_loading_webrtc(server, tmp_path):
 
 
 def test_a_usual_send_prints_its_code_without_typer(server, tmp_path):
-    # fastargs.py reads its command line: typer and rich never load on the way to the code.
+    # fastargs.py reads its command line: typer and rich never load on the way to the code, nor
+    # the files feature (it loads while the receiver is awaited: HostOptions.after_code).
     (tmp_path / "f.txt").write_text("x")
     report = probe(["send", str(tmp_path / "f.txt"), "--json", "--server", server],
-                   heavy=("typer", "rich", "pydantic", "aiortc"))
+                   heavy=("typer", "rich", "pydantic", "aiortc", "rassist.transfer.feature"))
     assert report == {"probe": "code", "loaded": []}
 
 
