@@ -145,7 +145,8 @@ async def test_the_host_grants_a_later_request_and_revokes_with_f2(server, displ
         assert "Screen: shared (monitor 1, 1920x1080)" in shown(app.query_one("#host-peer"))
         join.send({"request": "control"})
         await until(pilot, lambda: isinstance(app.screen, ConfirmDialog), "the control question")
-        assert "bob asks for control" in shown(app.query_one("#host-pending"))
+        await until(pilot, lambda: "bob asks for control" in shown(app.query_one("#host-pending")),
+                    "the pending request in the panel")  # laid out after the dialog, on a busy machine
         await pilot.pause(ARM_SECONDS)
         await pilot.press("y")
         assert (await event(join, "control", state="granted"))["peer"] == "desk"
