@@ -95,3 +95,62 @@ def test_capturer_polls_without_damage(painter: Painter) -> None:
         assert (update.x, update.y, update.width, update.height) == (1000, 900, 40, 30)
     finally:
         capturer.stop()
+
+
+def _pointer_update(updates: "queue.Queue[ScreenUpdate]", x: int, y: int) -> ScreenUpdate:
+    """The first update that covers the pointer at (x, y) (mss paints the cursor into grabs)."""
+    while True:
+        update = _next(updates)
+        if update.x <= x < update.x + update.width and update.y <= y < update.y + update.height:
+            return update
+
+
+@pytest.mark.parametrize("how", ["xtest", "warp"])
+def test_pointer_moves_on_an_idle_screen_are_captured(painter: Painter, how: str) -> None:
+    """The watcher sleeps on an idle screen; a pointer moved by input (XTest: raw motion events)
+    or by a warp (no event: the slow poll) still reaches the viewer."""
+    from Xlib import X, display
+    from Xlib.ext import xtest  # noqa: F401  (registers xtest_fake_input)
+
+    painter.put(text_screen(seed=6))
+    updates: queue.Queue[ScreenUpdate] = queue.Queue()
+    capturer = ScreenCapturer(pick_monitor(), updates.put, with_cursor=True)
+    mover = display.Display()
+    capturer.start()
+    try:
+        assert _next(updates).full
+        for x, y in ((700, 300), (1500, 800)):
+            if how == "xtest":
+                mover.xtest_fake_input(X.MotionNotify, x=x, y=y)
+            else:
+                mover.screen().root.warp_pointer(x, y)
+            mover.sync()
+            update = _pointer_update(updates, x, y)
+            assert update.width * update.height < 1920 * 1080 // 4
+        assert capturer.mode == "damage"
+    finally:
+        capturer.stop()
+        mover.close()
+
+
+def test_capturer_without_cursor_leaves_the_pointer_alone(painter: Painter) -> None:
+    from Xlib import X, display
+    from Xlib.ext import xtest  # noqa: F401
+
+    painter.put(text_screen(seed=7))
+    updates: queue.Queue[ScreenUpdate] = queue.Queue()
+    capturer = ScreenCapturer(pick_monitor(), updates.put, with_cursor=False)
+    mover = display.Display()
+    capturer.start()
+    try:
+        assert _next(updates).full
+        mover.xtest_fake_input(X.MotionNotify, x=400, y=400)
+        mover.sync()
+        painter.put(np.full((20, 20, 3), 255, np.uint8), 1800, 1000)
+        update = _next(updates)  # the patch, not a pointer box before it
+        assert (update.x, update.y, update.width, update.height) == (1800, 1000, 20, 20)
+        capturer.refresh()
+        assert _next(updates).full
+    finally:
+        capturer.stop()
+        mover.close()
