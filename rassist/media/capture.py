@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from rassist.errors import RassistError, UsageError
+from rassist.media.heap import pin_mmap_threshold
 
 
 class NoDisplayError(RassistError):
@@ -305,6 +306,7 @@ class ScreenCapturer:
         self._seq = 0
 
     def start(self) -> None:
+        pin_mmap_threshold()  # before the first full-screen buffer is freed (heap.py says why)
         self._thread = threading.Thread(target=self._run, name="rassist-capture", daemon=True)
         self._thread.start()
         self._started.wait(5)
