@@ -6,6 +6,8 @@ import queue
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from rassist.errors import UsageError
 from rassist.media.capture import (
@@ -154,3 +156,28 @@ def test_capturer_without_cursor_leaves_the_pointer_alone(painter: Painter) -> N
     finally:
         capturer.stop()
         mover.close()
+
+
+def _reference_box(old: np.ndarray, new: np.ndarray) -> tuple[int, int, int, int] | None:
+    ys, xs = np.nonzero(np.any(old != new, axis=2))
+    if ys.size == 0:
+        return None
+    return (int(xs.min()), int(ys.min()), int(xs.max() - xs.min() + 1), int(ys.max() - ys.min() + 1))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(1, 40), st.integers(1, 40), st.integers(0, 7), st.integers(0, 7),
+       st.lists(st.tuples(st.integers(0, 10_000), st.integers(0, 3), st.integers(1, 255)), max_size=6),
+       st.integers(0, 2**32 - 1))
+def test_changed_box_matches_a_pixel_by_pixel_search(height: int, width: int, top: int, left: int,
+                                                     edits: list[tuple[int, int, int]], seed: int) -> None:
+    """Also on a window into a bigger picture (what the capturer compares: its mirror's rows
+    are strided)."""
+    rng = np.random.default_rng(seed)
+    mirror = rng.integers(0, 256, (height + top + 3, width + left + 5, 4), dtype=np.uint8)
+    old = mirror[top:top + height, left:left + width]
+    new = old.copy()
+    for where, channel, delta in edits:
+        y, x = divmod(where % (height * width), width)
+        new[y, x, channel] ^= delta
+    assert changed_box(old, new) == _reference_box(old, new)
