@@ -14,8 +14,9 @@ The track returns encoded H.264 packets (see codec.py). When to encode is decide
 - a keyframe request (PLI/FIR) is answered as soon as ratecontrol.KeyframeLimiter allows (at
   most one a second, none while one is in flight), even on an idle screen;
 - an idle screen still sends a tiny frame REFRESH seconds after the last one, so a receiver that
-  lost packets notices (NACK, then PLI) and recovers; further ones back off to REFRESH_MAX (they
-  only guard the keep-alives before them, and each is a full-screen encode of CPU).
+  lost packets notices (NACK, then PLI) and recovers; further ones back off to REFRESH_MAX while
+  they stay tiny (they only guard the keep-alives before them, and each is a full-screen encode
+  of CPU); one that still sharpened the picture keeps the next at REFRESH.
 The sender paces its packets (codec.pace) and asks for the next frame once at most 0.1 s of
 the previous one is left to send: the next frame is encoded while this one leaves, and the
 encoder never runs further ahead of the link than that.
@@ -39,7 +40,7 @@ from rassist.media.codec import AUD, TIME_BASE, ScreenEncoder, SenderFeedback, p
 from rassist.media.ratecontrol import WIRE_OVERHEAD, KeyframeLimiter, LinkEstimator, Pacer
 
 REFRESH = 2.0  # seconds from the last frame to the first keep-alive frame on an idle screen;
-REFRESH_MAX = 8.0  # each further one waits twice as long, up to this (each costs a 1080p encode)
+REFRESH_MAX = 8.0  # each further tiny one waits twice as long, up to this (each costs a 1080p encode)
 SETTLED_BYTES = 4000  # a re-encoded still picture this small means the encoder has converged (an
 # all-skip 1080p frame without CABAC is ~2.6 kB)
 REFINE_BYTES = 2_000_000  # most bytes spent sharpening one still picture (a readable 1080p is ~450 kB)
@@ -108,7 +109,8 @@ class SendPolicy:
         self.last_send = now
         self.sent_seq = seq
         self.last_kind = action.kind
-        self.refreshes = self.refreshes + 1 if action.kind == "refresh" else 0
+        # A keep-alive that still carried detail (the picture was not done) keeps them coming.
+        self.refreshes = self.refreshes + 1 if action.kind == "refresh" and nbytes <= SETTLED_BYTES else 0
         self._settle = None
         if action.kind in ("frame", "keyframe"):
             self.refining = True

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rassist.media.screen_track import REFRESH, REFRESH_MAX, Action, SendPolicy
+from rassist.media.screen_track import REFRESH, REFRESH_MAX, SETTLED_BYTES, Action, SendPolicy
 
 
 def test_keep_alive_frames_back_off_on_an_idle_screen() -> None:
@@ -23,6 +23,11 @@ def test_keep_alive_frames_back_off_on_an_idle_screen() -> None:
         gaps.append(wait)
         at += wait
     assert gaps == pytest.approx([REFRESH, 2 * REFRESH, 4 * REFRESH, REFRESH_MAX, REFRESH_MAX])
+    # A keep-alive that still sharpened the picture (not tiny) brings the next one at REFRESH.
+    policy.sent(Action("refresh"), 1, SETTLED_BYTES + 1, at)
+    assert policy.next_action(1, at, 30) == pytest.approx(REFRESH)
+    policy.sent(Action("refresh"), 1, 500, at)
+    assert policy.next_action(1, at, 30) == pytest.approx(2 * REFRESH)
     # A change starts over: the first keep-alive after it comes REFRESH after its last frame.
     policy.sent(Action("frame"), 2, 9_000, at + 1)
     policy.sent(Action("refine"), 2, 500, at + 1.05)
@@ -32,15 +37,15 @@ def test_keep_alive_frames_back_off_on_an_idle_screen() -> None:
 
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.tuples(st.sampled_from(["frame", "keyframe", "refine", "refresh"]),
-                          st.floats(0.001, 20.0)), min_size=1, max_size=30))
-def test_an_idle_screen_is_refreshed_within_refresh_max(sends: list[tuple[str, float]]) -> None:
+                          st.floats(0.001, 20.0), st.integers(0, 3 * SETTLED_BYTES)), min_size=1, max_size=30))
+def test_an_idle_screen_is_refreshed_within_refresh_max(sends: list[tuple[str, float, int]]) -> None:
     """Whatever was sent before, an unchanged and sharpened screen gets a keep-alive within
     REFRESH_MAX of the last frame, and never sooner than REFRESH after it."""
     policy = SendPolicy()
     now = 0.0
-    for kind, gap in sends:
+    for kind, gap, nbytes in sends:
         now += gap
-        policy.sent(Action(kind), 1, 500, now)
+        policy.sent(Action(kind), 1, nbytes, now)
     policy.refining = False
     wait = policy.next_action(1, now, 30)
     assert isinstance(wait, float) and REFRESH - 1e-9 <= wait <= REFRESH_MAX + 1e-9
