@@ -41,6 +41,8 @@ from rassist.media.ratecontrol import WIRE_OVERHEAD, KeyframeLimiter, LinkEstima
 
 REFRESH = 2.0  # seconds from the last frame to the first keep-alive frame on an idle screen;
 REFRESH_MAX = 8.0  # each further tiny one waits twice as long, up to this (each costs a 1080p encode)
+REFRESH_DETAIL = 16_000  # a keep-alive bigger than this still sharpened the picture: the next at REFRESH
+# (keep-alives of a settled 1080p text screen measured 0.6-7.5 kB: libx264 trickles in detail)
 SETTLED_BYTES = 4000  # a re-encoded still picture this small means the encoder has converged (an
 # all-skip 1080p frame without CABAC is ~2.6 kB)
 REFINE_BYTES = 2_000_000  # most bytes spent sharpening one still picture (a readable 1080p is ~450 kB)
@@ -109,8 +111,8 @@ class SendPolicy:
         self.last_send = now
         self.sent_seq = seq
         self.last_kind = action.kind
-        # A keep-alive that still carried detail (the picture was not done) keeps them coming.
-        self.refreshes = self.refreshes + 1 if action.kind == "refresh" and nbytes <= SETTLED_BYTES else 0
+        # A keep-alive that still carried much detail (the picture was not done) keeps them coming.
+        self.refreshes = self.refreshes + 1 if action.kind == "refresh" and nbytes <= REFRESH_DETAIL else 0
         self._settle = None
         if action.kind in ("frame", "keyframe"):
             self.refining = True

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rassist.media.screen_track import REFRESH, REFRESH_MAX, SETTLED_BYTES, Action, SendPolicy
+from rassist.media.screen_track import REFRESH, REFRESH_DETAIL, REFRESH_MAX, Action, SendPolicy
 
 
 def test_keep_alive_frames_back_off_on_an_idle_screen() -> None:
@@ -24,7 +24,7 @@ def test_keep_alive_frames_back_off_on_an_idle_screen() -> None:
         at += wait
     assert gaps == pytest.approx([REFRESH, 2 * REFRESH, 4 * REFRESH, REFRESH_MAX, REFRESH_MAX])
     # A keep-alive that still sharpened the picture (not tiny) brings the next one at REFRESH.
-    policy.sent(Action("refresh"), 1, SETTLED_BYTES + 1, at)
+    policy.sent(Action("refresh"), 1, REFRESH_DETAIL + 1, at)
     assert policy.next_action(1, at, 30) == pytest.approx(REFRESH)
     policy.sent(Action("refresh"), 1, 500, at)
     assert policy.next_action(1, at, 30) == pytest.approx(2 * REFRESH)
@@ -37,7 +37,7 @@ def test_keep_alive_frames_back_off_on_an_idle_screen() -> None:
 
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.tuples(st.sampled_from(["frame", "keyframe", "refine", "refresh"]),
-                          st.floats(0.001, 20.0), st.integers(0, 3 * SETTLED_BYTES)), min_size=1, max_size=30))
+                          st.floats(0.001, 20.0), st.integers(0, 3 * REFRESH_DETAIL)), min_size=1, max_size=30))
 def test_an_idle_screen_is_refreshed_within_refresh_max(sends: list[tuple[str, float, int]]) -> None:
     """Whatever was sent before, an unchanged and sharpened screen gets a keep-alive within
     REFRESH_MAX of the last frame, and never sooner than REFRESH after it."""
