@@ -112,7 +112,6 @@ def test_pointer_moves_on_an_idle_screen_are_captured(painter: Painter, how: str
     """The watcher sleeps on an idle screen; a pointer moved by input (XTest: raw motion events)
     or by a warp (no event: the slow poll) still reaches the viewer."""
     from Xlib import X, display
-    from Xlib.ext import xtest  # noqa: F401  (registers xtest_fake_input)
 
     painter.put(text_screen(seed=6))
     updates: queue.Queue[ScreenUpdate] = queue.Queue()
@@ -137,7 +136,6 @@ def test_pointer_moves_on_an_idle_screen_are_captured(painter: Painter, how: str
 
 def test_capturer_without_cursor_leaves_the_pointer_alone(painter: Painter) -> None:
     from Xlib import X, display
-    from Xlib.ext import xtest  # noqa: F401
 
     painter.put(text_screen(seed=7))
     updates: queue.Queue[ScreenUpdate] = queue.Queue()
