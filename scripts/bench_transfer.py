@@ -42,14 +42,29 @@ def make_file(path: Path, size: int) -> None:
             block = block[1:] + block[:1]  # not one repeated MB: no help from any compression
 
 
-def wait_rss(proc: Proc, timeout: float) -> tuple[int, int]:
-    """Exit code and peak RSS in KiB of one finished process."""
+def file_system(path: Path) -> str:
+    """The type and device of the file system holding path (tmpfs or a disk), from /proc/mounts."""
+    best, found = "", "unknown"
+    try:
+        with open("/proc/mounts", encoding="utf-8") as mounts:
+            for line in mounts:
+                device, point, kind = line.split()[:3]
+                inside = str(path.resolve()).startswith(point.rstrip("/") + "/")
+                if inside and len(point) >= len(best):
+                    best, found = point, f"{kind} on {device}"
+    except OSError:
+        pass
+    return found
+
+
+def wait_rss(proc: Proc, timeout: float) -> tuple[int, int, float]:
+    """Exit code, peak RSS in KiB and CPU seconds (user + system) of one finished process."""
     deadline = time.monotonic() + timeout
     while True:
         pid, status, usage = os.wait4(proc.proc.pid, os.WNOHANG)
         if pid:
             proc.proc.returncode = os.waitstatus_to_exitcode(status)
-            return proc.proc.returncode, usage.ru_maxrss
+            return proc.proc.returncode, usage.ru_maxrss, usage.ru_utime + usage.ru_stime
         if time.monotonic() > deadline:
             proc.kill()
             raise RuntimeError(f"{proc.args[3:5]} did not finish in {timeout} s")
@@ -66,9 +81,9 @@ def one_run(url: str, source: Path, target: Path, lane_args: list[str], timeout:
     start = time.perf_counter()
     receiver = rassist(["receive", code, "--json", "--yes", "-o", str(target), "--server", url,
                         *lane_args])
-    rc_recv, rss_recv = wait_rss(receiver, timeout)
+    rc_recv, rss_recv, cpu_recv = wait_rss(receiver, timeout)
     wall = time.perf_counter() - start
-    rc_send, rss_send = wait_rss(sender, timeout)
+    rc_send, rss_send, cpu_send = wait_rss(sender, timeout)
     if rc_recv or rc_send:
         raise RuntimeError(f"exit codes {rc_send}/{rc_recv}: {receiver.drain()[-3:]}")
     done = next(e for e in receiver.drain() if e.get("event") == "transfer-done")
@@ -76,7 +91,8 @@ def one_run(url: str, source: Path, target: Path, lane_args: list[str], timeout:
     if received.stat().st_size != source.stat().st_size:
         raise RuntimeError("the received file has the wrong size")
     return {"wall": wall, "transfer": done["seconds"], "lane": done["lane"],
-            "rss_send": rss_send / 1024, "rss_recv": rss_recv / 1024}
+            "rss_send": rss_send / 1024, "rss_recv": rss_recv / 1024,
+            "cpu_send": cpu_send, "cpu_recv": cpu_recv}
 
 
 def main() -> None:
@@ -93,6 +109,7 @@ def main() -> None:
         make_file(source, size)
         env_registry = Path(tmp) / "registry"
         os.environ["RASSIST_REGISTRY"] = str(env_registry)
+        print(f"files in {tmp} ({file_system(Path(tmp))})")
         print(f"file: {args.size_mb} MiB, runs: {args.runs}, cpus: {os.cpu_count()}, "
               f"load: {os.getloadavg()[0]:.2f}")
         with rendezvous_server() as url:
@@ -109,6 +126,9 @@ def main() -> None:
                       f"transfer only: {mb / transfer:7.1f} MB/s ({transfer:.2f} s)   "
                       f"peak RSS sender {statistics.median(r['rss_send'] for r in runs):.0f} MiB, "
                       f"receiver {statistics.median(r['rss_recv'] for r in runs):.0f} MiB")
+                print(f"          CPU seconds (user + system, whole process) sender "
+                      f"{statistics.median(r['cpu_send'] for r in runs):.2f}, receiver "
+                      f"{statistics.median(r['cpu_recv'] for r in runs):.2f}")
                 print("          runs (MB/s transfer only): "
                       + ", ".join(f"{mb / r['transfer']:.1f}" for r in runs))
                 if lane == "fast":

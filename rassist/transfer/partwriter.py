@@ -1,0 +1,87 @@
+"""The .part file being filled on the receiver: written and hashed on a worker thread, and
+written back to the disk as it grows.
+
+Every FLUSH_EVERY bytes a background flush (fdatasync) puts the new bytes on the disk and
+drops them from the page cache (POSIX_FADV_DONTNEED). The writes that follow then reuse the
+freed cache pages instead of taking fresh ones: on a VM whose host takes free guest memory
+back (virtio-balloon free page reporting) a fresh page costs a host fault, and writing 1 GiB
+into fresh cache took 2.0 s of CPU against 0.3 s with recycled pages. The disk works while
+the network does, so the fsync before the file gets its name has little left to wait for,
+and a large transfer does not push the user's own files out of the cache. One flush runs at
+a time; the next write waits for it (back-pressure when the disk is slower than the link).
+What is on the disk is exactly what a plain write would leave there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from typing import Any
+
+FLUSH_EVERY = 32 << 20
+
+
+def _flush(fd: int) -> None:
+    os.fdatasync(fd)
+    if hasattr(os, "posix_fadvise"):
+        with contextlib.suppress(OSError):  # only advice: some file systems refuse it
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+
+
+class PartWriter:
+    def __init__(self, index: int, file: Any, hasher: Any, left: int, offset: int) -> None:
+        self.index = index
+        self.file = file  # an unbuffered (raw) or buffered binary file from Staging.open_part
+        self.hasher = hasher
+        self.left = left  # bytes still expected
+        self.offset = offset  # where this run started (resume)
+        self.written = 0
+        self._unflushed = 0
+        self._flush: asyncio.Future[None] | None = None
+
+    def _write(self, data: memoryview) -> None:
+        view = memoryview(data)
+        while view:  # a raw file may take less than asked
+            n = self.file.write(view)
+            view = view[n:]
+        self.hasher.update(data)
+
+    async def write(self, data: memoryview) -> None:
+        """Write and hash on a worker thread; OSError (from here or an earlier flush) out."""
+        await asyncio.to_thread(self._write, data)
+        self.left -= len(data)
+        self.written += len(data)
+        self._unflushed += len(data)
+        if self._unflushed >= FLUSH_EVERY:
+            await self._wait_flush()
+            self._unflushed = 0
+            loop = asyncio.get_running_loop()
+            self._flush = loop.run_in_executor(None, _flush, self.file.fileno())
+
+    async def _wait_flush(self) -> None:
+        flush, self._flush = self._flush, None
+        if flush is not None:
+            await flush
+
+    async def finish(self) -> None:
+        """Everything written so far handed to the kernel, the last flush's error raised."""
+        await asyncio.to_thread(self.file.flush)
+        await self._wait_flush()
+
+    async def close(self) -> None:
+        """Close the file once no flush uses its descriptor (a closed number can be reused)."""
+        flush, self._flush = self._flush, None
+        if flush is not None and not flush.done():
+            flush.add_done_callback(self._close_after)  # failing already: do not wait for it
+            return
+        if flush is not None:
+            self._close_after(flush)
+            return
+        await asyncio.to_thread(self.file.close)
+
+    def _close_after(self, flush: asyncio.Future[None]) -> None:
+        if not flush.cancelled():
+            flush.exception()  # seen: a failed flush of a failed transfer is no news
+        with contextlib.suppress(OSError):
+            self.file.close()

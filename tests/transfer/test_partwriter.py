@@ -1,0 +1,121 @@
+"""The receiver's .part writer: written back as it grows, errors of a background flush surface,
+and the descriptor is never closed under a running flush."""
+
+import asyncio
+import errno
+import hashlib
+import os
+import threading
+
+import pytest
+
+from rassist.protocol import transfer as tp
+from rassist.transfer import partwriter
+from rassist.transfer.partwriter import PartWriter
+from rassist.transfer.receiver import Receiver
+from rassist.transfer.scan import scan_paths
+from rassist.transfer.sender import Sender
+from rassist.transfer.staging import STAGING_PREFIX, TransferError
+from tests.transfer.helpers import Events, random_file, tls_pair
+from tests.transfer.test_engine import OFFER_ID, hello, transfer
+
+
+def new_writer(path, size=0):
+    return PartWriter(0, open(path, "wb"), hashlib.sha256(), size, 0)
+
+
+async def test_the_file_is_flushed_as_it_grows_and_its_bytes_are_intact(tmp_path, monkeypatch):
+    monkeypatch.setattr(partwriter, "FLUSH_EVERY", 64 << 10)
+    flushed = []
+    real = partwriter._flush
+    monkeypatch.setattr(partwriter, "_flush", lambda fd: (flushed.append(os.fstat(fd).st_size),
+                                                          real(fd)))
+    data = os.urandom(1 << 20)
+    writer = new_writer(tmp_path / "0.part", len(data))
+    for start in range(0, len(data), 10_000):
+        await writer.write(memoryview(data)[start:start + 10_000])
+    await writer.finish()
+    await writer.close()
+    assert (tmp_path / "0.part").read_bytes() == data
+    assert writer.hasher.digest() == hashlib.sha256(data).digest()
+    assert writer.written == len(data) and writer.left == 0
+    assert len(flushed) >= 14 and flushed == sorted(flushed)  # one per 64 KiB, one at a time
+
+
+async def test_a_failed_flush_is_raised_by_the_next_write_or_finish(tmp_path, monkeypatch):
+    monkeypatch.setattr(partwriter, "FLUSH_EVERY", 1000)
+
+    def broken(fd):
+        raise OSError(errno.EIO, "Input/output error")
+
+    monkeypatch.setattr(os, "fdatasync", broken)
+    writer = new_writer(tmp_path / "0.part")
+    await writer.write(memoryview(b"x" * 1500))  # starts the flush
+    with pytest.raises(OSError) as info:
+        await writer.write(memoryview(b"y" * 1500))
+        await writer.finish()
+    assert info.value.errno == errno.EIO
+    await writer.close()
+    assert writer.file.closed
+
+
+async def test_the_file_is_closed_only_after_a_running_flush(tmp_path, monkeypatch):
+    monkeypatch.setattr(partwriter, "FLUSH_EVERY", 10)
+    release = threading.Event()
+    started = threading.Event()
+
+    def slow(fd):
+        started.set()
+        release.wait(10)
+        os.fstat(fd)  # the descriptor must still be ours
+
+    monkeypatch.setattr(partwriter, "_flush", slow)
+    writer = new_writer(tmp_path / "0.part")
+    await writer.write(memoryview(b"z" * 100))
+    await asyncio.to_thread(started.wait, 10)
+    await writer.close()  # a failing transfer does not wait for the disk
+    assert not writer.file.closed
+    release.set()
+    for _ in range(200):
+        if writer.file.closed:
+            break
+        await asyncio.sleep(0.01)
+    assert writer.file.closed
+
+
+async def test_a_transfer_keeps_its_bytes_through_many_flushes(tmp_path, monkeypatch):
+    monkeypatch.setattr(partwriter, "FLUSH_EVERY", 256 << 10)
+    digest = random_file(tmp_path / "src" / "big.bin", 5 << 20)
+    await transfer([tmp_path / "src" / "big.bin"], tmp_path / "dst")
+    assert hashlib.sha256((tmp_path / "dst" / "big.bin").read_bytes()).hexdigest() == digest
+
+
+async def test_a_disk_error_in_a_flush_stops_the_transfer_and_keeps_the_partial(tmp_path,
+                                                                                monkeypatch):
+    monkeypatch.setattr(partwriter, "FLUSH_EVERY", 256 << 10)
+    calls = []
+
+    def failing(fd):
+        calls.append(fd)
+        if len(calls) == 3:
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "fdatasync", failing)
+    random_file(tmp_path / "src" / "big.bin", 4 << 20)
+    scan = scan_paths([tmp_path / "src" / "big.bin"])
+    offer = tp.offer_for(scan.manifest, OFFER_ID)
+    server, client = await tls_pair()
+
+    async def send():
+        decoder, early = await hello(server)
+        await Sender(offer, scan, Events()).run(server, decoder, early)
+
+    sending = asyncio.ensure_future(send())
+    with pytest.raises(TransferError) as info:
+        await asyncio.wait_for(Receiver(offer, tmp_path / "dst", Events()).run(client), 30)
+    with pytest.raises(TransferError):
+        await asyncio.wait_for(sending, 10)
+    assert info.value.kind == "disk-full"
+    assert not (tmp_path / "dst" / "big.bin").exists()
+    staged = list((tmp_path / "dst").glob(f"{STAGING_PREFIX}*/0.part"))
+    assert len(staged) == 1 and staged[0].stat().st_size >= 3 * (256 << 10)
