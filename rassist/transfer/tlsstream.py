@@ -26,7 +26,7 @@ OUT_LOW = 2 << 20
 IN_CAP = 8 << 20  # the thread stops reading while this much waits for read()
 READ_BATCH = 1 << 20
 SMALL_READ = READ_BATCH // 8  # a read this small is copied out and its buffer kept
-FREE_BUFFERS = 2  # batch buffers kept for reuse (a fresh 1 MiB bytearray is zeroed first)
+FREE_BUFFERS = IN_CAP // READ_BATCH  # kept for reuse: a fresh 1 MiB bytearray is zeroed first
 LINGER = 2.0  # after our last byte, read (and drop) until the peer closes, at most this long
 
 
