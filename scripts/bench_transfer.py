@@ -6,6 +6,10 @@ data-channel fallback with --no-fast-lane) it sends one file of random bytes --r
 and prints the median throughput twice: over the whole run (receiver start to exit: pairing,
 ICE, offer, transfer, verification) and over the transfer alone (the receiver's
 transfer-done "seconds"), plus the median peak RSS (VmHWM, from wait4) of sender and receiver.
+It also prints the CPU seconds of each side (user + system, from wait4: steadier than wall
+time on a shared machine) and the file system the files are on: the source and the received
+copy both live under --dir (default: the system's temp dir, which may be a disk or tmpfs).
+--cold evicts the source from the page cache before each run, as for a file not read lately.
 Run it with two sizes to see that memory does not grow with the file:
     scripts/bench_transfer.py --size-mb 1024 --lanes fast --runs 10
     scripts/bench_transfer.py --size-mb 64 --lanes fast --runs 10
@@ -71,10 +75,22 @@ def wait_rss(proc: Proc, timeout: float) -> tuple[int, int, float]:
         time.sleep(0.02)
 
 
-def one_run(url: str, source: Path, target: Path, lane_args: list[str], timeout: float
-            ) -> dict[str, float]:
+def evict(path: Path) -> None:
+    """Out of the page cache (written back first): the sender reads it from the disk."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    finally:
+        os.close(fd)
+
+
+def one_run(url: str, source: Path, target: Path, lane_args: list[str], timeout: float,
+            cold: bool = False) -> dict[str, float]:
     shutil.rmtree(target, ignore_errors=True)
     target.mkdir()
+    if cold:
+        evict(source)
     sender = rassist(["send", str(source), "--json", "--server", url, *lane_args])
     code = sender.wait_event("code")["code"]
     sender.wait_event("waiting")
@@ -102,6 +118,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--lanes", default="fast,fallback", help="fast, fallback or both")
     parser.add_argument("--dir", default=None, help="where to put the files (default: a temp dir)")
+    parser.add_argument("--cold", action="store_true",
+                        help="evict the source file from the page cache before each run (a file "
+                             "not read lately, as most files a user sends)")
     args = parser.parse_args()
     size = args.size_mb << 20
     with tempfile.TemporaryDirectory(dir=args.dir, prefix="rassist-bench-") as tmp:
@@ -109,14 +128,15 @@ def main() -> None:
         make_file(source, size)
         env_registry = Path(tmp) / "registry"
         os.environ["RASSIST_REGISTRY"] = str(env_registry)
-        print(f"files in {tmp} ({file_system(Path(tmp))})")
+        print(f"files in {tmp} ({file_system(Path(tmp))}); source "
+              f"{'evicted from the page cache before each run' if args.cold else 'cached'}")
         print(f"file: {args.size_mb} MiB, runs: {args.runs}, cpus: {os.cpu_count()}, "
               f"load: {os.getloadavg()[0]:.2f}")
         with rendezvous_server() as url:
             for lane in args.lanes.split(","):
                 lane_args = ["--no-fast-lane"] if lane == "fallback" else []
                 timeout = 60 + size / (1 << 20) * (1.0 if lane == "fallback" else 0.1)
-                runs = [one_run(url, source, Path(tmp) / "received", lane_args, timeout)
+                runs = [one_run(url, source, Path(tmp) / "received", lane_args, timeout, args.cold)
                         for _ in range(args.runs)]
                 mb = size / 1e6
                 wall = statistics.median(r["wall"] for r in runs)

@@ -1,15 +1,11 @@
 """The .part file being filled on the receiver: written and hashed on a worker thread, and
 written back to the disk as it grows.
 
-Every FLUSH_EVERY bytes a background flush (fdatasync) puts the new bytes on the disk and
-drops them from the page cache (POSIX_FADV_DONTNEED). The writes that follow then reuse the
-freed cache pages instead of taking fresh ones: on a VM whose host takes free guest memory
-back (virtio-balloon free page reporting) a fresh page costs a host fault, and writing 1 GiB
-into fresh cache took 2.0 s of CPU against 0.3 s with recycled pages. The disk works while
-the network does, so the fsync before the file gets its name has little left to wait for,
-and a large transfer does not push the user's own files out of the cache. One flush runs at
-a time; the next write waits for it (back-pressure when the disk is slower than the link).
-What is on the disk is exactly what a plain write would leave there.
+Every pagecache.EVERY bytes a background flush (fdatasync) puts the new bytes on the disk and
+drops them from the page cache (see rassist.transfer.pagecache for why). The disk works while
+the network does, so the fsync before the file gets its name has little left to wait for.
+One flush runs at a time; the next write waits for it (back-pressure when the disk is slower
+than the link). What is on the disk is exactly what a plain write would leave there.
 """
 
 from __future__ import annotations
@@ -19,14 +15,14 @@ import contextlib
 import os
 from typing import Any
 
-FLUSH_EVERY = 32 << 20
+from rassist.transfer import pagecache
+
+FLUSH_EVERY = pagecache.EVERY
 
 
 def _flush(fd: int) -> None:
     os.fdatasync(fd)
-    if hasattr(os, "posix_fadvise"):
-        with contextlib.suppress(OSError):  # only advice: some file systems refuse it
-            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    pagecache.drop(fd)
 
 
 class PartWriter:

@@ -1,5 +1,6 @@
-"""The receiver's .part writer: written back as it grows, errors of a background flush surface,
-and the descriptor is never closed under a running flush."""
+"""Large transfers kept out of the page cache: the receiver's .part writer is written back as it
+grows (errors of a background flush surface, the descriptor is never closed under a running
+flush) and the sender drops what it has read."""
 
 import asyncio
 import errno
@@ -10,7 +11,7 @@ import threading
 import pytest
 
 from rassist.protocol import transfer as tp
-from rassist.transfer import partwriter
+from rassist.transfer import pagecache, partwriter, sender
 from rassist.transfer.partwriter import PartWriter
 from rassist.transfer.receiver import Receiver
 from rassist.transfer.scan import scan_paths
@@ -119,3 +120,15 @@ async def test_a_disk_error_in_a_flush_stops_the_transfer_and_keeps_the_partial(
     assert not (tmp_path / "dst" / "big.bin").exists()
     staged = list((tmp_path / "dst").glob(f"{STAGING_PREFIX}*/0.part"))
     assert len(staged) == 1 and staged[0].stat().st_size >= 3 * (256 << 10)
+
+
+async def test_the_sender_drops_what_it_has_read_every_few_megabytes(tmp_path, monkeypatch):
+    monkeypatch.setattr(sender, "DROP_EVERY", 1 << 20)
+    dropped = []
+    real = pagecache.drop
+    monkeypatch.setattr(pagecache, "drop", lambda fd: (dropped.append(os.lseek(fd, 0, os.SEEK_CUR)),
+                                                       real(fd)))
+    digest = random_file(tmp_path / "src" / "big.bin", 5 << 20)
+    await transfer([tmp_path / "src" / "big.bin"], tmp_path / "dst")
+    assert hashlib.sha256((tmp_path / "dst" / "big.bin").read_bytes()).hexdigest() == digest
+    assert dropped == [n << 20 for n in range(1, 6)]  # behind the reads, once per MiB
