@@ -68,7 +68,7 @@ class Invitations:
             raise
         code = str(make_code(nameplate, self.opts.code_length))
         if self.host._embedded is not None:
-            await self.host._embedded.announce.publish(nameplate)
+            await self.host._embedded.announce.publish(nameplate, slot=nameplate)  # beside the others
         ttl = self.opts.invite_ttl
         self._invitations[code] = asyncio.Event()
         task = asyncio.ensure_future(self._invited(client, parse_code(code), ttl, self._invitations[code]))
@@ -175,6 +175,8 @@ class Invitations:
             if reserved:
                 session.release()
             self._invitations.pop(str(code), None)
+            if self.host._embedded is not None:
+                await self.host._embedded.announce.retire(code.nameplate)
             with contextlib.suppress(Exception):
                 await client.close()
             session.invitation_closed()

@@ -5,8 +5,15 @@ from collections.abc import Iterator
 
 import pytest
 
+from hypothesis import settings
+
 from tests.procs import Proc, rendezvous_server
 from tests.xvfb import xvfb
+
+# Property tests check results, never time: on a loaded 2-core CI machine one example can take
+# longer than hypothesis' 200 ms deadline (a flaky "DeadlineExceeded" for a correct decoder).
+settings.register_profile("rassist", deadline=None)
+settings.load_profile("rassist")
 
 # Fixtures of the input tests (an X server handle, a key-logging window), usable by any test.
 pytest_plugins = ["tests.media.input_fixtures"]

@@ -102,16 +102,20 @@ def host(
         raise typer.BadParameter("a COMMAND is only taken with --shell", param_hint="COMMAND")
     if cast and not shell:
         raise typer.BadParameter("--cast records a shared terminal: use it with --shell", param_hint="--cast")
-    if shell:
-        from rassist.cli.shell import host_shell_command
-
-        run(out, lambda: host_shell_command(out, json_mode, common.default_name(name), server, timeout, code,
-                                            code_length, once, peer_timeout, relay_only, yes, allow,
-                                            download_dir, not (no_fast_lane or relay_only), cast, command,
-                                            no_tui))
     from rassist.records.attach import attach
 
     recorder = attach(out, "host", "host", common.default_name(name), title, tag, not no_record)
+    if shell:
+        from rassist.cli.shell import host_shell_command
+
+        try:
+            run(out, lambda: host_shell_command(out, json_mode, common.default_name(name), server, timeout, code,
+                                                code_length, once, peer_timeout, relay_only, yes, allow,
+                                                download_dir, not (no_fast_lane or relay_only), cast, command,
+                                                no_tui, recorder, resume_window))
+        finally:
+            if recorder:
+                recorder.close()
 
     async def main() -> int:
         from rassist.cli.console import Lines
@@ -146,6 +150,7 @@ def host(
             from rassist.tui.stats import LinkStats
 
             opts.features.append(LinkStats())
+            opts.more = lambda: [*factory.participant(), LinkStats()]  # every helper's link in the pane
             return await run_host_tui(opts, live.hooks, auto=yes or bool(allowed), allowed=allowed)
         lines = Lines()  # only now: its stdin thread would steal the TUI's keys
         answer_early(out, lines)

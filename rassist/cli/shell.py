@@ -22,6 +22,7 @@ from rassist.cli.output import Output
 from rassist.errors import ConnectionLost
 from rassist.pairing import Host, HostOptions
 from rassist.protocol.pairing import PeerHello
+from rassist.records.recorder import Recorder
 from rassist.session import Feature, Session
 from rassist.terminal.control import ShellControl
 from rassist.protocol.display import visible, visible_event
@@ -42,6 +43,7 @@ class ShellHost:
     allowed: set[str] = field(default_factory=set)
     title: str | None = None
     once: bool = False                                 # one helper, then the sharing ends
+    recorder: Recorder | None = None                   # the ticket: every helper's visit, the shell's text
 
 
 class KeyApproval:
@@ -96,6 +98,8 @@ def notice_text(event: str, f: dict[str, Any]) -> str | None:
         return f"refused {f.get('count')} key(s) from {peer}: {f.get('message')}"
     if event == "left":
         return f"{peer} left ({f.get('reason')}); a new code follows."
+    if event == "record":
+        return f"recording this sharing as ticket {f.get('id')} (rassist tickets show ID; --no-record to skip)"
     if event in ("error", "cast"):
         return visible(str(f.get("message") or f"recording to {f.get('path')}"))
     return None
@@ -143,6 +147,8 @@ async def run_shell_host(cfg: ShellHost, out: Output) -> int:
             text = notice_text(event, visible_event(event, fields))  # peer text: no escapes
             if text:
                 local.notice(text)
+        if cfg.recorder is not None:  # out.emit is not in this path: the ticket hears these
+            emit = cfg.recorder.wrap(emit)
         approval = KeyApproval(local.notice, cfg.auto, cfg.allowed)
         reader = None
     else:
@@ -158,7 +164,8 @@ async def run_shell_host(cfg: ShellHost, out: Output) -> int:
         await term.open(emit)
         while not done.done():
             control = ShellControl()
-            features: list[Feature] = [term, control, *cfg.more_features()]
+            features: list[Feature] = [*([cfg.recorder] if cfg.recorder else []), term, control,
+                                        *cfg.more_features()]
             pairing = asyncio.ensure_future(Host(cfg.options(features), emit, approval).run())
             await asyncio.wait({pairing, done}, return_when=asyncio.FIRST_COMPLETED)
             if not pairing.done():
@@ -256,7 +263,8 @@ async def host_shell_command(out: Output, json_mode: bool, name: str, server: st
                              code: str | None, code_length: int, once: bool, peer_timeout: float,
                              relay_only: bool, yes: bool, allow: list[str], download_dir: Path | None,
                              fast_lane: bool, cast: Path | None, command: list[str] | None,
-                             no_tui: bool = False) -> int:
+                             no_tui: bool = False, recorder: Recorder | None = None,
+                             resume_window: float = 120.0) -> int:
     """What `rassist host --shell` runs (options already parsed by typer)."""
     import os
     import sys
@@ -279,10 +287,10 @@ async def host_shell_command(out: Output, json_mode: bool, name: str, server: st
     def options(features: list[Feature]) -> HostOptions:
         return HostOptions(name=name, server=server, timeout=timeout, code=preset.pop() if preset else None,
                            code_length=code_length, once=once, peer_timeout=peer_timeout,
-                           relay_only=relay_only, features=features)
+                           relay_only=relay_only, features=features, resume_window=resume_window)
 
     cfg = ShellHost(argv=list(command or default_command()), options=options,
                     more_features=lambda: [files_feature(download_dir, fast_lane)],
                     cast=cast or default_cast_path(), interactive=interactive,
-                    auto=yes or bool(allowed), allowed=allowed, once=once)
+                    auto=yes or bool(allowed), allowed=allowed, once=once, recorder=recorder)
     return await run_shell_host(cfg, out)

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from rassist.errors import CommandError
 from rassist.records.model import Item, RecordInfo, entry_for_event, now_ms
 from rassist.records.screentext import SAMPLE
+from rassist.records.termtext import TerminalText
 from rassist.records.writer import Writer
 
 if TYPE_CHECKING:  # send prints its code before WebRTC loads (tests/cli/test_startup.py)
@@ -93,6 +94,7 @@ class Recorder:
         self._sampler: asyncio.Task[None] | None = None
         self._ended = False
         self._input_seen = 0
+        self._terminal_text = TerminalText()
 
     # ------------------------------------------------------------ events in
 
@@ -168,7 +170,11 @@ class Recorder:
         pass
 
     async def start(self, session: Session) -> None:
+        """Also once per helper when helpers come one after another (`host --shell`): the
+        peer's heads and hello are this session's."""
         self.session = session
+        self._peer_head, self._final_sent, self._peer_records = None, False, False
+        self._last_peer_head = float("-inf")
         owner = getattr(session, "session", session)  # a participant's events go through its session
         if owner.emit is not self._wrapper:  # the TUI: the CLI's Output is not in the path
             owner.emit = self.wrap(owner.emit)
@@ -186,8 +192,11 @@ class Recorder:
         self._task = asyncio.ensure_future(self._heads())
         recording = next((f for f in owner.features if getattr(f, "record", None) is not None
                           and getattr(f, "viewer", None) is not None), None)
+        terminal = next((f for f in owner.features if hasattr(f, "emulator")), None)  # a shared shell
         if recording is not None and self.ocr is not None:
             self._sampler = asyncio.ensure_future(self._sample(recording))
+        elif terminal is not None:
+            self._sampler = asyncio.ensure_future(self._sample_terminal(terminal))
 
     async def stop(self) -> None:
         for task in (self._task, self._sampler):
@@ -204,6 +213,14 @@ class Recorder:
             screen_text = self.writer.screen_text if self.writer is not None else None
             if frame is not None and screen_text is not None:
                 screen_text.frame(frame, source)
+
+    async def _sample_terminal(self, terminal: Any) -> None:
+        """The shared terminal's text, as it settles (see termtext)."""
+        while True:
+            await asyncio.sleep(SAMPLE)
+            emulator = terminal.emulator  # the joiner's exists from the first frame on
+            if emulator is not None and (text := self._terminal_text.offer(emulator.lines())):
+                self.add("screen-text", {"text": text, "source": "terminal"})
 
     def _count_input(self) -> None:
         """Keys and pointer events a controller sent: how many, never what."""

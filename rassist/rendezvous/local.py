@@ -14,6 +14,7 @@ import socket
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import ifaddr
 
@@ -42,61 +43,65 @@ def _alive(pid: int) -> bool:
 
 
 class Announcement:
-    """The host side: tells the machine and the LAN where its embedded server listens."""
+    """The host side: tells the machine and the LAN where its embedded server listens, under one
+    name per open code (the first helper's and each open invitation's)."""
 
     def __init__(self, port: int) -> None:
         self.port = port
-        self._file: Path | None = None
+        self._live: dict[str, tuple[Path, asyncio.Task[Any]]] = {}  # slot -> its file, its mDNS entry
         self._spent: list[Path] = []  # earlier codes' entries, kept while this server runs
-        self._zc = None
-        self._info = None
+        self._zc: Any = None
 
-    async def publish(self, nameplate: str) -> None:
-        # The previous code's entry stays on this machine: a late joiner with it then reaches
-        # this server and hears that the code was used (exit 3), instead of waiting in vain.
-        if self._file is not None:
-            self._spent.append(self._file)
-            self._file = None
-            while len(self._spent) > 8:
-                with contextlib.suppress(FileNotFoundError):
-                    self._spent.pop(0).unlink()
-        await self.withdraw()
-        self._file = registry_dir() / f"{nameplate}-{os.getpid()}.json"
-        tmp = self._file.with_suffix(".tmp")
+    async def publish(self, nameplate: str, slot: str = "host") -> None:
+        """Announce `nameplate`; the code that held `slot` before is retired."""
+        await self.retire(slot)
+        path = registry_dir() / f"{nameplate}-{os.getpid()}.json"
+        tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps({"port": self.port, "pid": os.getpid()}))
         tmp.chmod(0o644)
-        tmp.replace(self._file)
-        asyncio.ensure_future(self._publish_mdns(nameplate))
+        tmp.replace(path)
+        self._live[slot] = (path, asyncio.ensure_future(self._publish_mdns(nameplate)))
 
-    async def _publish_mdns(self, nameplate: str) -> None:
+    async def retire(self, slot: str) -> None:
+        """Its code is no longer open. Its entry stays on this machine: a late joiner with it then
+        reaches this server and hears that the code was used (exit 3), instead of waiting in vain."""
+        entry = self._live.pop(slot, None)
+        if entry is None:
+            return
+        path, mdns = entry
+        self._spent.append(path)
+        while len(self._spent) > 8:
+            with contextlib.suppress(FileNotFoundError):
+                self._spent.pop(0).unlink()
+        info = await mdns
+        if info is not None and self._zc is not None:
+            with contextlib.suppress(Exception):
+                await self._zc.async_unregister_service(info)  # its goodbyes go out in the background
+
+    async def _publish_mdns(self, nameplate: str) -> Any:
+        """The registered service, or None (no multicast here, or a clash: the file still works)."""
         from zeroconf import IPVersion, ServiceInfo
         from zeroconf.asyncio import AsyncZeroconf
 
         addresses = [socket.inet_aton(a) for a in lan_addresses()]
         if not addresses:
-            return
+            return None
         try:
             if self._zc is None:
                 self._zc = AsyncZeroconf(ip_version=IPVersion.V4Only)
-            self._info = ServiceInfo(SERVICE_TYPE, f"rassist-{nameplate}.{SERVICE_TYPE}",
-                                     addresses=addresses, port=self.port,
-                                     properties={"nameplate": nameplate, "v": "1"})
-            await self._zc.async_register_service(self._info, allow_name_change=False)
-        except Exception:  # no multicast here, or a clash: the same-machine file still works
-            self._info = None
-
-    async def withdraw(self) -> None:
-        if self._file is not None:
-            with contextlib.suppress(FileNotFoundError):
-                self._file.unlink()
-            self._file = None
-        if self._zc is not None and self._info is not None:
-            with contextlib.suppress(Exception):
-                await self._zc.async_unregister_service(self._info)
-            self._info = None
+            info = ServiceInfo(SERVICE_TYPE, f"rassist-{nameplate}.{SERVICE_TYPE}",
+                               addresses=addresses, port=self.port,
+                               properties={"nameplate": nameplate, "v": "1"})
+            # The second await: until its announcements are out (a goodbye sent while they still
+            # go would be followed by one more announcement).
+            await (await self._zc.async_register_service(info, allow_name_change=False))
+            return info
+        except Exception:
+            return None
 
     async def close(self) -> None:
-        await self.withdraw()
+        for slot in list(self._live):
+            await self.retire(slot)
         for path in self._spent:
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()

@@ -16,7 +16,7 @@ from textual.widgets import Footer, Static
 from rassist.protocol.display import visible
 from rassist.tui.app import Connect, SessionApp, supports
 from rassist.tui.dialogs import ApproveDialog, ConfirmDialog
-from rassist.tui.text import permissions
+from rassist.tui.text import link_summary, permissions
 from rassist.tui.widgets.host_panel import HostPanel
 from rassist.tui.widgets.status import StatusBar
 
@@ -56,6 +56,7 @@ class HostApp(SessionApp):
         self.invitations: dict[str, float] = {}  # open invitation codes -> seconds they were valid for
         self.helpers: list[dict[str, Any]] = []  # the last participants event
         self.controller_name: str | None = None  # with several helpers: who holds control
+        self.links: dict[str, str] = {}  # participant id -> its link in a few words (stats events)
 
     def compose(self) -> ComposeResult:
         yield Static("", id="control-banner", markup=False)
@@ -125,6 +126,8 @@ class HostApp(SessionApp):
                                       f"{escape(permissions(list(f.get('granted', []))))}")
 
     def event_left(self, f: dict[str, Any], at: float) -> None:
+        if self.links.pop(str(f.get("participant")), None) is not None:
+            self.panel.show(links=dict(self.links))
         self.chat_pane.add_system(at, f"{escape(str(f.get('peer')))} left ({escape(str(f.get('reason')))})")
 
     def event_participants(self, f: dict[str, Any], at: float) -> None:
@@ -135,6 +138,17 @@ class HostApp(SessionApp):
             self.control = "granted" if holder is not None else "not granted"
             self.controller_name = str(holder.get("name")) if holder is not None else None
             self._banner()
+
+    def event_stats(self, f: dict[str, Any], at: float) -> None:
+        """Each helper's link goes in the Session pane; the status bar follows the first helper
+        (with one helper, that is all there is)."""
+        pid = f.get("participant")
+        if isinstance(pid, str):
+            self.links[pid] = link_summary(f)
+            self.panel.show(links=dict(self.links))
+        first = str(self.helpers[0].get("id")) if self.helpers else None
+        if not isinstance(pid, str) or first is None or pid == first:
+            super().event_stats(f, at)
 
     # ---------------------------------------------------------------- control
 

@@ -31,6 +31,15 @@ def rate(kbps: Any) -> str:
     return f"{kbps / 1000:.1f} Mb/s" if kbps >= 1000 else f"{kbps:.0f} kb/s"
 
 
+def link_summary(f: dict[str, Any]) -> str:
+    """One helper's link in a few words, from a stats event: "RTT 12 ms, 640 kb/s, loss 0.0%"."""
+    rtt, loss = f.get("rtt_ms"), f.get("loss")
+    parts = [f"RTT {rtt:.0f} ms" if isinstance(rtt, (int, float)) else "RTT –", rate(f.get("bitrate_kbps"))]
+    if isinstance(loss, (int, float)):
+        parts.append(f"loss {loss * 100:.1f}%")
+    return ", ".join(parts)
+
+
 def route_kind(route: Any) -> str:
     """"host" (direct on the LAN), "srflx" (direct through NAT), "relay" (through TURN)."""
     if not isinstance(route, dict):

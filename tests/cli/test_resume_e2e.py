@@ -152,3 +152,50 @@ def test_with_the_embedded_server_an_outage_is_survived(net: Lan) -> None:
     host.wait_event("reconnected", timeout=90)
     join.seen_or_wait("chat", timeout=30, text="said during the outage, by the host")
     finish(host, join)
+
+
+def screen_with(join: Proc, line: str, timeout: float = 30) -> list[str]:
+    """The joiner's terminal screen once `line` is a whole row of it."""
+    deadline = time.monotonic() + timeout
+    while True:
+        join.send({"term-screen": True})
+        lines = join.wait_event("term-screen", timeout=timeout)["lines"]
+        if any(row.strip() == line for row in lines) or time.monotonic() > deadline:
+            return lines
+        time.sleep(0.3)
+
+
+def test_a_shared_shell_survives_an_outage_and_shows_what_was_missed(net: Lan, tmp_path) -> None:
+    """`host --shell`: the same helper comes back with control (no new code, no approval) and
+    sees what the shell printed while the link was down."""
+    with rendezvous_server(host=net.b_addr, prefix=tuple(net.prefix(net.b))) as url:
+        host = Proc([*net.prefix(net.a), *RASSIST, "host", "--shell", "--json", "--yes", "--allow", "control",
+                     "--server", url, "--peer-timeout", "3", "--resume-window", "60",
+                     "--cast", str(tmp_path / "s.cast"), "--", "bash", "--norc", "--noprofile", "-i"],
+                    raw=True, env={"PS1": "$ "})
+        code = host.wait_event("code", timeout=60)["code"]
+        join = Proc([*net.prefix(net.b), *RASSIST, "join", code, "--json", "--control", "--server", url,
+                     "--peer-timeout", "3"], raw=True)
+        join.wait_event("term", timeout=60)
+        join.seen_or_wait("control", timeout=30, state="granted")
+        join.send({"term-input": "echo before-the-cut\n"})
+        assert any(r.strip() == "before-the-cut" for r in screen_with(join, "before-the-cut"))
+        join.send({"term-input": "(sleep 2; echo during-the-cut) &\n"})  # printed while the link is down
+        time.sleep(0.5)
+        cut(net, True)
+        join.wait_event("reconnecting", timeout=30)
+        host.wait_event("reconnecting", timeout=30)
+        time.sleep(6)
+        cut(net, False)
+        join.wait_event("reconnected", timeout=90)
+        host.wait_event("reconnected", timeout=90)
+        join.send({"term-input": "echo after-the-cut\n"})
+        lines = screen_with(join, "after-the-cut")
+        assert any(r.strip() == "after-the-cut" for r in lines), lines
+        assert any(r.strip() == "before-the-cut" for r in lines), lines
+        assert any("during-the-cut" in r and "echo" not in r for r in lines), lines  # after a prompt
+        assert [e["event"] for e in host.events].count("code") == 1  # no new code: the same helper
+        join.send({"quit": True})
+        assert join.wait_exit(30) == 0
+        host.send({"quit": True})
+        assert host.wait_exit(30) == 0

@@ -6,9 +6,11 @@ import hashlib
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
+from rassist.records.screentext import SAMPLE
 from tests.procs import Proc
 
 
@@ -226,3 +228,41 @@ def test_a_rewritten_record_fails_against_the_other_sides_export(server, tmp_pat
     assert tickets(host_dir, "verify", host_id)[1][0]["ok"]  # alone, a perfect forgery looks fine...
     rc, bad = tickets(host_dir, "verify", host_id, "--peer", str(tmp_path / "join.json"), check=False)
     assert rc == 3 and not bad[0]["ok"] and "rewritten" in bad[0]["problem"]  # ...not against the peer
+
+
+def test_a_shared_shell_leaves_one_ticket_with_every_helper_and_what_the_terminal_showed(server, tmp_path):
+    """`host --shell` records like `host`: each helper's visit, its chat, and the terminal's
+    text as it settled, found by `tickets search`; the joiner's record has the text too."""
+    host_dir, join_dir = tmp_path / "host-data", tmp_path / "join-data"
+    script = "echo disk-quota-exceeded-on-sdb1; sleep 60"
+    host = Proc(["host", "--shell", "--json", "--yes", "--allow", "control", "--server", server, "--title",
+                 "quota", "--cast", str(tmp_path / "s.cast"), "--", "sh", "-c", script],
+                env={"RASSIST_DATA_DIR": str(host_dir)})
+    first = Proc(["join", host.wait_event("code")["code"], "--json", "--name", "ann", "--server", server],
+                 env={"RASSIST_DATA_DIR": str(join_dir)})
+    first.wait_event("connected")
+    first.send({"chat": "looking at the quota now"})
+    host.wait_event("chat")
+    time.sleep(3 * SAMPLE)  # two samples of a settled screen: its text is kept
+    first.send({"quit": True})
+    assert first.wait_exit() == 0
+    second = Proc(["join", host.wait_event("code")["code"], "--json", "--name", "bob", "--server", server],
+                  env={"RASSIST_DATA_DIR": str(tmp_path / "second-data")})
+    second.wait_event("connected")
+    host.wait_event("connected")
+    second.send({"quit": True})
+    assert second.wait_exit() == 0
+    host.send({"quit": True})
+    assert host.wait_exit() == 0
+
+    info, entries = one_record(host_dir)
+    assert info["title"] == "quota" and info["verify"]["ok"] and info["outcome"] == "quit"
+    assert [e["data"]["peer"] for e in entries if e["kind"] == "connected"] == ["ann", "bob"]
+    assert [e["data"]["text"] for e in entries if e["kind"] == "chat"] == ["looking at the quota now"]
+    texts = [e["data"]["text"] for e in entries if e["kind"] == "screen-text"]
+    assert len(texts) == 1 and "disk-quota-exceeded-on-sdb1" in texts[0]  # kept once, not every sample
+    _, hits = tickets(host_dir, "search", "disk-quota-exceeded-on-sdb1")
+    assert [h["record"] for h in hits if h["event"] == "hit"] == [info["id"]]
+    _, jentries = one_record(join_dir)
+    assert any(e["kind"] == "screen-text" and "disk-quota-exceeded-on-sdb1" in e["data"]["text"]
+               for e in jentries)

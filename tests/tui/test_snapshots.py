@@ -69,7 +69,7 @@ async def test_join_connected_with_a_screen(size):
         hooks.on_frame(desktop())
         await until(pilot, lambda: app.screen_pane.has_class("-picture"), "the picture")
         await pilot.pause()
-        snapshots.check(app, f"join-connected-{size[0]}x{size[1]}")
+        await snapshots.check(app, pilot, f"join-connected-{size[0]}x{size[1]}")
 
 
 async def test_join_in_control_mode_80x24():
@@ -82,7 +82,7 @@ async def test_join_in_control_mode_80x24():
         app.screen_pane.focus()
         app.screen_pane.controlling = True
         await pilot.pause()
-        snapshots.check(app, "join-controlling-80x24")
+        await snapshots.check(app, pilot, "join-controlling-80x24")
 
 
 @pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
@@ -95,7 +95,7 @@ async def test_host_approval_dialog(size):
         asking = asyncio.ensure_future(app.approve(PeerHello("alice@laptop", ("view", "control", "files"))))
         await until(pilot, lambda: isinstance(app.screen, ApproveDialog), "the approval dialog")
         await pilot.pause()
-        snapshots.check(app, f"host-approve-{size[0]}x{size[1]}")
+        await snapshots.check(app, pilot, f"host-approve-{size[0]}x{size[1]}")
         await pilot.press("n")
         assert await asyncio.wait_for(asking, 5) is None
 
@@ -126,4 +126,4 @@ async def test_host_connected_with_transfers(size):
         app.action_show_tab("tab-transfers")
         await pilot.pause()
         await pilot.pause()
-        snapshots.check(app, f"host-transfers-{size[0]}x{size[1]}")
+        await snapshots.check(app, pilot, f"host-transfers-{size[0]}x{size[1]}")

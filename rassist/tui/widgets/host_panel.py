@@ -77,6 +77,8 @@ class HostPanel(VerticalScroll):
                 mark = " [b red]controls[/]" if e.get("controller") else ""
                 peer_lines.append(f"  {escape(str(e.get('id')))} {escape(str(e.get('name')))}: "
                                   f"{escape(permissions(e.get('permissions')))}{mark}")
+                if (link := (i.get("links") or {}).get(e.get("id"))) is not None:
+                    peer_lines.append(f"    [dim]{escape(link)}[/]")
         for code in i.get("invitations") or []:
             peer_lines.append(f"Invitation: [b green]{escape(code)}[/]")
         peer_widget = self.query_one("#host-peer", Static)
