@@ -9,7 +9,8 @@ transfer-done "seconds"), plus the median peak RSS (VmHWM, from wait4) of sender
 It also prints the CPU seconds of each side (user + system, from wait4: steadier than wall
 time on a shared machine) and the file system the files are on: the source and the received
 copy both live under --dir (default: the system's temp dir, which may be a disk or tmpfs).
---cold evicts the source from the page cache before each run, as for a file not read lately.
+The source is read into the page cache before each run, or with --cold evicted from it, as
+for a file not read lately.
 Run it with two sizes to see that memory does not grow with the file:
     scripts/bench_transfer.py --size-mb 1024 --lanes fast --runs 10
     scripts/bench_transfer.py --size-mb 64 --lanes fast --runs 10
@@ -85,12 +86,22 @@ def evict(path: Path) -> None:
         os.close(fd)
 
 
+def warm(path: Path) -> None:
+    """Into the page cache (the sender drops what it sent: every run starts alike)."""
+    buf = bytearray(1 << 20)
+    with open(path, "rb", buffering=0) as f:
+        while f.readinto(buf):
+            pass
+
+
 def one_run(url: str, source: Path, target: Path, lane_args: list[str], timeout: float,
             cold: bool = False) -> dict[str, float]:
     shutil.rmtree(target, ignore_errors=True)
     target.mkdir()
     if cold:
         evict(source)
+    else:
+        warm(source)
     sender = rassist(["send", str(source), "--json", "--server", url, *lane_args])
     code = sender.wait_event("code")["code"]
     sender.wait_event("waiting")
