@@ -11,7 +11,6 @@ than the link). What is on the disk is exactly what a plain write would leave th
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 from typing import Any
 
@@ -21,8 +20,13 @@ FLUSH_EVERY = pagecache.EVERY
 
 
 def _flush(fd: int) -> None:
-    os.fdatasync(fd)
-    pagecache.drop(fd)
+    """On a worker thread, with its own descriptor (closed here): the file may be closed, and
+    its number reused, while this runs."""
+    try:
+        os.fdatasync(fd)
+        pagecache.drop(fd)
+    finally:
+        os.close(fd)
 
 
 class PartWriter:
@@ -53,7 +57,7 @@ class PartWriter:
             await self._wait_flush()
             self._unflushed = 0
             loop = asyncio.get_running_loop()
-            self._flush = loop.run_in_executor(None, _flush, self.file.fileno())
+            self._flush = loop.run_in_executor(None, _flush, os.dup(self.file.fileno()))
 
     async def _wait_flush(self) -> None:
         flush, self._flush = self._flush, None
@@ -66,18 +70,13 @@ class PartWriter:
         await self._wait_flush()
 
     async def close(self) -> None:
-        """Close the file once no flush uses its descriptor (a closed number can be reused)."""
+        """Close the file; a flush still running finishes on its own descriptor."""
         flush, self._flush = self._flush, None
-        if flush is not None and not flush.done():
-            flush.add_done_callback(self._close_after)  # failing already: do not wait for it
-            return
         if flush is not None:
-            self._close_after(flush)
-            return
+            flush.add_done_callback(_seen)
         await asyncio.to_thread(self.file.close)
 
-    def _close_after(self, flush: asyncio.Future[None]) -> None:
-        if not flush.cancelled():
-            flush.exception()  # seen: a failed flush of a failed transfer is no news
-        with contextlib.suppress(OSError):
-            self.file.close()
+
+def _seen(flush: asyncio.Future[None]) -> None:
+    if not flush.cancelled():
+        flush.exception()  # a failed flush of a failed transfer is no news

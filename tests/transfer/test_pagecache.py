@@ -60,28 +60,30 @@ async def test_a_failed_flush_is_raised_by_the_next_write_or_finish(tmp_path, mo
     assert writer.file.closed
 
 
-async def test_the_file_is_closed_only_after_a_running_flush(tmp_path, monkeypatch):
+async def test_a_running_flush_has_its_own_descriptor_when_the_file_closes(tmp_path, monkeypatch):
     monkeypatch.setattr(partwriter, "FLUSH_EVERY", 10)
-    release = threading.Event()
-    started = threading.Event()
+    release, started, done = threading.Event(), threading.Event(), []
+    real = os.fdatasync
 
     def slow(fd):
         started.set()
         release.wait(10)
-        os.fstat(fd)  # the descriptor must still be ours
+        real(fd)  # EBADF here if the descriptor had gone with the file
+        done.append(os.fstat(fd).st_size)
 
-    monkeypatch.setattr(partwriter, "_flush", slow)
+    monkeypatch.setattr(os, "fdatasync", slow)
     writer = new_writer(tmp_path / "0.part")
     await writer.write(memoryview(b"z" * 100))
     await asyncio.to_thread(started.wait, 10)
     await writer.close()  # a failing transfer does not wait for the disk
-    assert not writer.file.closed
+    assert writer.file.closed
+    open(tmp_path / "other", "wb").close()  # may take the closed number
     release.set()
     for _ in range(200):
-        if writer.file.closed:
+        if done:
             break
         await asyncio.sleep(0.01)
-    assert writer.file.closed
+    assert done == [100]
 
 
 async def test_a_transfer_keeps_its_bytes_through_many_flushes(tmp_path, monkeypatch):
