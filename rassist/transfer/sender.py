@@ -53,19 +53,21 @@ def _hash_prefix(f: Any, length: int) -> Any:
 
 
 class _Source:
-    """A source file read and hashed on a worker thread, dropped from the page cache behind
-    the reads every pagecache.EVERY bytes (see rassist.transfer.pagecache)."""
+    """A source file read and hashed on a worker thread. Unless it was in the page cache when
+    we started, what has been read is dropped from the cache every pagecache.EVERY bytes
+    (see rassist.transfer.pagecache)."""
 
-    def __init__(self, f: Any, hasher: Any) -> None:
+    def __init__(self, f: Any, hasher: Any, start: int, end: int) -> None:
         self.f = f
         self.hasher = hasher
         self._since_drop = 0
+        self._drop = end - start >= DROP_EVERY and not pagecache.cached(f.fileno(), start, end)
 
     def read(self, size: int) -> bytes:
         data = self.f.read(size)
         self.hasher.update(data)
         self._since_drop += len(data)
-        if self._since_drop >= DROP_EVERY:
+        if self._drop and self._since_drop >= DROP_EVERY:
             self._since_drop = 0
             pagecache.drop(self.f.fileno())
         return data
@@ -156,7 +158,7 @@ class Sender:
             await stream.write(fr.encode_file(index, offset, entry.size - offset))
             left = entry.size - offset
             moved = 0
-            source_reader = _Source(f, hasher)
+            source_reader = await asyncio.to_thread(_Source, f, hasher, offset, entry.size)
             paced = time.monotonic()
             while left:
                 if fin.done():  # the receiver gave up (an ERROR frame): stop at once

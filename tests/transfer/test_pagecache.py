@@ -21,6 +21,17 @@ from tests.transfer.helpers import Events, random_file, tls_pair
 from tests.transfer.test_engine import OFFER_ID, hello, transfer
 
 
+def file_system(path):
+    """The type of the file system holding path, from /proc/mounts."""
+    best, kind = "", "unknown"
+    with open("/proc/mounts", encoding="utf-8") as mounts:
+        for line in mounts:
+            point, fs = line.split()[1:3]
+            if str(path.resolve()).startswith(point.rstrip("/") + "/") and len(point) >= len(best):
+                best, kind = point, fs
+    return kind
+
+
 def new_writer(path, size=0):
     return PartWriter(0, open(path, "wb"), hashlib.sha256(), size, 0)
 
@@ -124,8 +135,11 @@ async def test_a_disk_error_in_a_flush_stops_the_transfer_and_keeps_the_partial(
     assert len(staged) == 1 and staged[0].stat().st_size >= 3 * (256 << 10)
 
 
-async def test_the_sender_drops_what_it_has_read_every_few_megabytes(tmp_path, monkeypatch):
+@pytest.mark.parametrize("was_cached", [False, True])
+async def test_the_sender_drops_what_it_read_unless_the_file_was_cached(tmp_path, monkeypatch,
+                                                                        was_cached):
     monkeypatch.setattr(sender, "DROP_EVERY", 1 << 20)
+    monkeypatch.setattr(pagecache, "cached", lambda fd, start, end: was_cached)
     dropped = []
     real = pagecache.drop
     monkeypatch.setattr(pagecache, "drop", lambda fd: (dropped.append(os.lseek(fd, 0, os.SEEK_CUR)),
@@ -133,4 +147,23 @@ async def test_the_sender_drops_what_it_has_read_every_few_megabytes(tmp_path, m
     digest = random_file(tmp_path / "src" / "big.bin", 5 << 20)
     await transfer([tmp_path / "src" / "big.bin"], tmp_path / "dst")
     assert hashlib.sha256((tmp_path / "dst" / "big.bin").read_bytes()).hexdigest() == digest
-    assert dropped == [n << 20 for n in range(1, 6)]  # behind the reads, once per MiB
+    # Behind the reads, once per MiB; a file found in the cache stays there.
+    assert dropped == ([] if was_cached else [n << 20 for n in range(1, 6)])
+
+
+def test_a_file_is_seen_cached_until_it_is_dropped(tmp_path):
+    path = tmp_path / "f.bin"
+    path.write_bytes(os.urandom(4 << 20))
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        assert pagecache.cached(fd, 0, 4 << 20)
+        os.fsync(fd)
+        pagecache.drop(fd)
+        if file_system(tmp_path) in ("tmpfs", "ramfs"):
+            pytest.skip(reason=f"{tmp_path} is on {file_system(tmp_path)}, whose pages never "
+                               "leave the cache: nothing to drop there")
+        # (One look only: a probe that misses starts reading ahead, so a second may hit.)
+        assert not pagecache.cached(fd, 0, 4 << 20)
+        assert not pagecache.cached(fd, 10, 10)  # an empty range tells nothing
+    finally:
+        os.close(fd)
