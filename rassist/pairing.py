@@ -27,12 +27,17 @@ from rassist.protocol import pairing as sm
 from rassist.protocol.codes import Code, make_code, parse_code
 from rassist.rendezvous.client import PeerGone, RendezvousClient
 from rassist.session import Emit, Feature, Session
+from rassist.transport import preload
 
 if TYPE_CHECKING:  # WebRTC loads while the network is busy, after a code is printed
     from rassist.transport.peer import Peer
 
 T = TypeVar("T")
 Approver = Callable[[sm.PeerHello], Awaitable[tuple[str, ...] | None]]
+# What a connected Session imports (its participant's link, control channel and resume): a
+# joiner loads them on a worker thread once its answer is out, while ICE and DTLS come up.
+SESSION_MODULES = ("rassist.transport.channel", "rassist.transport.ctl", "rassist.transport.reliable_link",
+                   "rassist.resuming", "rassist.crypto.resume", "rassist.transport.reconnect")
 # send/receive: talks "direct" messages over the sealed channel; a result ends the pairing
 # there (no WebRTC at all), None goes on to WebRTC. See rassist/transfer/direct.py.
 DirectHook = Callable[["DirectLink"], Awaitable[Any]]
@@ -67,6 +72,9 @@ class HostOptions(Options):
     more: Callable[[], list[Feature]] | None = None
     max_joiners: int = 4
     invite_ttl: float = 600.0
+    # Features made once the code is out (send: its files feature, whose modules then load while
+    # the receiver is awaited, not before the code): added to `features` before the first offer.
+    after_code: Callable[[], Awaitable[list[Feature]]] | None = None
 
 
 @dataclass
@@ -166,8 +174,6 @@ async def _listening(relay: _Relay, pairing: sm.Pairing, work: Awaitable[T], han
 async def load_webrtc() -> None:
     """Import aiortc and what it pulls (~150 ms) on a worker thread, so that the event loop goes
     on pairing meanwhile. A second caller simply waits for the same import."""
-    from rassist.transport import preload
-
     await preload.ready()
 
 
@@ -195,8 +201,11 @@ def _prepare(peer: Peer, features: list[Feature], role: str) -> None:
         feature.prepare(peer.pc, role)
 
 
-async def _make_offer(opts: Options, ice: list[dict]) -> tuple[Peer, str]:
+async def _make_offer(opts: Options, ice: list[dict],
+                      added: Awaitable[None] | None = None) -> tuple[Peer, str]:
     await load_webrtc()
+    if added is not None:  # HostOptions.after_code's features are in opts.features
+        await added
     from rassist.transport.peer import Peer
 
     peer = Peer(ice, opts.relay_only)
@@ -225,6 +234,7 @@ class Host:
         self.session: Session | None = None
         self.approve_more: Approver | None = None  # a running session's approvals (None: `approve`)
         self._resume_names: list[Any] = []  # announcements of resume LAN names (embedded server)
+        self._added: asyncio.Future[None] | None = None  # opts.after_code's features, once added
 
     async def run(self) -> Session | DirectDone:
         client = await self._rendezvous()
@@ -247,6 +257,8 @@ class Host:
                     await self._embedded.announce.publish(nameplate)
                 self.emit("code", code=str(code))
                 self.emit("waiting", **{"for": "joiner"})
+                if self.opts.after_code is not None and self._added is None:
+                    self._added = asyncio.ensure_future(self._add_features(self.opts.after_code))
                 if self.opts.direct is None:  # only now: the code is out before WebRTC loads
                     self._webrtc()
                 await client.wait_joined(patience)
@@ -271,6 +283,8 @@ class Host:
         finally:
             if self._prepared is not None and not self._prepared.done():
                 self._prepared.cancel()
+            if self._added is not None and not self._added.done():
+                self._added.cancel()
             with contextlib.suppress(Exception):
                 await client.close()
             if self.session is None:  # else its invitations and resumes need it till the end
@@ -308,8 +322,11 @@ class Host:
     def _webrtc(self) -> asyncio.Future[tuple[Peer, str]]:
         """Our peer connection and its offer, prepared once per attempt."""
         if self._prepared is None:
-            self._prepared = asyncio.ensure_future(_make_offer(self.opts, self._ice))
+            self._prepared = asyncio.ensure_future(_make_offer(self.opts, self._ice, self._added))
         return self._prepared
+
+    async def _add_features(self, make: Callable[[], Awaitable[list[Feature]]]) -> None:
+        self.opts.features.extend(await make())
 
     async def _pair(self, relay: _Relay, code: Code, webrtc: Callable[[], Awaitable[tuple[Peer, str]]],
                     approve: Approver) -> tuple[Peer, sm.PeerHello, tuple[str, ...], bytes | None] | DirectDone:
@@ -460,6 +477,7 @@ async def join(code_text: str, opts: JoinOptions, emit: Emit) -> Session | Direc
                     peer = Peer(ice, opts.relay_only)
                     _prepare(peer, opts.features, "join")
                     await relay.act(pairing.answer(await peer.answer(action.sdp)))
+                    preload.start(SESSION_MODULES)
         await _listening(relay, pairing, peer.wait_open(opts.timeout), hangup_ends_it=False)
     except PeerGone:
         raise ConnectionLost("the host left before pairing finished") from None

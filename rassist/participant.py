@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from rassist.transport.peer import Peer
 
 HEARTBEAT = 1.0
+BYE_WAIT = 2.5  # s a goodbye waits for the peer's ack: SCTP's first retransmission comes after >= 1 s
 MAX_CHAT = 4000
 CHAT_RATE, CHAT_BURST = 10.0, 30.0  # a peer's chat lines per second: more is a flood, not talk
 # A peer's goodbye that says more than "I left": passed on as the reason.
@@ -173,12 +174,14 @@ class Participant:
         self.ctl.send({"t": "bye", "reason": reason})
         if self.ctl.channel is None:  # reconnecting: there is no link to say it on
             return
-        # aiortc sends asynchronously: give the bye a moment to leave before tearing down.
-        for _ in range(20):
-            if self.ctl.dc.bufferedAmount == 0:
-                break
+        # Until the peer acknowledges it: on a lossy link the first copy may be lost, and SCTP
+        # sends it again only while the association lives (a bye that never arrives would leave
+        # the peer waiting out the whole resume window). A peer that never answers costs BYE_WAIT.
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + BYE_WAIT
+        while self.ctl.unacked and loop.time() < deadline:
             await asyncio.sleep(0.01)
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(0.02)  # our ack of their last message, if any, leaves too
 
     def end(self, outcome: str | Exception) -> None:
         if self.ended.done():

@@ -14,12 +14,12 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from rassist.errors import CommandError, ConnectionLost, RassistError
-from rassist.host_rules import HostRules
 from rassist.participant import MAX_CHAT, Link, Participant
 
 if TYPE_CHECKING:  # a session exists only once WebRTC is loaded; its types cost nothing before
     from aiortc import RTCDataChannel, RTCPeerConnection
 
+    from rassist.host_rules import HostRules
     from rassist.transport.peer import Peer
 
 Role = Literal["host", "join"]
@@ -64,7 +64,11 @@ class Session:
         self.shared = list(shared or [])
         self.max_joiners = max_joiners
         self.inviter: Inviter | None = None
-        self.rules = HostRules(self) if role == "host" else None
+        self.rules: HostRules | None = None
+        if role == "host":  # a joiner has no use for the host's rules (nor their import, at start-up)
+            from rassist.host_rules import HostRules as Rules
+
+            self.rules = Rules(self)
         self.participants: dict[str, Participant] = {}
         self.before_bye: list[Callable[[], Awaitable[None]]] = []
         self.after_end: list[Callable[[], Awaitable[None]]] = []  # the host's embedded server stops

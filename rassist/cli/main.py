@@ -3,7 +3,8 @@
 Start-up is paid on every run, so only the module of the command being run is imported:
 `rassist send ...` never loads the code of `host`, `doctor` or `tickets`. Anything else (no
 command, `--help`, `--version`, a mistyped name) gets the full app, so help, suggestions and
-errors stay typer's own."""
+errors stay typer's own. The usual command lines of `join` and `send` skip typer altogether
+(fastargs.py): this module imports it only when it is needed."""
 
 from __future__ import annotations
 
@@ -13,9 +14,10 @@ import os
 import sys
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import typer
+if TYPE_CHECKING:
+    import typer
 
 # Start-up creates ~100k objects (modules, classes, functions) and no garbage to speak of, yet
 # the cyclic collector would walk them dozens of times (~25 ms of a join's CPU). It is off for
@@ -39,6 +41,8 @@ COMMANDS: dict[str, tuple[str, Callable[[typer.Typer, Any], None]]] = {
 
 
 def _version(value: bool) -> None:
+    import typer
+
     if value:
         from rassist import __version__
 
@@ -46,16 +50,17 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-def _options(
-    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
-                                 help="Print the version and exit."),
-) -> None:
-    """Remote assistance from the command line: share a screen, chat, move files, hand over
-    control. Peer to peer, end-to-end encrypted, paired by a short code."""
-
-
 def build(names: list[str] | None = None) -> typer.Typer:
     """The app with the commands in `names` (all of them if None)."""
+    import typer
+
+    def _options(
+        version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                     help="Print the version and exit."),
+    ) -> None:
+        """Remote assistance from the command line: share a screen, chat, move files, hand over
+        control. Peer to peer, end-to-end encrypted, paired by a short code."""
+
     app = typer.Typer(name="rassist", help=HELP, no_args_is_help=True, add_completion=False,
                       pretty_exceptions_enable=False)
     app.callback()(_options)
@@ -82,15 +87,31 @@ def main() -> None:
     resume = threading.Timer(GC_PAUSE, gc.enable)
     resume.daemon = True
     resume.start()
-    from rassist.cli import fastparams
-    from rassist.cli.helptext import quiet_types
+    from rassist.startup import defer_unused_modules
 
-    quiet_types()
-    fastparams.install()
+    defer_unused_modules()
+    from rassist.cli import fastargs
+
+    fast = fastargs.command(sys.argv, os.environ)
+    if fast is None:
+        from rassist.cli import fastparams
+        from rassist.cli.helptext import quiet_types
+
+        quiet_types()
+        fastparams.install()
     try:
-        build(_wanted(sys.argv))()
+        if fast is None:
+            build(_wanted(sys.argv))()
+        else:
+            fast()
     except SystemExit as done:
         _exit(done.code)
+    except (EOFError, KeyboardInterrupt):
+        if fast is None:
+            raise
+        print("\nAborted!", file=sys.stderr)  # as typer says it (Ctrl-C before the command's loop runs)
+        _exit(1)
+    _exit(0)
 
 
 def _exit(code: object) -> None:

@@ -9,8 +9,6 @@ import traceback
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-import typer
-
 from rassist.cli.output import Output
 from rassist.errors import RassistError
 
@@ -22,7 +20,9 @@ def run(out: Output, main: Callable[[], Coroutine[Any, Any, int]],
     """Run `main` and exit with its code. `on_interrupt` returns True if it handled Ctrl-C
     gracefully (e.g. by closing a session); otherwise the command is cancelled."""
     code = asyncio.run(_guarded(out, main, on_interrupt))
-    raise typer.Exit(code)
+    # SystemExit, not typer.Exit: the same exit code through typer, and no typer needed on the
+    # start-up fast path (fastargs.py).
+    raise SystemExit(code)
 
 
 async def _guarded(out: Output, main: Callable[[], Coroutine[Any, Any, int]],

@@ -1,40 +1,19 @@
-"""`rassist host` and `rassist join`."""
+"""`rassist host` and `rassist join` (its work is in joining.py, typer-free for the start-up
+fast path)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
-import sys
-from pathlib import Path
-from typing import TYPE_CHECKING
-
 from rassist.cli import common
+from rassist.cli.joining import Live, tui_wanted, join_session
 from rassist.cli.output import Output
 from rassist.cli.run import run
-from rassist.errors import UsageError
 from rassist.protocol.codes import MAX_WORDS, MIN_WORDS
 
-if TYPE_CHECKING:
-    from rassist.session import Session
-
 # aiortc and friends load inside the commands: `rassist --help` and start-up stay fast.
-
-
-class _Live:
-    """The session once there is one, so Ctrl-C can close it politely."""
-
-    session: "Session | None" = None
-    hooks = None  # rassist.tui.hooks.TuiHooks while a TUI is open
-
-    def interrupt(self) -> bool:
-        if self.hooks is not None:
-            return self.hooks.interrupt()
-        if self.session is None:
-            return False
-        import asyncio
-
-        asyncio.ensure_future(self.session.close("quit"))
-        return True
 
 
 def host(
@@ -95,7 +74,7 @@ def host(
     one-time code for one more, up to --max-joiners.
     """
     out = Output(json_mode)
-    live = _Live()
+    live = Live()
     if list_monitors:
         run(out, lambda: _list_monitors(out))
     if command and not shell:
@@ -127,7 +106,7 @@ def host(
 
         allowed = common.parse_permissions(allow)
         common.writable_dir(download_dir, "--download-dir")
-        tui = _tui_wanted(json_mode, no_tui)
+        tui = tui_wanted(json_mode, no_tui)
         if tui:
             from rassist.tui.hooks import TuiHooks
 
@@ -207,104 +186,8 @@ def join_command(
       rassist join 583-positive-kickoff --control --files
       RASSIST_CODE=583-positive-kickoff rassist join --no-tui
     """
-    out = Output(json_mode)
-    live = _Live()
-    from rassist.records.attach import attach
-
-    recorder = attach(out, "join", "join", common.default_name(name), title, tag, not no_record)
-
-    async def main() -> int:
-        if not code:
-            raise UsageError("no code given: rassist join CODE (or set RASSIST_CODE)")
-        common.writable_dir(download_dir, "--download-dir")
-        import asyncio
-
-        from rassist.features import JOIN_MODULES, join_features
-        from rassist.transport import preload
-
-        preload.start(JOIN_MODULES)  # WebRTC and the features' modules load while we pair
-        from rassist.cli.console import Lines
-        from rassist.cli.drive import answer_early, drive
-        from rassist.cli.transfer_view import files_renderers
-        from rassist.cli.feature_lines import annotate_renderers, join_renderers
-        from rassist.pairing import JoinOptions, join
-
-        wants = ("view",) + (("control",) if control else ()) + (("files",) if files else ())
-        tui = _tui_wanted(json_mode, no_tui)
-        view = None  # plain mode on a terminal draws the screen with rich
-        extra: list = []
-        if tui:
-            from rassist.tui.hooks import TuiHooks
-            from rassist.tui.stats import LinkStats
-
-            live.hooks = TuiHooks()
-            extra = [LinkStats(fps=live.hooks.fps)]
-        elif not json_mode and sys.stderr.isatty():
-            from rassist.media.render import TerminalView
-
-            view = TerminalView(out.console)
-        on_frame = live.hooks.on_frame if tui else view.on_frame if view else None
-        from rassist.terminal.join import JoinTerminal
-
-        terminal = JoinTerminal(events=json_mode, on_update=live.hooks.on_term if tui else None)
-        if tui:
-            live.hooks.terminal = terminal
-        shell_view = None  # a shared shell drawn straight into this terminal (plain mode)
-        if not tui and not json_mode and sys.stdin.isatty() and sys.stdout.isatty():
-            from rassist.terminal.view import PlainView, StatusSink
-
-            shell_view = PlainView(terminal, lambda cmd: live.session.handle_command(cmd))
-            out.console = type(out.console)(file=StatusSink(shell_view), highlight=False)
-
-        async def features() -> list:
-            await preload.ready(JOIN_MODULES)
-            return join_features(record, on_frame, download_dir=download_dir,
-                                 fast_lane=not (no_fast_lane or relay_only), terminal=terminal) + extra
-
-        later = asyncio.ensure_future(features())
-        if record is not None:
-            await later  # --record's file name is checked before anything connects
-        opts = JoinOptions(name=common.default_name(name), server=server, timeout=timeout, wants=wants,
-                           peer_timeout=peer_timeout, relay_only=relay_only, resume_window=resume_window,
-                           features=[recorder] if recorder else [], later=later)
-        if tui:
-            from rassist.tui import run_join_tui
-
-            return await run_join_tui(code, opts, live.hooks)
-        lines = Lines(shell_view.lines_stream if shell_view else None)  # only now: it would steal the TUI's keys
-        if shell_view is not None:
-            lines.interactive = True  # Ctrl-D still means goodbye
-        answer_early(out, lines)
-        from rassist.terminal.join import term_renderers
-
-        from rassist.cli.participant_lines import participant_renderers
-
-        out.renderers.update(join_renderers() | files_renderers() | annotate_renderers() | term_renderers()
-                             | participant_renderers())
-        if view is not None:  # the picture is drawn on request, between the chat lines
-            out.renderers["screen"] = lambda f: (f"The host's screen is coming ({f.get('width')}x{f.get('height')}): "
-                                                 "type [bold]/screen[/] to see it.")
-        try:
-            live.session = await join(code, opts, out.emit)
-            if view is not None:
-                live.session.add_command("screen", view.show)
-            return await drive(live.session, out, lines)
-        finally:
-            if view is not None:
-                view.stop()
-            if shell_view is not None:
-                shell_view.stop()
-
-    try:
-        run(out, main, live.interrupt)
-    finally:
-        if recorder:
-            recorder.close()
-
-
-def _tui_wanted(json_mode: bool, no_tui: bool) -> bool:
-    """The TUI opens on a terminal unless --json or --no-tui says otherwise."""
-    return not json_mode and not no_tui and sys.stdout.isatty() and sys.stdin.isatty()
+    join_session(code, server, json_mode, name, timeout, control, files, no_tui, record, download_dir,
+                 no_fast_lane, peer_timeout, resume_window, relay_only, no_record, title, tag)
 
 
 async def _list_monitors(out: Output) -> int:

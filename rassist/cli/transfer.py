@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,39 +18,16 @@ from rich.filesize import decimal
 
 from rassist.cli import common
 from rassist.cli.output import Output, escape
-from rassist.cli.run import INTERRUPTED, run
+from rassist.cli.run import run
+from rassist.cli.sending import GRACE, Live, finish, parse_rate, send_files  # noqa: F401 (parse_rate: tests)
 from rassist.cli.transfer_view import TransferView, offer_summary
-from rassist.errors import ConnectionLost, RassistError, TimedOut, UsageError
+from rassist.errors import RassistError, UsageError
 from rassist.protocol.codes import MAX_WORDS, MIN_WORDS
 from rassist.protocol.display import visible
 
 if TYPE_CHECKING:
     from rassist.protocol.transfer import Offer
     from rassist.session import Session
-
-GRACE = 3.0  # the receiver waits this long for the sender's goodbye after the last file
-_RATE = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*([kKmMgG]?)[bB]?\s*$")
-
-
-def parse_rate(text: str | None) -> float | None:
-    """"10M" -> 10_000_000 bytes/s; None or "0" -> unlimited."""
-    if not text:
-        return None
-    match = _RATE.match(text)
-    if not match:
-        raise UsageError(f"--limit-rate {text!r}: use a number of bytes per second such as 500k or 20M")
-    value = float(match.group(1)) * {"": 1, "k": 1e3, "m": 1e6, "g": 1e9}[match.group(2).lower()]
-    return value or None
-
-
-class _Live:
-    session: Session | None = None
-
-    def interrupt(self) -> bool:
-        if self.session is None:
-            return False
-        asyncio.ensure_future(self.session.close("interrupted"))
-        return True
 
 
 def send(
@@ -86,61 +62,8 @@ def send(
       rassist send --text "ssh deploy@10.0.0.7"
       rassist send big.iso --limit-rate 20M --code 7-positive-kickoff
     """
-    out = Output(json_mode)
-    live = _Live()
-    view = TransferView(out, "sending")
-    from rassist.records.attach import attach
-
-    recorder = attach(out, "send", "host", common.default_name(name), title, tag, not no_record)
-
-    async def main() -> int:
-        from rassist.pairing import DirectDone, Host, HostOptions
-        from rassist.protocol.transfer import MAX_TEXT
-        from rassist.transfer.feature import FilesFeature
-        from rassist.transfer.scan import scan_paths
-
-        if bool(paths) == (text is not None):
-            raise UsageError("give paths to send, or --text \"...\" (not both)")
-        rate = parse_rate(limit_rate)
-        if text is not None and len(text) > MAX_TEXT:
-            raise UsageError(f"--text is limited to {MAX_TEXT} characters; send a file instead")
-        scan = await asyncio.to_thread(scan_paths, list(paths)) if paths else None
-        feature = FilesFeature(fast_lane=not (no_fast_lane or relay_only), limit_rate=rate)
-
-        async def approve(hello: Any) -> tuple[str, ...] | None:
-            return ("files",) if "files" in hello.wants else None
-
-        # Files go straight over TLS where the receiver can reach us; WebRTC only if not.
-        async def send_direct(link: Any) -> Any:
-            from rassist.transfer.direct import DirectSender  # loads only once someone pairs
-
-            return await DirectSender(scan, out.emit, rate, recorder)(link)
-
-        direct = send_direct if scan and feature.fast_lane else None
-        opts = HostOptions(name=common.default_name(name), server=server, timeout=timeout,
-                           code=code, code_length=code_length, peer_timeout=peer_timeout,
-                           relay_only=relay_only, features=[*([recorder] if recorder else []), feature],
-                           direct=direct, resume_window=0)  # a transfer cut short does not resume yet
-        paired = await Host(opts, out.emit, approve).run()
-        if isinstance(paired, DirectDone):
-            out.emit("closed", reason="done")
-            return 0
-        live.session = session = paired
-        await session.start()
-        if scan is not None:
-            for path, reason in scan.skipped:
-                out.emit("file-skipped", path=path, reason=reason)
-            job = asyncio.ensure_future(feature.offer_scan(scan))
-        else:
-            job = asyncio.ensure_future(feature.offer_text(text or ""))
-        return await _finish(out, view, session, job)
-
-    try:
-        run(out, main, live.interrupt)
-    finally:
-        view.stop()
-        if recorder:
-            recorder.close()
+    send_files(paths, text, server, json_mode, name, timeout, code, code_length, no_fast_lane, limit_rate,
+               peer_timeout, relay_only, no_record, title, tag)
 
 
 def receive(
@@ -173,7 +96,7 @@ def receive(
       rassist receive 583-positive-kickoff -o ~/Downloads --yes
     """
     out = Output(json_mode)
-    live = _Live()
+    live = Live()
     view = TransferView(out, "receiving")
     from rassist.records.attach import attach
 
@@ -231,7 +154,7 @@ def receive(
 
             commands = asyncio.ensure_future(answer_from_stdin())
         try:
-            return await _finish(out, view, session, finished, grace=GRACE)
+            return await finish(out, view, session, finished, grace=GRACE)
         finally:
             if commands is not None:
                 commands.cancel()
@@ -278,57 +201,6 @@ async def _commands(session: Session, out: Output, lines: Any) -> None:
             continue
         if cmd is not None:
             await session.handle_command(cmd)
-
-
-async def _finish(out: Output, view: TransferView, session: Session, job: asyncio.Future[Any],
-                  grace: float = 0.0) -> int:
-    """Wait for the transfer, close the session, and turn the outcome into an exit code."""
-    try:
-        outcome = await _outcome(session, job, grace)
-    except asyncio.CancelledError:
-        view.stop()
-        out.say("Interrupted. Run the same send and receive again to resume: "
-                "only the missing part will travel.")
-        out.emit("closed", reason="interrupted")
-        return INTERRUPTED
-    except RassistError as exc:  # the session ended under the transfer
-        view.stop()
-        out.emit("error", kind=exc.kind, message=exc.message)
-        out.say("Run the same send and receive again to resume: only the missing part will travel.")
-        out.emit("closed", reason=exc.kind)
-        return exc.exit_code
-    if isinstance(outcome, BaseException):  # the feature has reported it as an error event
-        view.stop()
-        if isinstance(outcome, (ConnectionLost, TimedOut)):  # only where trying again can help
-            out.say("Run the same send and receive again to resume: only the missing part "
-                    "will travel.")
-        out.emit("closed", reason=getattr(outcome, "kind", "error"))
-        return getattr(outcome, "exit_code", 1)
-    out.emit("closed", reason="done")
-    return 0
-
-
-async def _outcome(session: Session, job: asyncio.Future[Any], grace: float) -> Any:
-    """The job's result or exception. Raises if the session ends before the job does.
-    With `grace` (the receiver), waits that long for the sender's goodbye after the job."""
-    ended = asyncio.ensure_future(session.run())
-    try:
-        await asyncio.wait({job, ended}, return_when=asyncio.FIRST_COMPLETED)
-        if not job.done():
-            reason = ended.result()  # raises ConnectionLost
-            if reason == "interrupted":
-                raise asyncio.CancelledError
-            raise ConnectionLost(f"{session.peer_name} left before the transfer finished")
-        if grace:
-            with contextlib.suppress(asyncio.TimeoutError, Exception):
-                await asyncio.wait_for(asyncio.shield(ended), grace)
-        return job.exception() or job.result()
-    finally:
-        if not job.done():
-            job.cancel()
-        await session.close("done")
-        with contextlib.suppress(BaseException):
-            await ended
 
 
 def register(app: typer.Typer) -> None:

@@ -14,8 +14,10 @@ The track returns encoded H.264 packets (see codec.py). When to encode is decide
   receiver hands a frame to its decoder only when the first packet of the next one arrives;
 - a keyframe request (PLI/FIR) is answered as soon as ratecontrol.KeyframeLimiter allows (at
   most one a second, none while one is in flight), even on an idle screen;
-- an idle screen still sends a tiny frame every REFRESH seconds, so a receiver that lost packets
-  notices (NACK, then PLI) and recovers.
+- an idle screen still sends a tiny frame REFRESH seconds after the last one, so a receiver that
+  lost packets notices (NACK, then PLI) and recovers; further ones back off to REFRESH_MAX while
+  they stay tiny (they only guard the keep-alives before them, and each is a full-screen encode
+  of CPU); one that still sharpened the picture keeps the next at REFRESH.
 The sender paces its packets (codec.pace) and asks for the next frame once at most 0.1 s of
 the previous one is left to send: the next frame is encoded while this one leaves, and the
 encoder never runs further ahead of the link than that.
@@ -38,7 +40,10 @@ from rassist.media.capture import Monitor, ScreenCapturer, ScreenUpdate
 from rassist.media.codec import AUD, TIME_BASE, ScreenEncoder, SenderFeedback, pace, prefer_h264, rtp_packet
 from rassist.media.ratecontrol import WIRE_OVERHEAD, FrameRate, KeyframeLimiter, LinkEstimator, Pacer
 
-REFRESH = 2.0  # seconds between keep-alive frames on an idle screen
+REFRESH = 2.0  # seconds from the last frame to the first keep-alive frame on an idle screen;
+REFRESH_MAX = 8.0  # each further tiny one waits twice as long, up to this (each costs a 1080p encode)
+REFRESH_DETAIL = 16_000  # a keep-alive bigger than this still sharpened the picture: the next at REFRESH
+# (keep-alives of a settled 1080p text screen measured 0.6-7.5 kB: libx264 trickles in detail)
 SETTLED_BYTES = 4000  # a re-encoded still picture this small means the encoder has converged (an
 # all-skip 1080p frame without CABAC is ~2.6 kB)
 REFINE_BYTES = 2_000_000  # most bytes spent sharpening one still picture (a readable 1080p is ~450 kB)
@@ -74,6 +79,7 @@ class SendPolicy:
         self.frames_in_row = 0  # new pictures sent in a row: motion
         self.sent_seq = 0
         self.last_kind = "refresh"  # what was sent last: "refine"/"refresh" mean the screen was at rest
+        self.refreshes = 0  # keep-alive frames in a row (the next one waits longer)
         self._settle: tuple[float, float] | None = None  # (waiting since, changed fraction then)
 
     def next_action(self, latest_seq: int, now: float, fps: float, changed: float = 0.0) -> Action | float:
@@ -103,7 +109,7 @@ class SendPolicy:
             if now < due:
                 return due - now
             return Action("frame" if latest_seq != self.sent_seq else "refine")
-        refresh_due = self.last_send + REFRESH
+        refresh_due = self.last_send + min(REFRESH * 2 ** self.refreshes, REFRESH_MAX)
         if now < refresh_due:
             return refresh_due - now
         return Action("refresh")
@@ -114,6 +120,8 @@ class SendPolicy:
         self.sent_seq = seq
         self.last_kind = action.kind
         self.frames_in_row = self.frames_in_row + 1 if action.kind == "frame" else 0
+        # A keep-alive that still carried much detail (the picture was not done) keeps them coming.
+        self.refreshes = self.refreshes + 1 if action.kind == "refresh" and nbytes <= REFRESH_DETAIL else 0
         self._settle = None
         if action.kind in ("frame", "keyframe"):
             self.refining = True

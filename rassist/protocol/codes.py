@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
+from pathlib import Path
 
 from rassist.protocol.rendezvous import NAMEPLATE
 
@@ -16,7 +16,12 @@ MAX_WORDS = 8
 @cache
 def wordlists() -> tuple[tuple[str, ...], tuple[str, ...]]:
     """(even words, odd words): 256 each; alternating them catches a swapped or dropped word."""
-    text = resources.files("rassist.protocol").joinpath("words.txt").read_text("utf-8")
+    try:  # beside this file, as a wheel installs it (importlib.resources costs start-up time)
+        text = Path(__file__).with_name("words.txt").read_text("utf-8")
+    except OSError:  # the package is not on disk (a zip): importlib.resources finds it there
+        from importlib import resources
+
+        text = resources.files("rassist.protocol").joinpath("words.txt").read_text("utf-8")
     words = [line for line in text.splitlines() if line and not line.startswith("#")]
     return tuple(words[:256]), tuple(words[256:])
 

@@ -340,9 +340,8 @@ class Recorder:
 
 
 def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
+    # The package's version is this attribute (pyproject.toml); reading it from the installed
+    # metadata instead would load importlib.metadata (~10 ms) on every start.
+    from rassist import __version__
 
-    try:
-        return version("rassist")
-    except PackageNotFoundError:
-        return "unknown"
+    return __version__

@@ -20,6 +20,7 @@ from rassist.protocol import transfer_frames as fr
 from rassist.protocol.transfer import Offer
 from rassist.protocol.transfer_manifest import Manifest, ManifestError, decode_manifest
 from rassist.session import Emit
+from rassist.transfer.partwriter import PartWriter
 from rassist.transfer.progress import Meter
 from rassist.transfer.staging import Staging, TransferError, disk_error
 from rassist.transfer.stream import ByteStream, StreamClosed, close_later, fail
@@ -62,25 +63,6 @@ def error_frame(exc: BaseException) -> bytes:
     if isinstance(exc, RassistError):
         return fr.encode_error(exc.kind, exc.message)
     return fr.encode_error("transfer", f"{type(exc).__name__}: {exc}")
-
-
-class _Writer:
-    """The .part file being filled, written and hashed on a worker thread."""
-
-    def __init__(self, index: int, file: Any, hasher: Any, left: int, offset: int) -> None:
-        self.index = index
-        self.file = file
-        self.hasher = hasher
-        self.left = left
-        self.offset = offset
-        self.written = 0
-
-    def write(self, data: memoryview) -> None:
-        self.file.write(data)
-        self.hasher.update(data)
-
-    def close(self) -> None:
-        self.file.close()
 
 
 class Receiver:
@@ -148,7 +130,7 @@ class Receiver:
             local = str(staging.final_path(entry))
             result.files.append(FileResult(entry.path, entry.size, digest, local, 0))
         pending = {i for i, _ in manifest.files} - info.done.keys()
-        writer: _Writer | None = None
+        writer: PartWriter | None = None
         try:
             while True:
                 for event in events:
@@ -156,12 +138,10 @@ class Receiver:
                         if writer is None:
                             raise TransferError("file data outside a file", "protocol")
                         try:
-                            await asyncio.to_thread(writer.write, event.data)
+                            await writer.write(event.data)
                         except OSError as exc:
                             entry = manifest.entries[writer.index]
                             raise disk_error(exc, entry.path) from None
-                        writer.left -= len(event.data)
-                        writer.written += len(event.data)
                         meter.add(len(event.data))
                         if meter.due():
                             self._progress(writer, meter, stream.lane)
@@ -196,10 +176,10 @@ class Receiver:
         finally:
             if writer is not None:
                 with contextlib.suppress(OSError):  # already failing: keep the first error
-                    await asyncio.to_thread(writer.close)
+                    await writer.close()
 
     async def _start_file(self, frame: fr.Frame, pending: set[int], info: Any,
-                          meter: Meter) -> _Writer:
+                          meter: Meter) -> PartWriter:
         assert self.manifest is not None and self.staging is not None
         index, offset, length = frame.file_header()
         if index not in pending:
@@ -211,19 +191,19 @@ class Receiver:
         if offset:
             meter.skip(offset)
         file, hasher = await asyncio.to_thread(self.staging.open_part, index, offset)
-        return _Writer(index, file, hasher, length, offset)
+        return PartWriter(index, file, hasher, length, offset)
 
-    async def _end_file(self, frame: fr.Frame, writer: _Writer, stream: ByteStream,
+    async def _end_file(self, frame: fr.Frame, writer: PartWriter, stream: ByteStream,
                         result: TransferResult, meter: Meter) -> None:
         assert self.manifest is not None and self.staging is not None
         index, digest = frame.end()
         if index != writer.index:
             raise TransferError("a file ended that was not being sent", "protocol")
         try:
-            await asyncio.to_thread(writer.file.flush)
+            await writer.finish()
         except OSError as exc:
             raise disk_error(exc, self.manifest.entries[index].path) from None
-        await asyncio.to_thread(writer.close)
+        await writer.close()
         entry = self.manifest.entries[index]
         mine = writer.hasher.digest()
         if not hmac.compare_digest(mine, digest):
@@ -240,7 +220,7 @@ class Receiver:
                   size=entry.size, sha256=mine.hex(), saved_to=str(local), moved=writer.written,
                   resumed_from=writer.offset)
 
-    def _progress(self, writer: _Writer, meter: Meter, lane: str, final: bool = False) -> None:
+    def _progress(self, writer: PartWriter, meter: Meter, lane: str, final: bool = False) -> None:
         assert self.manifest is not None
         entry = self.manifest.entries[writer.index]
         if final and entry.size < (1 << 20):

@@ -18,6 +18,7 @@ from rassist.protocol import transfer_frames as fr
 from rassist.protocol.transfer import Offer
 from rassist.protocol.transfer_resume import ResumeError, ResumeInfo, parse_resume, start_offset
 from rassist.session import Emit
+from rassist.transfer import pagecache
 from rassist.transfer.progress import Meter
 from rassist.transfer.receiver import FileResult, TransferResult, error_frame, peer_error
 from rassist.transfer.scan import Scan
@@ -25,6 +26,7 @@ from rassist.transfer.staging import TransferError
 from rassist.transfer.stream import ByteStream, StreamClosed, close_later, fail
 
 CHUNK = 1 << 20
+DROP_EVERY = pagecache.EVERY
 
 
 def _open_source(path: str, size: int) -> Any:
@@ -50,10 +52,25 @@ def _hash_prefix(f: Any, length: int) -> Any:
     return hasher
 
 
-def _read(f: Any, hasher: Any, size: int) -> bytes:
-    data = f.read(size)
-    hasher.update(data)
-    return data
+class _Source:
+    """A source file read and hashed on a worker thread. Unless it was in the page cache when
+    we started, what has been read is dropped from the cache every pagecache.EVERY bytes
+    (see rassist.transfer.pagecache)."""
+
+    def __init__(self, f: Any, hasher: Any, start: int, end: int) -> None:
+        self.f = f
+        self.hasher = hasher
+        self._since_drop = 0
+        self._drop = end - start >= DROP_EVERY and not pagecache.cached(f.fileno(), start, end)
+
+    def read(self, size: int) -> bytes:
+        data = self.f.read(size)
+        self.hasher.update(data)
+        self._since_drop += len(data)
+        if self._drop and self._since_drop >= DROP_EVERY:
+            self._since_drop = 0
+            pagecache.drop(self.f.fileno())
+        return data
 
 
 class Sender:
@@ -141,11 +158,12 @@ class Sender:
             await stream.write(fr.encode_file(index, offset, entry.size - offset))
             left = entry.size - offset
             moved = 0
+            source_reader = await asyncio.to_thread(_Source, f, hasher, offset, entry.size)
             paced = time.monotonic()
             while left:
                 if fin.done():  # the receiver gave up (an ERROR frame): stop at once
                     fin.result()
-                data = await asyncio.to_thread(_read, f, hasher, min(CHUNK, left))
+                data = await asyncio.to_thread(source_reader.read, min(CHUNK, left))
                 if not data:
                     raise TransferError(f"{source} shrank while it was being sent", "source")
                 await stream.write(data)

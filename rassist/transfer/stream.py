@@ -17,7 +17,8 @@ class ByteStream(Protocol):
     lane: str  # "tcp" or "datachannel", reported in events
 
     async def read(self) -> bytes | memoryview:
-        """The next chunk of bytes (any size); b"" once the peer has finished sending."""
+        """The next chunk of bytes (any size); b"" once the peer has finished sending.
+        A chunk may be a view into a buffer that is reused: use it before the next read()."""
         ...
 
     async def write(self, data: bytes | memoryview) -> None:

@@ -25,6 +25,8 @@ OUT_HIGH = 8 << 20  # write() waits while more than this is queued
 OUT_LOW = 2 << 20
 IN_CAP = 8 << 20  # the thread stops reading while this much waits for read()
 READ_BATCH = 1 << 20
+SMALL_READ = READ_BATCH // 8  # a read this small is copied out and its buffer kept
+FREE_BUFFERS = IN_CAP // READ_BATCH  # kept for reuse: a fresh 1 MiB bytearray is zeroed first
 LINGER = 2.0  # after our last byte, read (and drop) until the peer closes, at most this long
 
 
@@ -38,8 +40,11 @@ class TlsStream:
         self._lock = threading.Lock()
         self._out: deque[bytes | memoryview] = deque()
         self._out_bytes = 0
-        self._in: deque[memoryview] = deque()
+        self._in: deque[tuple[bytes | memoryview, bytearray | None]] = deque()  # chunk, its buffer
         self._in_bytes = 0
+        self._lent: bytearray | None = None  # the buffer of the chunk read() returned last
+        self._free: list[bytearray] = []  # buffers the reader has finished with
+        self._spare: bytearray | None = None  # the thread's buffer for its next batch
         self._eof = False
         self._error: BaseException | None = None
         self._closing = False  # flush, then close
@@ -60,10 +65,15 @@ class TlsStream:
     # ---------------------------------------------------------------- asyncio side
 
     async def read(self) -> bytes | memoryview:
+        """The next chunk; it stays valid until the next call of read() (its buffer is reused)."""
+        with self._lock:
+            if self._lent is not None and len(self._free) < FREE_BUFFERS:
+                self._free.append(self._lent)
+            self._lent = None
         while True:
             with self._lock:
                 if self._in:
-                    chunk = self._in.popleft()
+                    chunk, self._lent = self._in.popleft()
                     was_full = self._in_bytes >= IN_CAP
                     self._in_bytes -= len(chunk)
                     if was_full and self._in_bytes < IN_CAP:
@@ -236,7 +246,12 @@ class TlsStream:
                 return
 
     def _read_some(self) -> None:
-        buf = bytearray(READ_BATCH)
+        buf = self._spare
+        if buf is None:
+            with self._lock:
+                buf = self._free.pop() if self._free else None
+            buf = buf if buf is not None else bytearray(READ_BATCH)
+        self._spare = None
         view = memoryview(buf)
         got = 0
         eof = False
@@ -249,9 +264,13 @@ class TlsStream:
                 eof = True
                 break
             got += n
+        lent: bytearray | None = buf
+        chunk: bytes | memoryview = view[:got]
+        if got < SMALL_READ:  # keep the big buffer: a trickle must not pin 1 MiB per chunk
+            chunk, lent, self._spare = bytes(chunk), None, buf
         with self._lock:
             if got:
-                self._in.append(view[:got])
+                self._in.append((chunk, lent))
                 self._in_bytes += got
             if eof:
                 self._eof = True

@@ -54,6 +54,11 @@ class Ctl:
         self.link.detach()
         self.channel = None
 
+    @property
+    def unacked(self) -> int:
+        """Messages sent that the peer has not acknowledged yet."""
+        return self.link.reliable.unacked
+
     def send(self, msg: dict[str, Any]) -> None:
         if msg.get("t") in RAW:
             if self.channel is not None:

@@ -71,6 +71,9 @@ async def ready(modules: Iterable[str] = (WEBRTC,)) -> None:
 def _load(modules: list[str], done: concurrent.futures.Future[None]) -> None:
     error: BaseException | None = None
     try:
+        from rassist.startup import before_webrtc
+
+        before_webrtc()  # aioice's mDNS (and dnspython) only when used
         for module in modules:
             importlib.import_module(module)
     except BaseException as exc:  # noqa: BLE001 - handed to whoever waits, raised there

@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from rassist import startup
 from rassist.cli import fastparams
 from tests.procs import Proc
 
@@ -36,7 +37,7 @@ def spy(self, event, **fields):
     return emit(self, event, **fields)
 output.Output.emit = spy
 if {stop_at_join!r}:
-    import rassist.cli.session_commands as commands
+    import rassist.cli.joining as commands  # join's work, whichever path read its command line
     commands.run = lambda *args, **kwargs: report("join")
 sys.argv = ["rassist", *{args!r}]
 from rassist.cli.main import main
@@ -59,6 +60,15 @@ def test_send_prints_its_code_before_loading_webrtc(server, tmp_path):
     assert report == {"probe": "code", "loaded": []}
 
 
+def test_a_usual_send_prints_its_code_without_typer(server, tmp_path):
+    # fastargs.py reads its command line: typer and rich never load on the way to the code, nor
+    # the files feature (it loads while the receiver is awaited: HostOptions.after_code).
+    (tmp_path / "f.txt").write_text("x")
+    report = probe(["send", str(tmp_path / "f.txt"), "--json", "--server", server],
+                   heavy=("typer", "rich", "pydantic", "aiortc", "rassist.transfer.feature"))
+    assert report == {"probe": "code", "loaded": []}
+
+
 def test_send_text_too(server):
     report = probe(["send", "--text", "hello", "--server", server])
     assert report == {"probe": "code", "loaded": []}
@@ -70,6 +80,13 @@ def test_parsing_a_join_loads_nothing_heavy():
     assert report == {"probe": "join", "loaded": []}
 
 
+def test_a_usual_join_command_line_skips_typer():
+    # fastargs.py reads it; typer (and rich, which its help uses) never load.
+    report = probe(["join", "7-acme-adviser", "--json", "--server", "ws://127.0.0.1:9"], stop_at_join=True,
+                   heavy=("typer", "rich", "pydantic", "aiortc"))
+    assert report == {"probe": "join", "loaded": []}
+
+
 def test_a_json_join_connects_without_the_human_output_libraries(server):
     # --json output is never rich text: rich (~25 ms), the TUI, numpy and PIL are not loaded
     # up to "connected" (a window that opens later, e.g. /screen, may load what it needs).
@@ -78,6 +95,50 @@ def test_a_json_join_connects_without_the_human_output_libraries(server):
     report = probe(["join", code, "--json", "--server", server], report_at="connected",
                    heavy=("rich", "textual", "numpy", "PIL"))
     assert report == {"probe": "connected", "loaded": []}
+
+
+def test_a_join_connects_without_dnspython_or_package_metadata(server):
+    # rassist/startup.py: aioice's mDNS module (and dnspython under it) and importlib.metadata
+    # load only when something uses them; up to "connected" nothing does.
+    host = Proc(["host", "--server", server, "--json", "--yes", "--once"])
+    code = host.wait_event("code")["code"]
+    report = probe(["join", code, "--json", "--server", server], report_at="connected",
+                   heavy=("dns", "importlib.metadata._meta", "typer"))
+    assert report == {"probe": "connected", "loaded": []}
+
+
+names = st.one_of(st.text(max_size=70), st.from_regex(r"[a-zA-Z0-9-]{0,65}\.local", fullmatch=True),
+                  st.sampled_from(["a.local", "a.local\n", "A-1.local", ".local", "a.b.local", "x.localx"]))
+
+
+@settings(deadline=None, max_examples=300)
+@given(names)
+def test_the_mdns_stand_in_answers_as_aioice_does(name):
+    from aioice import mdns
+
+    standin = startup.mdns_standin()
+    assert standin is not None, "aioice/mdns.py changed: the stand-in in rassist/startup.py is off"
+    assert standin.is_mdns_hostname(name) == mdns.is_mdns_hostname(name)
+
+
+def test_the_mdns_stand_in_loads_the_real_module_for_anything_else():
+    standin = startup.mdns_standin()
+    assert standin is not None
+    assert type(standin) is not type(startup)  # still deferred
+    hostname = standin.create_mdns_hostname()  # not in the stand-in: the real code runs into it
+    assert hostname.endswith(".local") and standin.is_mdns_hostname(hostname)
+    assert type(standin) is type(startup) and "MDnsProtocol" in vars(standin)
+    assert standin.is_mdns_hostname.__module__ == "aioice.mdns"
+
+
+def test_deferred_package_metadata_still_answers():
+    script = ("import sys\nfrom rassist import startup\nstartup.defer_unused_modules()\n"
+              "import importlib.metadata as m\nprint(type(m).__name__, 'importlib.metadata._meta' in sys.modules)\n"
+              "print(m.version('websockets'), 'importlib.metadata._meta' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    from importlib.metadata import version
+
+    assert done.stdout.split("\n")[:2] == ["_Deferred False", f"{version('websockets')} True"], done.stderr
 
 
 def test_the_help_loads_nothing_heavy():

@@ -6,6 +6,8 @@ import queue
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from rassist.errors import UsageError
 from rassist.media.capture import (
@@ -95,3 +97,85 @@ def test_capturer_polls_without_damage(painter: Painter) -> None:
         assert (update.x, update.y, update.width, update.height) == (1000, 900, 40, 30)
     finally:
         capturer.stop()
+
+
+def _pointer_update(updates: "queue.Queue[ScreenUpdate]", x: int, y: int) -> ScreenUpdate:
+    """The first update that covers the pointer at (x, y) (mss paints the cursor into grabs)."""
+    while True:
+        update = _next(updates)
+        if update.x <= x < update.x + update.width and update.y <= y < update.y + update.height:
+            return update
+
+
+@pytest.mark.parametrize("how", ["xtest", "warp"])
+def test_pointer_moves_on_an_idle_screen_are_captured(painter: Painter, how: str) -> None:
+    """The watcher sleeps on an idle screen; a pointer moved by input (XTest: raw motion events)
+    or by a warp (no event: the slow poll) still reaches the viewer."""
+    from Xlib import X, display
+
+    painter.put(text_screen(seed=6))
+    updates: queue.Queue[ScreenUpdate] = queue.Queue()
+    capturer = ScreenCapturer(pick_monitor(), updates.put, with_cursor=True)
+    mover = display.Display()
+    capturer.start()
+    try:
+        assert _next(updates).full
+        for x, y in ((700, 300), (1500, 800)):
+            if how == "xtest":
+                mover.xtest_fake_input(X.MotionNotify, x=x, y=y)
+            else:
+                mover.screen().root.warp_pointer(x, y)
+            mover.sync()
+            update = _pointer_update(updates, x, y)
+            assert update.width * update.height < 1920 * 1080 // 4
+        assert capturer.mode == "damage"
+    finally:
+        capturer.stop()
+        mover.close()
+
+
+def test_capturer_without_cursor_leaves_the_pointer_alone(painter: Painter) -> None:
+    from Xlib import X, display
+
+    painter.put(text_screen(seed=7))
+    updates: queue.Queue[ScreenUpdate] = queue.Queue()
+    capturer = ScreenCapturer(pick_monitor(), updates.put, with_cursor=False)
+    mover = display.Display()
+    capturer.start()
+    try:
+        assert _next(updates).full
+        mover.xtest_fake_input(X.MotionNotify, x=400, y=400)
+        mover.sync()
+        painter.put(np.full((20, 20, 3), 255, np.uint8), 1800, 1000)
+        update = _next(updates)  # the patch, not a pointer box before it
+        assert (update.x, update.y, update.width, update.height) == (1800, 1000, 20, 20)
+        capturer.refresh()
+        assert _next(updates).full
+    finally:
+        capturer.stop()
+        mover.close()
+
+
+def _reference_box(old: np.ndarray, new: np.ndarray) -> tuple[int, int, int, int] | None:
+    ys, xs = np.nonzero(np.any(old != new, axis=2))
+    if ys.size == 0:
+        return None
+    return (int(xs.min()), int(ys.min()), int(xs.max() - xs.min() + 1), int(ys.max() - ys.min() + 1))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(1, 40), st.integers(1, 40), st.integers(0, 7), st.integers(0, 7),
+       st.lists(st.tuples(st.integers(0, 10_000), st.integers(0, 3), st.integers(1, 255)), max_size=6),
+       st.integers(0, 2**32 - 1))
+def test_changed_box_matches_a_pixel_by_pixel_search(height: int, width: int, top: int, left: int,
+                                                     edits: list[tuple[int, int, int]], seed: int) -> None:
+    """Also on a window into a bigger picture (what the capturer compares: its mirror's rows
+    are strided)."""
+    rng = np.random.default_rng(seed)
+    mirror = rng.integers(0, 256, (height + top + 3, width + left + 5, 4), dtype=np.uint8)
+    old = mirror[top:top + height, left:left + width]
+    new = old.copy()
+    for where, channel, delta in edits:
+        y, x = divmod(where % (height * width), width)
+        new[y, x, channel] ^= delta
+    assert changed_box(old, new) == _reference_box(old, new)

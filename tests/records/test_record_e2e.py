@@ -214,6 +214,7 @@ def test_a_rewritten_record_fails_against_the_other_sides_export(server, tmp_pat
     code = host.wait_event("code")["code"]
     join = Proc(["join", code, "--json", "--server", server], env={"RASSIST_DATA_DIR": str(join_dir)})
     join.wait_event("connected")
+    host.wait_event("connected")  # the host's commands work once its own session is up (it may come second)
     host.send({"chat": "I will not open the payroll folder"})
     join.wait_event("chat")
     join.send({"quit": True})

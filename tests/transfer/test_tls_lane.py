@@ -8,7 +8,7 @@ import ssl
 
 import pytest
 
-from rassist.transfer import lane
+from rassist.transfer import lane, tlsstream
 from rassist.transfer.stream import StreamClosed
 from rassist.transfer.tlscert import client_context, new_identity
 from tests.transfer.helpers import tls_pair
@@ -131,3 +131,41 @@ def test_local_addresses_put_loopback_last():
     assert "127.0.0.1" in addrs and "fe80::1" not in addrs
     loopback_at = addrs.index("127.0.0.1")
     assert all(a.startswith(("127.", "::1")) for a in addrs[loopback_at:])
+
+
+async def test_read_buffers_are_reused_and_each_chunk_is_intact_until_the_next_read():
+    server, client = await tls_pair()
+    data = os.urandom(24 << 20)
+
+    async def pump_out():
+        for start in range(0, len(data), 1 << 20):
+            await client.write(data[start:start + (1 << 20)])
+
+    sending = asyncio.ensure_future(pump_out())
+    got, buffers = 0, set()
+    while got < len(data):
+        chunk = await server.read()
+        assert chunk, "early end of stream"
+        await asyncio.sleep(0.002)  # a slow consumer: the thread reads on meanwhile
+        assert bytes(chunk) == data[got:got + len(chunk)]
+        if isinstance(chunk, memoryview):
+            buffers.add(id(chunk.obj))
+        got += len(chunk)
+    await sending
+    # In flight at most IN_CAP of batches, plus the one lent out and the spares.
+    assert 0 < len(buffers) <= tlsstream.IN_CAP // tlsstream.READ_BATCH + tlsstream.FREE_BUFFERS + 2
+    await asyncio.wait_for(asyncio.gather(client.aclose(), server.aclose()), 10)
+
+
+async def test_a_trickle_is_copied_out_and_does_not_pin_a_batch_buffer_per_chunk():
+    server, client = await tls_pair()
+    for i in range(50):
+        await client.write(bytes([i]) * 1000)
+        await asyncio.sleep(0.002)  # separate records, separate reads
+    await asyncio.sleep(0.2)
+    chunks = []
+    while sum(len(c) for c in chunks) < 50_000:
+        chunks.append(await server.read())
+    assert all(isinstance(c, bytes) for c in chunks)  # small reads: no 1 MiB buffer each
+    assert b"".join(chunks) == b"".join(bytes([i]) * 1000 for i in range(50))
+    await asyncio.wait_for(asyncio.gather(client.aclose(), server.aclose()), 10)

@@ -145,7 +145,8 @@ async def test_the_host_grants_a_later_request_and_revokes_with_f2(server, displ
         assert "Screen: shared (monitor 1, 1920x1080)" in shown(app.query_one("#host-peer"))
         join.send({"request": "control"})
         await until(pilot, lambda: isinstance(app.screen, ConfirmDialog), "the control question")
-        assert "bob asks for control" in shown(app.query_one("#host-pending"))
+        await until(pilot, lambda: "bob asks for control" in shown(app.query_one("#host-pending")),
+                    "the pending request in the panel")  # laid out after the dialog, on a busy machine
         await pilot.pause(ARM_SECONDS)
         await pilot.press("y")
         assert (await event(join, "control", state="granted"))["peer"] == "desk"
@@ -185,8 +186,15 @@ async def test_annotate_mode_points_and_draws_on_the_host_screen(server, display
             assert pane.annotating and "POINTING" in pane.border_subtitle
             region = pane.content_region
             x0, y0 = region.x - pane.region.x, region.y - pane.region.y
-            await pilot.hover(pane, offset=(x0 + region.width // 2, y0 + region.height // 2))
-            await until(pilot, lambda: red_pixels() > 0, "the pointer on the host's screen")
+            # A still pointer fades within 1.5 s (annotate.TRAIL_SECONDS): keep it moving, as a
+            # hand does, or a slow machine may look only after it went.
+            mid, wiggle = (x0 + region.width // 2, y0 + region.height // 2), 0
+            deadline = asyncio.get_running_loop().time() + 20
+            while red_pixels() == 0:
+                assert asyncio.get_running_loop().time() < deadline, "timed out waiting for the pointer on the host's screen"
+                wiggle = 1 - wiggle
+                await pilot.hover(pane, offset=(mid[0] + wiggle, mid[1]))
+                await pilot.pause(0.1)
             await pilot.mouse_down(pane, offset=(x0 + 5, y0 + 5))
             for step in range(1, 6):
                 await pilot.hover(pane, offset=(x0 + 5 + 4 * step, y0 + 5 + step))

@@ -45,7 +45,8 @@ async def test_approve_with_control_unticked_then_chat_and_quit(server):
         join = start_join(server, code, "--control", "--files")
         dialog = await dialog_shown(pilot, app)
         assert dialog.peer == "bob@laptop" and dialog.wants == ("view", "control", "files")
-        assert "bob@laptop asks for view, control, files" in shown(app.query_one("#host-pending"))
+        await until(pilot, lambda: "bob@laptop asks for view, control, files" in shown(app.query_one("#host-pending")),
+                    "the pending request in the panel")
         await pilot.click("#perm-control")  # untick it: view and files only
         assert dialog.chosen() == ("view", "files")
         await pilot.pause(ARM_SECONDS)  # a question takes no yes in its first moments

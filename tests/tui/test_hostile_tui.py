@@ -9,7 +9,8 @@ import pytest
 
 from rassist.features import host_features
 from rassist.pairing import HostOptions
-from rassist.tui.dialogs import ARM_SECONDS, ApproveDialog
+from rassist.tui import dialogs
+from rassist.tui.dialogs import ApproveDialog
 from rassist.tui.host_app import HostApp
 from tests.cli.test_peer_text_pty import CHAT, FORBIDDEN, NAME
 from tests.procs import Proc
@@ -18,7 +19,10 @@ from tests.tui.pilot import event, shown, until
 
 
 @pytest.mark.display
-async def test_banner_shows_while_the_joiner_has_control(server, display_env):
+async def test_banner_shows_while_the_joiner_has_control(server, display_env, monkeypatch):
+    # A longer arming time than users get: on a loaded machine the early "y" below may otherwise
+    # land after the real 0.75 s and be taken as a deliberate answer.
+    monkeypatch.setattr(dialogs, "ARM_SECONDS", 4.0)
     app = HostApp(HostOptions(name="desk", server=server, features=host_features(None)))
     async with app.run_test(size=(80, 24)) as pilot:
         await until(pilot, lambda: app.panel.info.get("code"), "a code")
@@ -30,7 +34,7 @@ async def test_banner_shows_while_the_joiner_has_control(server, display_env):
         await pilot.press("y")  # typed as the question appeared: meant for something else
         await pilot.pause(0.2)
         assert isinstance(app.screen, ApproveDialog)
-        await pilot.pause(ARM_SECONDS)
+        await pilot.pause(dialogs.ARM_SECONDS)
         await pilot.press("y")
         await event(join, "connected")
         await until(pilot, lambda: shown(banner), "the control banner")
