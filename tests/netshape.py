@@ -11,6 +11,7 @@ from __future__ import annotations
 import heapq
 import os
 import subprocess
+from pathlib import Path
 import sys
 import time
 from contextlib import contextmanager
@@ -85,8 +86,12 @@ def shaped(net: Lan, rate_kbit: int | None = None, queue_ms: int = 100, loss: fl
             for chain, flag in (("OUTPUT", "-o"), ("INPUT", "-i")):
                 _run(net.a, "iptables", "-A", chain, flag, net.a_dev, "-p", "udp", "-j", "NFQUEUE",
                      "--queue-num", str(queue))
+            # Run as a script, it imports tests.netns: the repository's root must be on its path
+            # (a benchmark in scripts/ does not put it there).
+            root = str(Path(__file__).resolve().parent.parent)
+            env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, (root, os.environ.get("PYTHONPATH"))))}
             proc = subprocess.Popen(["ip", "netns", "exec", net.a, sys.executable, __file__, str(queue),
-                                     str(delay_ms)], stdout=subprocess.PIPE)
+                                     str(delay_ms)], stdout=subprocess.PIPE, env=env)
             out.delayers.append(proc)
             assert proc.stdout is not None
             if proc.stdout.readline().strip() != b"ready":
