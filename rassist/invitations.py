@@ -19,10 +19,10 @@ from rassist.errors import (
     RassistError,
     UsageError,
 )
-from rassist.pairing import Approver, DirectDone, Host, _connect, _Final, _prepare, _Relay
+from rassist.pairing import Approver, DirectDone, Host, _Final, _prepare, _Relay
 from rassist.protocol import pairing as sm
 from rassist.protocol.codes import Code, make_code, parse_code
-from rassist.rendezvous.client import PeerGone, RendezvousClient
+from rassist.rendezvous.client import PeerGone, RendezvousClient, connect_any
 
 if TYPE_CHECKING:
     from rassist.session import Session
@@ -59,7 +59,7 @@ class Invitations:
         url = self.opts.server or (self.host._embedded.url if self.host._embedded is not None else None)
         if url is None:
             raise UsageError("the rendezvous server is gone: no more invitations")
-        client = await _connect([url], self.opts.timeout)
+        client = await connect_any([url], self.opts.timeout)
         try:
             nameplate = await client.allocate(None)
         except BaseException:

@@ -20,12 +20,11 @@ from rassist.errors import (
     DeclinedError,
     RassistError,
     TimedOut,
-    Unreachable,
     UsageError,
 )
 from rassist.protocol import pairing as sm
 from rassist.protocol.codes import Code, make_code, parse_code
-from rassist.rendezvous.client import PeerGone, RendezvousClient
+from rassist.rendezvous.client import PeerGone, RendezvousClient, connect_any
 from rassist.session import Emit, Feature, Session
 from rassist.transport import preload
 
@@ -175,17 +174,6 @@ async def load_webrtc() -> None:
     """Import aiortc and what it pulls (~150 ms) on a worker thread, so that the event loop goes
     on pairing meanwhile. A second caller simply waits for the same import."""
     await preload.ready()
-
-
-async def _connect(urls: list[str], timeout: float) -> RendezvousClient:
-    """The first of `urls` that answers; the others are where a cluster connection resumes."""
-    error: Unreachable | None = None
-    for url in urls:
-        try:
-            return await RendezvousClient.connect(url, timeout, urls)
-        except Unreachable as exc:
-            error = exc
-    raise error or Unreachable("no rendezvous server to connect to")
 
 
 def server_urls(server: str) -> list[str]:
@@ -374,11 +362,11 @@ class Host:
 
     async def _rendezvous(self) -> RendezvousClient:
         if self.opts.server:
-            return await _connect(server_urls(self.opts.server), self.opts.timeout)
+            return await connect_any(server_urls(self.opts.server), self.opts.timeout)
         from rassist.rendezvous.embedded import Embedded
 
         self._embedded = await Embedded.start()
-        return await _connect([self._embedded.url], self.opts.timeout)
+        return await connect_any([self._embedded.url], self.opts.timeout)
 
     async def stop_embedded(self) -> None:
         for announce in self._resume_names:
@@ -388,41 +376,6 @@ class Host:
         if self._embedded is not None:
             await self._embedded.stop()
             self._embedded = None
-
-
-async def _find_host(code: Code, timeout: float, on_wait: Callable[[], None]) -> RendezvousClient:
-    """The embedded server of the host with this nameplate: this machine first, then the LAN.
-    A host that has not started yet (a preset code) is awaited up to `timeout`."""
-    from rassist.rendezvous import local
-
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    tried: set[str] = set()
-    lan: asyncio.Future[list[str]] | None = None
-    try:
-        while True:
-            fresh = [url for url in local.same_machine(code.nameplate) if url not in tried]
-            tried.update(fresh)
-            with contextlib.suppress(Unreachable):
-                if fresh:
-                    return await _connect(fresh, min(timeout, 2.0))
-            if lan is None:  # not on this machine (yet): ask the LAN too, meanwhile
-                lan = asyncio.ensure_future(local.on_lan(code.nameplate, timeout))
-                on_wait()
-            if lan.done() and not lan.cancelled() and lan.exception() is None and lan.result():
-                return await _connect(lan.result(), timeout)
-            left = deadline - loop.time()
-            if left <= 0:
-                break
-            if lan.done():  # the LAN gave up (or has no multicast): keep checking this machine
-                await asyncio.sleep(min(0.1, left))
-            else:
-                await asyncio.wait({lan}, timeout=min(0.1, left))  # wakes at once on an answer
-    finally:
-        if lan is not None:
-            lan.cancel()
-    raise TimedOut(f"nobody with code {code.nameplate}-... appeared on this machine or the LAN "
-                   f"within {timeout:g} s; check the code, or use --server URL / RASSIST_SERVER")
 
 
 async def join(code_text: str, opts: JoinOptions, emit: Emit) -> Session | DirectDone:
@@ -438,8 +391,12 @@ async def join(code_text: str, opts: JoinOptions, emit: Emit) -> Session | Direc
     webrtc = asyncio.ensure_future(load_webrtc()) if opts.direct is None else None
     client = None
     try:
-        client = await (_connect(server_urls(opts.server), opts.timeout) if opts.server
-                        else _find_host(code, opts.timeout, host_awaited))
+        if opts.server:
+            client = await connect_any(server_urls(opts.server), opts.timeout)
+        else:
+            from rassist.rendezvous.local import find_host  # the embedded server of a host nearby
+
+            client = await find_host(code.nameplate, opts.timeout, host_awaited)
         paired_at = client.url
         relay = _Relay(client, opts.timeout)
         await client.claim(code.nameplate, opts.timeout, host_awaited)

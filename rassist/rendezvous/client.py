@@ -16,7 +16,7 @@ from typing import Any
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
-from rassist.errors import AuthError, ConnectionLost, TimedOut, UsageError
+from rassist.errors import AuthError, ConnectionLost, TimedOut, Unreachable, UsageError
 from rassist.protocol import rendezvous as wire
 from rassist.rendezvous.reconnect import Resumption, open_ws
 
@@ -220,3 +220,14 @@ class RendezvousClient:
     async def close(self) -> None:
         self.resume.closing = True
         await self._ws.close()
+
+
+async def connect_any(urls: list[str], timeout: float) -> RendezvousClient:
+    """The first of `urls` that answers; the others are where a cluster connection resumes."""
+    error: Unreachable | None = None
+    for url in urls:
+        try:
+            return await RendezvousClient.connect(url, timeout, urls)
+        except Unreachable as exc:
+            error = exc
+    raise error or Unreachable("no rendezvous server to connect to")

@@ -14,11 +14,16 @@ import socket
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import ifaddr
 
+from rassist.errors import TimedOut, Unreachable
 from rassist.protocol.jsonwire import loads
+
+if TYPE_CHECKING:
+    from rassist.rendezvous.client import RendezvousClient
 
 SERVICE_TYPE = "_rassist._tcp.local."
 
@@ -156,3 +161,39 @@ async def on_lan(nameplate: str, timeout: float) -> list[str]:
         return []
     finally:
         await zc.async_close()
+
+
+async def find_host(nameplate: str, timeout: float, on_wait: Callable[[], None]) -> RendezvousClient:
+    """The embedded server of the host with this nameplate: this machine first, then the LAN.
+    A host that has not started yet (a preset code) is awaited up to `timeout`; `on_wait` is
+    called once it is clear that it is not here yet."""
+    from rassist.rendezvous.client import connect_any
+
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    tried: set[str] = set()
+    lan: asyncio.Future[list[str]] | None = None
+    try:
+        while True:
+            fresh = [url for url in same_machine(nameplate) if url not in tried]
+            tried.update(fresh)
+            with contextlib.suppress(Unreachable):
+                if fresh:
+                    return await connect_any(fresh, min(timeout, 2.0))
+            if lan is None:  # not on this machine (yet): ask the LAN too, meanwhile
+                lan = asyncio.ensure_future(on_lan(nameplate, timeout))
+                on_wait()
+            if lan.done() and not lan.cancelled() and lan.exception() is None and lan.result():
+                return await connect_any(lan.result(), timeout)
+            left = deadline - loop.time()
+            if left <= 0:
+                break
+            if lan.done():  # the LAN gave up (or has no multicast): keep checking this machine
+                await asyncio.sleep(min(0.1, left))
+            else:
+                await asyncio.wait({lan}, timeout=min(0.1, left))  # wakes at once on an answer
+    finally:
+        if lan is not None:
+            lan.cancel()
+    raise TimedOut(f"nobody with code {nameplate}-... appeared on this machine or the LAN "
+                   f"within {timeout:g} s; check the code, or use --server URL / RASSIST_SERVER")

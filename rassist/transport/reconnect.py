@@ -10,7 +10,7 @@ message, ICE failure) are retried with backoff until the window ends: then Conne
 (exit 6).
 
 The embedded default rendezvous (no --server). The host runs the server in-process
-(rendezvous/embedded.py) and the joiner found it by nameplate (pairing._find_host). For resume
+(rendezvous/embedded.py) and the joiner found it by nameplate (rendezvous/local.find_host). For resume
 the host must keep that server running for the whole session (today it stops it once paired),
 and each side passes `urls` as a callable that is asked again on every attempt:
 - the joiner: the URL it paired through first, then this machine's registry and the LAN
