@@ -55,7 +55,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
-from jsonchild import JsonChild, process_cpu  # noqa: E402  (scripts/ is on the path: the script's own folder)
+from jsonchild import JsonChild, answer_offer, commands, process_cpu  # noqa: E402  (scripts/ is on the path: the script's own folder)
 
 REGION = (480, 270, 960, 540)  # x, y, w, h of the moving region
 BLOCK = 16  # counter block size in pixels
@@ -129,12 +129,11 @@ def read_counter(frame: Any) -> int | None:
 # ---------------------------------------------------------------- host (child process)
 
 async def host_async() -> None:
-    from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+    from aiortc import RTCConfiguration, RTCPeerConnection
 
     from rassist.media.capture import pick_monitor
     from rassist.media.screen_track import ScreenTrack, attach_sender
 
-    loop = asyncio.get_running_loop()
     pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
     track = ScreenTrack(pick_monitor())
     controller = track.controller
@@ -151,15 +150,9 @@ async def host_async() -> None:
                       f"loss={controller.loss} remb={feedback.last_remb}\n")
 
     track.log = on_frame
-    while True:
-        line = await loop.run_in_executor(None, sys.stdin.readline)
-        if not line:
-            break
-        cmd = json.loads(line)
+    async for cmd in commands():
         if cmd["do"] == "offer":
-            await pc.setRemoteDescription(RTCSessionDescription(cmd["sdp"], "offer"))
-            await pc.setLocalDescription(await pc.createAnswer())
-            print(json.dumps({"sdp": pc.localDescription.sdp}), flush=True)
+            print(json.dumps({"sdp": await answer_offer(pc, cmd["sdp"])}), flush=True)
         elif cmd["do"] == "stats":
             print(json.dumps({"frames": track.frames_sent, "bytes": track.bytes_sent,
                               "keyframes": track.encoder.keyframes, "keyframe_times": keyframe_times,
@@ -170,8 +163,6 @@ async def host_async() -> None:
                               "capture": track.capturer.mode, "grabs": track.capturer.grabs,
                               "encode_s": round(track.encode_seconds, 3),
                               "convert_s": round(track.convert_seconds, 3)}), flush=True)
-        elif cmd["do"] == "quit":
-            break
     await pc.close()
 
 

@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
-from jsonchild import JsonChild  # noqa: E402  (scripts/ is on the path: the script's own folder)
+from jsonchild import JsonChild, answer_offer, commands  # noqa: E402  (scripts/ is on the path: the script's own folder)
 
 REGION = (480, 270, 960, 540)  # x, y, w, h of the moving region
 BLOCK, BITS = 16, 16  # the counter: BITS blocks of BLOCK pixels, and their complement below
@@ -87,7 +87,6 @@ async def host_async(viewers: int, separate: bool) -> None:
     from rassist.media.screen import HostScreen
     from rassist.media.screen_source import ScreenSource, ViewerTrack
 
-    loop = asyncio.get_running_loop()
     source = ScreenSource()
     pcs, screens = [], []
 
@@ -104,11 +103,7 @@ async def host_async(viewers: int, separate: bool) -> None:
     print(json.dumps({"offers": [await add() for _ in range(viewers)]}), flush=True)
     if os.environ.get("BENCH_LOG"):
         logger = asyncio.ensure_future(log_rates(source, os.environ["BENCH_LOG"]))
-    while True:
-        line = await loop.run_in_executor(None, sys.stdin.readline)
-        if not line:
-            break
-        cmd = json.loads(line)
+    async for cmd in commands():
         if cmd["do"] == "answers":
             for pc, sdp in zip(pcs, cmd["sdp"]):
                 await pc.setRemoteDescription(RTCSessionDescription(sdp, "answer"))
@@ -132,8 +127,6 @@ async def host_async(viewers: int, separate: bool) -> None:
                 continue
             print(json.dumps({"frames": source.frames, "keyframes": source.keyframes,
                               "dropped": [t.queue.dropped for t in tracks]}), flush=True)
-        elif cmd["do"] == "quit":
-            break
     await source.close()
     await asyncio.gather(*(pc.close() for pc in pcs))
 
@@ -159,11 +152,10 @@ async def log_rates(source: Any, path: str) -> None:
 # ---------------------------------------------------------------- viewer (child process)
 
 async def viewer_async() -> None:
-    from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+    from aiortc import RTCConfiguration, RTCPeerConnection
 
     from rassist.media.viewer import ScreenViewer
 
-    loop = asyncio.get_running_loop()
     pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
     seen: list[tuple[float, int]] = []  # (arrival, counter) of each newly seen counter
     last: list[int | None] = [None]
@@ -178,15 +170,9 @@ async def viewer_async() -> None:
 
     viewer = ScreenViewer(on_frame=on_frame)
     pc.on("track", lambda track: viewer.attach(track) if track.kind == "video" else None)
-    while True:
-        line = await loop.run_in_executor(None, sys.stdin.readline)
-        if not line:
-            break
-        cmd = json.loads(line)
+    async for cmd in commands():
         if cmd["do"] == "offer":
-            await pc.setRemoteDescription(RTCSessionDescription(cmd["sdp"], "offer"))
-            await pc.setLocalDescription(await pc.createAnswer())
-            print(json.dumps({"sdp": pc.localDescription.sdp}), flush=True)
+            print(json.dumps({"sdp": await answer_offer(pc, cmd["sdp"])}), flush=True)
         elif cmd["do"] == "fps":
             start, end = cmd["start"], cmd["end"]
             counted = sum(1 for t, _ in seen if start <= t < end)
@@ -195,8 +181,6 @@ async def viewer_async() -> None:
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(first.wait(), 30)
             print(json.dumps({"at": viewer.latest_at if first.is_set() else None}), flush=True)
-        elif cmd["do"] == "quit":
-            break
     await viewer.stop()
     await pc.close()
 

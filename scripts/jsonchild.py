@@ -1,11 +1,15 @@
 """A benchmark's helper process spoken to in JSON lines (stdin commands, stdout answers), with
-its CPU time and memory read from /proc. Shared by bench_video.py and bench_viewers.py."""
+its CPU time and memory read from /proc; and the child's side of that talk (commands, answer_offer).
+Shared by bench_video.py and bench_viewers.py."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
+import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -54,3 +58,25 @@ class JsonChild:
         except Exception:
             self.proc.kill()
             self.proc.wait()
+
+
+# ---------------------------------------------------------------- the child's side
+
+async def commands() -> AsyncIterator[dict[str, Any]]:
+    """Each command from stdin (read off the event loop) until the end of input or "quit";
+    answer each with print(json.dumps(...), flush=True)."""
+    loop = asyncio.get_running_loop()
+    while line := await loop.run_in_executor(None, sys.stdin.readline):
+        cmd = json.loads(line)
+        if cmd["do"] == "quit":
+            return
+        yield cmd
+
+
+async def answer_offer(pc: Any, sdp: str) -> str:
+    """The SDP answer of an aiortc peer connection to `sdp`."""
+    from aiortc import RTCSessionDescription
+
+    await pc.setRemoteDescription(RTCSessionDescription(sdp, "offer"))
+    await pc.setLocalDescription(await pc.createAnswer())
+    return pc.localDescription.sdp
