@@ -134,11 +134,7 @@ def join_session(code: str | None, server: str | None, json_mode: bool, name: st
             if shell_view is not None:
                 shell_view.stop()
 
-    try:
-        run(out, main, live.interrupt)
-    finally:
-        if recorder:
-            recorder.close()
+    run(out, main, live.interrupt, after=(recorder and recorder.close,))
 
 
 def tui_wanted(json_mode: bool, no_tui: bool) -> bool:

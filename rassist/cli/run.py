@@ -6,7 +6,7 @@ import asyncio
 import os
 import signal
 import traceback
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterable
 from typing import Any
 
 from rassist.cli.output import Output
@@ -16,10 +16,18 @@ INTERRUPTED = 130
 
 
 def run(out: Output, main: Callable[[], Coroutine[Any, Any, int]],
-        on_interrupt: Callable[[], bool] | None = None) -> None:
+        on_interrupt: Callable[[], bool] | None = None,
+        after: Iterable[Callable[[], None] | None] = ()) -> None:
     """Run `main` and exit with its code. `on_interrupt` returns True if it handled Ctrl-C
-    gracefully (e.g. by closing a session); otherwise the command is cancelled."""
-    code = asyncio.run(_guarded(out, main, on_interrupt))
+    gracefully (e.g. by closing a session); otherwise the command is cancelled. Each of `after`
+    (None: skipped) is called once the loop is done, whatever happened: a progress view's
+    thread, the ticket's last entries."""
+    try:
+        code = asyncio.run(_guarded(out, main, on_interrupt))
+    finally:
+        for done in after:
+            if done is not None:
+                done()
     # SystemExit, not typer.Exit: the same exit code through typer, and no typer needed on the
     # start-up fast path (fastargs.py).
     raise SystemExit(code)

@@ -110,12 +110,7 @@ def send_files(paths: list[Path] | None, text: str | None, server: str | None, j
             job = asyncio.ensure_future(feature.offer_text(text or ""))
         return await finish(out, view, session, job)
 
-    try:
-        run(out, main, live.interrupt)
-    finally:
-        view.stop()
-        if recorder:
-            recorder.close()
+    run(out, main, live.interrupt, after=(view.stop, recorder and recorder.close))
 
 
 async def finish(out: Output, view: TransferView, session: Session, job: asyncio.Future[Any],

@@ -87,14 +87,11 @@ def host(
     if shell:
         from rassist.cli.shell import host_shell_command
 
-        try:
-            run(out, lambda: host_shell_command(out, json_mode, common.default_name(name), server, timeout, code,
-                                                code_length, once, peer_timeout, relay_only, yes, allow,
-                                                download_dir, not (no_fast_lane or relay_only), cast, command,
-                                                no_tui, recorder, resume_window))
-        finally:
-            if recorder:
-                recorder.close()
+        run(out, lambda: host_shell_command(out, json_mode, common.default_name(name), server, timeout, code,
+                                            code_length, once, peer_timeout, relay_only, yes, allow,
+                                            download_dir, not (no_fast_lane or relay_only), cast, command,
+                                            no_tui, recorder, resume_window),
+            after=(recorder and recorder.close,))
 
     async def main() -> int:
         from rassist.cli.console import Lines
@@ -147,11 +144,7 @@ def host(
         approve.attach(live.session)
         return await drive(live.session, out, lines)
 
-    try:
-        run(out, main, live.interrupt)
-    finally:
-        if recorder:
-            recorder.close()
+    run(out, main, live.interrupt, after=(recorder and recorder.close,))
 
 
 def join_command(

@@ -159,12 +159,7 @@ def receive(
             if commands is not None:
                 commands.cancel()
 
-    try:
-        run(out, main, live.interrupt)
-    finally:
-        view.stop()
-        if recorder:
-            recorder.close()
+    run(out, main, live.interrupt, after=(view.stop, recorder and recorder.close))
 
 
 async def _refuse(offer: Offer, peer: str) -> bool:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -29,6 +29,19 @@ def cut(net: Lan, on: bool) -> None:
     for ns, dev in ((net.a, net.a_dev), (net.b, net.b_dev)):
         _ip(ns, "iptables", flag, "INPUT", "-i", dev, "-j", "DROP")
         _ip(ns, "iptables", flag, "OUTPUT", "-o", dev, "-j", "DROP")
+
+
+def outage(net: Lan, host: Proc, join: Proc, seconds: float, during: Callable[[], None] = lambda: None) -> None:
+    """The link cut for `seconds` (`during` runs right after the cut): both sides say
+    reconnecting, then reconnected."""
+    cut(net, True)
+    during()
+    join.wait_event("reconnecting", timeout=30)
+    host.wait_event("reconnecting", timeout=30)
+    time.sleep(seconds)
+    cut(net, False)
+    join.wait_event("reconnected", timeout=90)
+    host.wait_event("reconnected", timeout=90)
 
 
 @pytest.fixture
@@ -142,14 +155,7 @@ def test_with_the_embedded_server_an_outage_is_survived(net: Lan) -> None:
     join = Proc([*net.prefix(net.b), *RASSIST, "join", code, "--json", "--peer-timeout", "3"], raw=True)
     join.wait_event("connected", timeout=60)
     host.wait_event("connected", timeout=60)
-    cut(net, True)
-    host.send({"chat": "said during the outage, by the host"})
-    join.wait_event("reconnecting", timeout=30)
-    host.wait_event("reconnecting", timeout=30)
-    time.sleep(10)
-    cut(net, False)
-    join.wait_event("reconnected", timeout=90)
-    host.wait_event("reconnected", timeout=90)
+    outage(net, host, join, 10, during=lambda: host.send({"chat": "said during the outage, by the host"}))
     join.seen_or_wait("chat", timeout=30, text="said during the outage, by the host")
     finish(host, join)
 
@@ -182,13 +188,7 @@ def test_a_shared_shell_survives_an_outage_and_shows_what_was_missed(net: Lan, t
         assert any(r.strip() == "before-the-cut" for r in screen_with(join, "before-the-cut"))
         join.send({"term-input": "(sleep 2; echo during-the-cut) &\n"})  # printed while the link is down
         time.sleep(0.5)
-        cut(net, True)
-        join.wait_event("reconnecting", timeout=30)
-        host.wait_event("reconnecting", timeout=30)
-        time.sleep(6)
-        cut(net, False)
-        join.wait_event("reconnected", timeout=90)
-        host.wait_event("reconnected", timeout=90)
+        outage(net, host, join, 6)
         join.send({"term-input": "echo after-the-cut\n"})
         lines = screen_with(join, "after-the-cut")
         assert any(r.strip() == "after-the-cut" for r in lines), lines
