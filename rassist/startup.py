@@ -3,6 +3,9 @@
 - `importlib.metadata` (with csv, zipfile and more under it) is imported by websockets, for a
   version it reads only in a development checkout. Deferred: the module loads, unchanged, the
   first time anything uses it.
+- `urllib.request` (with http.client and email under it) is imported by websockets for its proxy
+  lookup, which rendezvous/reconnect.system_proxy skips where it is sure to find none. Deferred
+  the same way.
 - aioice imports its mDNS module, and with it dnspython (~8% of a join's start-up instructions),
   for peers that hide their addresses behind .local names (browsers do; rassist peers never do).
   A stand-in answers the one question aioice asks of every candidate (is_mdns_hostname, the same
@@ -19,7 +22,7 @@ import threading
 import types
 from typing import Any
 
-DEFERRED = ("importlib.metadata",)
+DEFERRED = ("importlib.metadata", "urllib.request")
 _LOAD = threading.RLock()  # one load at a time; the loading thread may look itself up meanwhile
 
 

@@ -10,10 +10,14 @@ measured in namespaces (tests/nat.py):
   "all candidates" failed where "relay only" worked;
 - a check that is already in progress is not re-sent when the peer's check arrives (RFC 8445
   7.3.1.4 says it should be), so a punched hole is noticed only at the next retransmission;
-- with aggressive nomination the first pair to answer wins, a relay pair included.
+- with aggressive nomination the first pair to answer wins, a relay pair included;
+- connect() paces the checks with a 20 ms sleep and sees the check list complete only when
+  that sleep ends: every ICE completion came up to 20 ms late (29 ms of ICE on loopback, for a
+  first check that succeeds in 3).
 So this module replaces gathering (bounded waits, every TURN URL, the best relay kept), drops
 relay-to-private-address pairs, re-sends in-progress checks when the peer's check arrives, and
-holds relay checks back for RELAY_DELAY so that a direct path wins when there is one.
+holds relay checks back for RELAY_DELAY so that a direct path wins when there is one, and
+ends connect()'s pause between checks as soon as the check list is done.
 
 It touches aioice internals (a Connection's methods, a Transaction's request): aioice 0.13."""
 
@@ -38,6 +42,7 @@ STUN_WAIT = 0.8        # a STUN server that has not answered by then is taken as
 RELAY_GRACE = 0.25     # after the first relay allocation, how long the other transports may take
 GATHER_DEADLINE = 2.0  # nothing in gathering waits longer than this
 TRANSPORT_RANK = {"udp": 2, "tcp": 1, "tls": 0}
+PACING = 0.02          # between two checks started by connect(), as aioice paces them (Ta)
 
 
 @dataclass(frozen=True)
@@ -104,6 +109,41 @@ def describe_failure(exc: BaseException) -> str:
     if isinstance(exc, OSError):
         return f"could not be reached ({exc.strerror or exc})"
     return f"failed ({type(exc).__name__})"
+
+
+async def connect(self: aioice_ice.Connection) -> None:
+    """aioice 0.13's Connection.connect(), the checks paced as before, but the pause between two
+    checks ends as soon as the check list completes or fails (aioice's own looks only after it)."""
+    if not self._local_candidates_end:
+        raise ConnectionError("Local candidates gathering was not performed")
+    if self.remote_username is None or self.remote_password is None:
+        raise ConnectionError("Remote username or password is missing")
+    for remote_candidate in self._remote_candidates:  # forming pairs (RFC 8445 6.1.2.2)
+        self._pair_remote_candidate(remote_candidate)
+    self.sort_check_list()
+    self._unfreeze_initial()
+    for early_check in self._early_checks:  # the checks received before connect()
+        self.check_incoming(*early_check)
+    self._early_checks.clear()
+    self._early_checks_done = True
+
+    outcome: asyncio.Task[int] = asyncio.ensure_future(self._check_list_state.get())
+    try:
+        while not outcome.done() and self._check_periodic():
+            await asyncio.wait({outcome}, timeout=PACING)
+        if not outcome.done() and not self._check_list:
+            outcome.cancel()
+            res = aioice_ice.ICE_FAILED
+        else:
+            res = await outcome
+    finally:
+        outcome.cancel()  # closed meanwhile: nothing more to wait for
+    for check in self._check_list:  # cancel the remaining checks
+        if check.task:
+            check.task.cancel()
+    if res != aioice_ice.ICE_COMPLETED:
+        raise ConnectionError("ICE negotiation failed")
+    self._query_consent_task = asyncio.create_task(self.query_consent())  # RFC 7675
 
 
 class Tuner:
@@ -182,6 +222,7 @@ class Tuner:
         conn._pair_remote_candidate = types.MethodType(_pair_remote_candidate, conn)
         conn.check_start = types.MethodType(_check_start, conn)
         conn.check_incoming = types.MethodType(_check_incoming, conn)
+        conn.connect = types.MethodType(connect, conn)
 
     async def _gather(self, conn: aioice_ice.Connection, component: int) -> list[Candidate]:
         loop = asyncio.get_running_loop()

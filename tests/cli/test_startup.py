@@ -5,6 +5,7 @@ what they mean."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -48,7 +49,8 @@ main()
 def probe(args: list[str], stop_at_join: bool = False, report_at: str = "code",
           heavy: tuple[str, ...] = HEAVY) -> dict[str, Any]:
     script = _PROBE.format(heavy=heavy, stop_at_join=stop_at_join, args=args, report_at=report_at)
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}  # none: as most users
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, env=env)
     lines = [json.loads(line) for line in done.stdout.splitlines() if line.startswith('{"probe"')]
     assert lines, f"no probe report: rc={done.returncode} stdout={done.stdout!r} stderr={done.stderr[-2000:]}"
     return lines[0]
@@ -62,10 +64,11 @@ def test_send_prints_its_code_before_loading_webrtc(server, tmp_path):
 
 def test_a_usual_send_prints_its_code_without_typer(server, tmp_path):
     # fastargs.py reads its command line: typer and rich never load on the way to the code, nor
-    # the files feature (it loads while the receiver is awaited: HostOptions.after_code).
+    # the files feature (it loads while the receiver is awaited: HostOptions.after_code), nor
+    # urllib.request's http.client (no proxy to look up: rendezvous/reconnect.system_proxy).
     (tmp_path / "f.txt").write_text("x")
     report = probe(["send", str(tmp_path / "f.txt"), "--json", "--server", server],
-                   heavy=("typer", "rich", "pydantic", "aiortc", "rassist.transfer.feature"))
+                   heavy=("typer", "rich", "pydantic", "aiortc", "rassist.transfer.feature", "http.client"))
     assert report == {"probe": "code", "loaded": []}
 
 
@@ -98,12 +101,13 @@ def test_a_json_join_connects_without_the_human_output_libraries(server):
 
 
 def test_a_join_connects_without_dnspython_or_package_metadata(server):
-    # rassist/startup.py: aioice's mDNS module (and dnspython under it) and importlib.metadata
-    # load only when something uses them; up to "connected" nothing does.
+    # rassist/startup.py: aioice's mDNS module (and dnspython under it), importlib.metadata and
+    # urllib.request (http.client under it) load only when something uses them; up to
+    # "connected" nothing does.
     host = Proc(["host", "--server", server, "--json", "--yes", "--once"])
     code = host.wait_event("code")["code"]
     report = probe(["join", code, "--json", "--server", server], report_at="connected",
-                   heavy=("dns", "importlib.metadata._meta", "typer"))
+                   heavy=("dns", "importlib.metadata._meta", "typer", "http.client"))
     assert report == {"probe": "connected", "loaded": []}
 
 
