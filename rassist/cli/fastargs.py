@@ -1,7 +1,8 @@
-"""The start-up fast path: `rassist join` and `rassist send` command lines read without typer.
+"""The start-up fast path: `rassist join`, `send` and `receive` command lines read without typer.
 
 Importing typer and building its command costs ~40-50 ms of CPU on every start, a sixth of a join
-and a third of a send's wait for its code. The common command lines of these two commands are
+and a third of a send's wait for its code (a receiver's start is on the way of every transfer). The
+common command lines of these commands are
 read here instead, by a reader that takes only what it is sure of: long options it knows, one
 value each, plain numbers within their bounds, the one positional argument. Anything else (any
 `--help`, an unknown or misspelt option, `--`, a value that looks like an option, a number out of
@@ -88,6 +89,17 @@ SEND = Spec(
      "--limit-rate": ("limit_rate", TEXT, _ANY)},
     {**_COMMON_DEFAULTS, "paths": None, "text": None, "code": None, "code_length": 2, "limit_rate": None},
     argument=("paths", PATHS), envvars=_COMMON_ENV)
+
+# As declared for typer in cli/transfer.receive and cli/common.py.
+RECEIVE = Spec(
+    {**_COMMON,
+     "--output": ("output", PATH, _ANY),
+     "-o": ("output", PATH, _ANY),
+     "--yes": ("yes", FLAG, _ANY),
+     "-y": ("yes", FLAG, _ANY),
+     "--overwrite": ("overwrite", FLAG, _ANY)},
+    {**_COMMON_DEFAULTS, "code": None, "output": Path("."), "yes": False, "overwrite": False},
+    argument=("code", TEXT), envvars={**_COMMON_ENV, "code": "RASSIST_CODE"})
 
 
 def parse(spec: Spec, args: Sequence[str], environ: Mapping[str, str]) -> dict[str, Any] | None:
@@ -206,4 +218,11 @@ def _send() -> Callable[..., None]:
     return send_files
 
 
-_COMMANDS: dict[str, tuple[Spec, Callable[[], Callable[..., None]]]] = {"join": (JOIN, _join), "send": (SEND, _send)}
+def _receive() -> Callable[..., None]:
+    from rassist.cli.receiving import receive_files
+
+    return receive_files
+
+
+_COMMANDS: dict[str, tuple[Spec, Callable[[], Callable[..., None]]]] = {
+    "join": (JOIN, _join), "send": (SEND, _send), "receive": (RECEIVE, _receive)}

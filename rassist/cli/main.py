@@ -3,7 +3,7 @@
 Start-up is paid on every run, so only the module of the command being run is imported:
 `rassist send ...` never loads the code of `host`, `doctor` or `tickets`. Anything else (no
 command, `--help`, `--version`, a mistyped name) gets the full app, so help, suggestions and
-errors stay typer's own. The usual command lines of `join` and `send` skip typer altogether
+errors stay typer's own. The usual command lines of `join`, `send` and `receive` skip typer
 (fastargs.py): this module imports it only when it is needed."""
 
 from __future__ import annotations

@@ -73,8 +73,12 @@ def send_files(paths: list[Path] | None, text: str | None, server: str | None, j
         fast_lane = not (no_fast_lane or relay_only)
         made: list[Any] = []  # the files feature, made once the code is out (HostOptions.after_code)
 
+        direct_modules = ("rassist.transfer.direct",) if scan and fast_lane else ()
+
         async def files_feature() -> list[Any]:
-            await preload.ready(("rassist.transfer.feature",))  # while the receiver is awaited
+            # While the receiver is awaited: the files feature, and the TLS lane (certificates,
+            # listener) that the first offer needs once someone pairs.
+            await preload.ready(("rassist.transfer.feature", *direct_modules))
             from rassist.transfer.feature import FilesFeature
 
             made.append(FilesFeature(fast_lane=fast_lane, limit_rate=rate))

@@ -1,4 +1,4 @@
-"""The start-up fast path reads `join` and `send` command lines without typer (rassist/cli/fastargs.py).
+"""The start-up fast path reads `join`, `send` and `receive` command lines without typer (rassist/cli/fastargs.py).
 Whatever it accepts must mean exactly what typer makes of it; whatever it is unsure of goes to
 typer. Checked against the real typer declarations of the commands, with random command lines."""
 
@@ -54,7 +54,8 @@ def typer_reads(command: str, args: list[str], env: dict[str, str]) -> dict[str,
     """The values typer hands the command's work for this command line, or None if it refuses."""
     from rassist.cli import main, session_commands, transfer
 
-    target = {"join": (session_commands, "join_session"), "send": (transfer, "send_files")}[command]
+    target = {"join": (session_commands, "join_session"), "send": (transfer, "send_files"),
+              "receive": (transfer, "receive_files")}[command]
     work = getattr(*target)
     names = list(inspect.signature(work).parameters)
     seen: dict[str, Any] = {}
@@ -76,9 +77,9 @@ def typer_reads(command: str, args: list[str], env: dict[str, str]) -> dict[str,
     return seen or None
 
 
-SPECS = {"join": fastargs.JOIN, "send": fastargs.SEND}
-OPTION_NAMES = ["--help", "--", "-x", "--jso", "--code", "-o", "--json=1", "--timeout=2", "--tag=x",
-                "--code-length=3", "--download-dir=" + str(FIXED / "a-dir")]
+SPECS = {"join": fastargs.JOIN, "send": fastargs.SEND, "receive": fastargs.RECEIVE}
+OPTION_NAMES = ["--help", "--", "-x", "--jso", "--code", "-o", "-y", "-yo", "--yes=1", "--json=1", "--timeout=2",
+                "--tag=x", "--code-length=3", "--download-dir=" + str(FIXED / "a-dir")]
 VALUES = ["1", "0.05", "0.1", "2.5", "10", "1e3", " 5", "-1", "", "abc", "--json", "7-acme-adviser",
           "0x10", "inf", "nan", "1.", ".5", "01", "3", "9", "ws://127.0.0.1:9", "x y", "20M",
           str(FIXED / "a-file"), str(FIXED / "a-dir"), str(FIXED / "missing"), "-"]
@@ -121,6 +122,27 @@ def test_send_reads_as_typer_does(args, env):
     if fast is None:
         return
     assert typer_reads("send", args, env) == fast, (args, env)
+
+
+@settings(deadline=None, max_examples=400, suppress_health_check=[HealthCheck.too_slow])
+@given(command_lines(fastargs.RECEIVE), envs)
+def test_receive_reads_as_typer_does(args, env):
+    fast = fastargs.parse(fastargs.RECEIVE, args, env)
+    if fast is None:
+        return
+    assert typer_reads("receive", args, env) == fast, (args, env)
+
+
+@pytest.mark.parametrize("args, env", [
+    (["7-acme-adviser", "--json", "--yes", "-o", ".", "--server", "ws://127.0.0.1:9"], {}),
+    (["7-acme-adviser", "-y", "--overwrite", "--output", str(FIXED / "a-dir"), "--no-fast-lane",
+      "--name", "ann", "--timeout", "3", "--tag", "a", "--title", "t", "--no-record"], {}),
+    ([], {"RASSIST_CODE": "7-acme-adviser", "RASSIST_SERVER": "ws://h:1"}),
+])
+def test_the_usual_receive_command_lines_take_the_fast_path(args, env):
+    fast = fastargs.parse(fastargs.RECEIVE, args, env)
+    assert fast is not None
+    assert typer_reads("receive", args, env) == fast
 
 
 @pytest.mark.parametrize("args, env", [

@@ -77,6 +77,16 @@ def test_send_text_too(server):
     assert report == {"probe": "code", "loaded": []}
 
 
+def test_a_usual_receive_skips_typer(server, tmp_path):
+    # fastargs.py reads it: the receiver's start-up is on the way of every transfer.
+    (tmp_path / "f.txt").write_text("x")
+    sender = Proc(["send", str(tmp_path / "f.txt"), "--json", "--server", server])
+    code = sender.wait_event("code")["code"]
+    report = probe(["receive", code, "--json", "--yes", "-o", str(tmp_path / "in"), "--server", server],
+                   report_at="waiting", heavy=("typer", "rich", "pydantic", "textual", "numpy"))
+    assert report == {"probe": "waiting", "loaded": []}
+
+
 def test_parsing_a_join_loads_nothing_heavy():
     report = probe(["join", "7-acme-adviser", "--json", "--server", "ws://127.0.0.1:9",
                     "--timeout", "3", "--files"], stop_at_join=True)

@@ -2,7 +2,7 @@
 
 import pytest
 
-from rassist.cli.transfer import parse_rate
+from rassist.cli.sending import parse_rate
 from rassist.cli.transfer_view import files_renderers
 from rassist.errors import UsageError
 from rassist.transfer.progress import Meter
