@@ -106,31 +106,15 @@ def command_lines(spec: fastargs.Spec) -> st.SearchStrategy[list[str]]:
         st.tuples(st.lists(st.sampled_from(VALUES), max_size=3), pairs).map(lambda a: [*a[0], *a[1]]))
 
 
+@pytest.mark.parametrize("command", sorted(SPECS))
 @settings(deadline=None, max_examples=400, suppress_health_check=[HealthCheck.too_slow])
-@given(command_lines(fastargs.JOIN), envs)
-def test_join_reads_as_typer_does(args, env):
-    fast = fastargs.parse(fastargs.JOIN, args, env)
+@given(data=st.data(), env=envs)
+def test_the_fast_path_reads_as_typer_does(command, data, env):
+    args = data.draw(command_lines(SPECS[command]))
+    fast = fastargs.parse(SPECS[command], args, env)
     if fast is None:
         return  # typer reads it
-    assert typer_reads("join", args, env) == fast, (args, env)
-
-
-@settings(deadline=None, max_examples=400, suppress_health_check=[HealthCheck.too_slow])
-@given(command_lines(fastargs.SEND), envs)
-def test_send_reads_as_typer_does(args, env):
-    fast = fastargs.parse(fastargs.SEND, args, env)
-    if fast is None:
-        return
-    assert typer_reads("send", args, env) == fast, (args, env)
-
-
-@settings(deadline=None, max_examples=400, suppress_health_check=[HealthCheck.too_slow])
-@given(command_lines(fastargs.RECEIVE), envs)
-def test_receive_reads_as_typer_does(args, env):
-    fast = fastargs.parse(fastargs.RECEIVE, args, env)
-    if fast is None:
-        return
-    assert typer_reads("receive", args, env) == fast, (args, env)
+    assert typer_reads(command, args, env) == fast, (args, env)
 
 
 @pytest.mark.parametrize("args, env", [
