@@ -100,24 +100,16 @@ def test_a_usual_join_command_line_skips_typer():
     assert report == {"probe": "join", "loaded": []}
 
 
-def test_a_json_join_connects_without_the_human_output_libraries(server):
-    # --json output is never rich text: rich (~25 ms), the TUI, numpy and PIL are not loaded
-    # up to "connected" (a window that opens later, e.g. /screen, may load what it needs).
+def test_a_json_join_connects_without_what_it_does_not_use(server):
+    # --json output is never rich text: rich (~25 ms), the TUI, numpy and PIL are not loaded up
+    # to "connected" (a window that opens later, e.g. /screen, may load what it needs). And
+    # rassist/startup.py: aioice's mDNS module (dnspython under it), importlib.metadata and
+    # urllib.request (http.client under it) load only when something uses them: nothing does.
     host = Proc(["host", "--server", server, "--json", "--yes", "--once"])
     code = host.wait_event("code")["code"]
     report = probe(["join", code, "--json", "--server", server], report_at="connected",
-                   heavy=("rich", "textual", "numpy", "PIL"))
-    assert report == {"probe": "connected", "loaded": []}
-
-
-def test_a_join_connects_without_dnspython_or_package_metadata(server):
-    # rassist/startup.py: aioice's mDNS module (and dnspython under it), importlib.metadata and
-    # urllib.request (http.client under it) load only when something uses them; up to
-    # "connected" nothing does.
-    host = Proc(["host", "--server", server, "--json", "--yes", "--once"])
-    code = host.wait_event("code")["code"]
-    report = probe(["join", code, "--json", "--server", server], report_at="connected",
-                   heavy=("dns", "importlib.metadata._meta", "typer", "http.client"))
+                   heavy=("rich", "textual", "numpy", "PIL", "typer", "dns", "importlib.metadata._meta",
+                          "http.client"))
     assert report == {"probe": "connected", "loaded": []}
 
 
