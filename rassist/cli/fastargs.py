@@ -1,13 +1,13 @@
 """The start-up fast path: `rassist join`, `send` and `receive` command lines read without typer.
 
 Importing typer and building its command costs ~40-50 ms of CPU on every start, a sixth of a join
-and a third of a send's wait for its code (a receiver's start is on the way of every transfer). The
-common command lines of these commands are
-read here instead, by a reader that takes only what it is sure of: long options it knows, one
-value each, plain numbers within their bounds, the one positional argument. Anything else (any
-`--help`, an unknown or misspelt option, `--`, a value that looks like an option, a number out of
-bounds or in an unusual spelling, a bool variable it does not know) returns None, and the command
-line goes to typer as before, so errors, help and suggestions stay typer's own.
+and a third of a send's wait for its code; a receiver's start is on the way of every transfer.
+The common command lines of these commands are read here instead, by a reader that takes only
+what it is sure of: long options it knows, one value each, plain numbers within their bounds,
+the one positional argument. Anything else (any `--help`, an unknown or misspelt option, `--`, a
+value that looks like an option, a number out of bounds or in an unusual spelling, a bool
+variable it does not know) returns None, and the command line goes to typer as before, so
+errors, help and suggestions stay typer's own.
 
 tests/cli/test_fastargs.py holds this reader to typer's: every command line accepted here must
 give exactly the values typer gives."""

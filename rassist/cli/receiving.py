@@ -1,6 +1,6 @@
 """`rassist receive`'s work once its command line is parsed (by typer in transfer.py, or by the
-start-up fast path in fastargs.py). No typer here, and rich only to ask on a terminal: the
-receiver's start-up is on the way of every transfer."""
+start-up fast path in fastargs.py). No typer here: the receiver's start-up is on the way of
+every transfer."""
 
 from __future__ import annotations
 
@@ -154,4 +154,3 @@ async def _commands(session: Session, out: Output, lines: Any) -> None:
             continue
         if cmd is not None:
             await session.handle_command(cmd)
-

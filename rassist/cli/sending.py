@@ -72,13 +72,13 @@ def send_files(paths: list[Path] | None, text: str | None, server: str | None, j
         scan = await asyncio.to_thread(scan_paths, list(paths)) if paths else None
         fast_lane = not (no_fast_lane or relay_only)
         made: list[Any] = []  # the files feature, made once the code is out (HostOptions.after_code)
-
-        direct_modules = ("rassist.transfer.direct",) if scan and fast_lane else ()
+        direct_lane = bool(scan) and fast_lane
+        modules = ("rassist.transfer.feature",) + (("rassist.transfer.direct",) if direct_lane else ())
 
         async def files_feature() -> list[Any]:
             # While the receiver is awaited: the files feature, and the TLS lane (certificates,
             # listener) that the first offer needs once someone pairs.
-            await preload.ready(("rassist.transfer.feature", *direct_modules))
+            await preload.ready(modules)
             from rassist.transfer.feature import FilesFeature
 
             made.append(FilesFeature(fast_lane=fast_lane, limit_rate=rate))
@@ -93,7 +93,7 @@ def send_files(paths: list[Path] | None, text: str | None, server: str | None, j
 
             return await DirectSender(scan, out.emit, rate, recorder)(link)
 
-        direct = send_direct if scan and fast_lane else None
+        direct = send_direct if direct_lane else None
         opts = HostOptions(name=values.default_name(name), server=server, timeout=timeout,
                            code=code, code_length=code_length, peer_timeout=peer_timeout,
                            relay_only=relay_only, features=[recorder] if recorder else [],

@@ -131,13 +131,9 @@ async def connect(self: aioice_ice.Connection) -> None:
     try:
         while not outcome.done() and self._check_periodic():
             await asyncio.wait({outcome}, timeout=PACING)
-        if not outcome.done() and not self._check_list:
-            outcome.cancel()
-            res = aioice_ice.ICE_FAILED
-        else:
-            res = await outcome
+        res = await outcome if outcome.done() or self._check_list else aioice_ice.ICE_FAILED
     finally:
-        outcome.cancel()  # closed meanwhile: nothing more to wait for
+        outcome.cancel()  # a wait still pending (no check list, or we are cancelled) ends here
     for check in self._check_list:  # cancel the remaining checks
         if check.task:
             check.task.cancel()
