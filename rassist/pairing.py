@@ -399,9 +399,11 @@ async def join(code_text: str, opts: JoinOptions, emit: Emit) -> Session | Direc
             client = await find_host(code.nameplate, opts.timeout, host_awaited)
         paired_at = client.url
         relay = _Relay(client, opts.timeout)
-        await client.claim(code.nameplate, opts.timeout, host_awaited)
         pairing = sm.Pairing("join", str(code), opts.name, opts.wants, opts.direct is not None)
-        await relay.act(pairing.start())
+        (first,) = pairing.start()  # our SPAKE2 message travels with the claim: one round trip less
+        assert isinstance(first, sm.Send)
+        if not await client.claim(code.nameplate, opts.timeout, host_awaited, first.body):
+            await relay.act([first])
         # Asked while the SPAKE2 message travels: the host's answer waits in the client.
         ice = await _ice_servers(client, opts)
         host_name, granted, peer = "host", (), None

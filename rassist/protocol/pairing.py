@@ -1,7 +1,7 @@
 """The pairing state machine, sans I/O: relay bodies in, actions out.
 
 Joiner                                  Host
-  SPAKE2 msg  ------------------------>
+  SPAKE2 msg  ------------------------>  (with the joiner's claim, where the server relays it)
               <------------------------  SPAKE2 msg, sealed hello
   sealed hello ----------------------->  (host approves or declines)
               <------------------------  sealed decision [, sealed offer]
@@ -107,6 +107,7 @@ class Pairing:
             self._hello["direct"] = True
         self._sealer: Sealer | None = None
         self._opener: Opener | None = None
+        self._peer_pake: bytes | None = None
         self.key: bytes | None = None
 
     def start(self) -> list[Action]:
@@ -118,6 +119,12 @@ class Pairing:
             return self._fail("message after pairing finished")
         if self.state is State.AWAIT_PAKE:
             return self._on_pake(body)
+        if self.state is State.AWAIT_HELLO and body == self._peer_pake:
+            # The same SPAKE2 message again, before the hello that follows it: a rendezvous
+            # cluster that lost a node may have relayed the one sent with the claim and still
+            # let the joiner send it once more. It carries nothing new; a copy anywhere else
+            # fails below, as any other unsealed body does.
+            return []
         from rassist.crypto.seal import SealError
 
         try:
@@ -167,6 +174,7 @@ class Pairing:
             self.key = self._pake.finish(body)
         except PakeError as exc:
             return self._fail(str(exc))
+        self._peer_pake = body
         self._sealer, self._opener = channel(self.key, self.role)
         self.state = State.AWAIT_HELLO
         out: list[Action] = [Send(self._pake.outbound)] if self.role == "host" else []

@@ -1,13 +1,18 @@
 """The rendezvous wire format: one JSON object per websocket text frame, keyed by "op".
 
-Client -> server: allocate [nameplate], claim {nameplate, [wait]}, meet {mailbox}, send {body},
-ping, turn; resume, and a key on allocate or claim (rendezvous_resume.py: moving a connection
-to another node of a cluster).
+Client -> server: allocate [nameplate], claim {nameplate, [wait], [body]}, meet {mailbox}, send
+{body}, ping, turn; resume, and a key on allocate or claim (rendezvous_resume.py: moving a
+connection to another node of a cluster).
 Server -> client: allocated {nameplate}, waiting (a claim with wait: no host yet; a meet: first
-at its mailbox), claimed, joined, met (the second side of a mailbox arrived), message {body},
+at its mailbox), claimed [took], joined, met (the second side of a mailbox arrived), message {body},
 peer-gone, pong,
 turn {servers: [{urls, username, credential}]}, error {kind, message}. Bodies are base64 of sealed or SPAKE2 bytes: the server never sees
 anything it could read.
+
+A claim's body is the joiner's first message (its SPAKE2 message), sent with the claim to save a
+round trip: when the claim pairs at once, the server relays it to the host right after "joined"
+and says so ("claimed" with took: true); a claim that waits drops it, and the joiner sends it
+once claimed. A server that does not know the field ignores it and never says took.
 
 A mailbox is where two sides of a session meet again to resume it (protocol/resume.py): 64
 lowercase hex digits derived from their secret, new for every attempt's generation, so the
@@ -55,6 +60,8 @@ def decode(frame: str | bytes, allowed: frozenset[str] | None = None) -> dict[st
         raise WireError("claim needs a nameplate (a number)")
     if msg["op"] == "claim" and not isinstance(msg.get("wait", False), bool):
         raise WireError("claim's wait is true or false")
+    if msg["op"] == "claim" and not isinstance(msg.get("body", ""), str):
+        raise WireError("claim's body is a string")
     if msg["op"] == "allocate" and "nameplate" in msg and not _is_nameplate(msg["nameplate"]):
         raise WireError("allocate takes an optional nameplate (a number)")
     if msg["op"] == "meet" and not is_mailbox(msg.get("mailbox")):

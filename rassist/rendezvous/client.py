@@ -125,11 +125,16 @@ class RendezvousClient:
                            "with the same code?)") from None
 
     async def claim(self, nameplate: str, wait: float | None = None,
-                    on_wait: Callable[[], None] | None = None) -> None:
+                    on_wait: Callable[[], None] | None = None, first: bytes | None = None) -> bool:
         """Pair with the host of `nameplate`. With `wait` (seconds), a host that has not
-        arrived yet (a preset code) is awaited that long; `on_wait` is called if it must be."""
-        await self._send("claim", nameplate=nameplate, **({"wait": True} if wait else {}), **self.resume.key())
+        arrived yet (a preset code) is awaited that long; `on_wait` is called if it must be.
+        `first`, our first message, travels with the claim; True if the server relayed it (a
+        claim that had to wait, or an older server, leaves it to us to send)."""
+        body = {"body": wire.pack_body(first)} if first is not None else {}
+        await self._send("claim", nameplate=nameplate, **({"wait": True} if wait else {}), **body,
+                         **self.resume.key())
         msg = await self._reply()
+        took = msg["op"] == "claimed" and msg.get("took") is True
         if msg["op"] == "waiting" and wait:
             if on_wait is not None:
                 on_wait()
@@ -142,6 +147,7 @@ class RendezvousClient:
             raise AuthError(str(msg.get("message", "unknown nameplate")))
         if msg["op"] != "claimed":
             raise ConnectionLost(f"unexpected reply from the rendezvous server: {msg['op']}")
+        return took
 
     async def _reply(self) -> dict[str, Any]:
         """The next frame that is not a peer's message (kept for receive(): in a cluster the

@@ -157,6 +157,8 @@ class RendezvousServer:
             if joiner is not None:  # a joiner was waiting for this preset nameplate
                 await self._paired(nameplate, ws, joiner)
         elif op == "claim":
+            if "body" in msg:
+                wire.unpack_body(msg["body"])  # reject non-base64 before anything is claimed
             try:
                 host = await self.hub.claim(msg["nameplate"], ws, msg.get("wait") is True)
             except NoSuchNameplate as exc:
@@ -167,10 +169,10 @@ class RendezvousServer:
                 await _send(ws, wire.encode(
                     "error", kind="unknown-nameplate", message=f"code number {msg['nameplate'][:12]} {why}"))
                 return
-            if host is None:  # waits for a host with this preset nameplate
+            if host is None:  # waits for a host with this preset nameplate (its body is dropped)
                 await _send(ws, wire.encode("waiting"))
                 return
-            await self._paired(msg["nameplate"], host, ws)
+            await self._paired(msg["nameplate"], host, ws, body=msg.get("body"))
         elif op == "meet":
             await self._meet(ws, msg["mailbox"])
         elif op == "send":
@@ -231,10 +233,15 @@ class RendezvousServer:
                 await _send(ws, wire.encode("error", kind="meet-expired",
                                             message=f"nobody came to this mailbox within {self.meet_wait:g} s"))
 
-    async def _paired(self, nameplate: str, host: Conn, joiner: Conn) -> None:
+    async def _paired(self, nameplate: str, host: Conn, joiner: Conn, body: str | None = None) -> None:
+        """Tell both; a claim's `body` (the joiner's first message) follows "joined" to the host."""
         self.metrics.paired()
         log.info("paired nameplate %s: host %s, joiner %s", nameplate, _describe(host), _describe(joiner))
         await self.hub.deliver(host, wire.encode("joined"))
+        if body is not None and await self.hub.relay(joiner, wire.encode("message", body=body)):
+            self.metrics.relayed_bytes += len(body)
+            await self.hub.deliver(joiner, wire.encode("claimed", took=True))
+            return
         await self.hub.deliver(joiner, wire.encode("claimed"))
 
 

@@ -155,3 +155,27 @@ def test_a_direct_message_out_of_turn_fails():
     # after the SDP offer, a forged or replayed "direct" is a violation
     forged = host._seal({"t": "direct", "offer": {}})
     assert isinstance(join.receive(forged.body)[-1], Failed)
+
+
+def test_the_joiners_spake2_message_twice_before_its_hello_is_passed_over():
+    # A cluster that lost a node may relay the message sent with the claim and still let the
+    # joiner send it again (rendezvous/reconnect.py): the copy changes nothing.
+    host = Pairing("host", "5-acme-adviser", "helpdesk")
+    join = Pairing("join", "5-acme-adviser", "alice@box", ("view",))
+    pake = join.start()[0].body
+    from_host = host.receive(pake)
+    assert host.receive(pake) == [] and host.state is State.AWAIT_HELLO
+    to_host = [a for a in join.receive(from_host[0].body) if isinstance(a, Send)]
+    assert locals_(join.receive(from_host[1].body)) == [PeerHello("helpdesk", ())]
+    assert locals_(host.receive(to_host[0].body)) == [PeerHello("alice@box", ("view",))]
+    failed = locals_(host.receive(pake))  # after the hello it is out of turn, as any replay
+    assert isinstance(failed[-1], Failed) and host.state is State.FAILED
+
+
+def test_another_unsealed_body_before_the_hello_still_fails():
+    host = Pairing("host", "5-acme-adviser", "helpdesk")
+    join = Pairing("join", "5-acme-adviser", "alice@box")
+    host.receive(join.start()[0].body)
+    other = Pairing("join", "5-acme-adviser", "mallory").start()[0].body
+    failed = locals_(host.receive(other))
+    assert isinstance(failed[-1], Failed) and "wrong code" in failed[-1].reason

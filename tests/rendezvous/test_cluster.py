@@ -64,6 +64,18 @@ async def test_a_host_on_one_node_pairs_with_a_joiner_on_another(redis_url: str)
         await joiner.close()
 
 
+async def test_a_claims_first_message_reaches_a_host_on_another_node(redis_url: str) -> None:
+    async with nodes(redis_url) as (a, b):
+        host = await RendezvousClient.connect(a, 5)
+        nameplate = await host.allocate()
+        joiner = await RendezvousClient.connect(b, 5)
+        assert await joiner.claim(nameplate, first=b"spake2 message") is True
+        await host.wait_joined(5)
+        assert await host.receive() == b"spake2 message"
+        await host.close()
+        await joiner.close()
+
+
 async def test_a_preset_nameplate_waits_across_nodes(redis_url: str) -> None:
     async with nodes(redis_url) as (a, b):
         joiner = await RendezvousClient.connect(b, 5)
@@ -85,8 +97,8 @@ async def test_one_claim_per_nameplate_across_nodes(redis_url: str) -> None:
         nameplate = await host.allocate()
         guessers = [await RendezvousClient.connect(url, 5) for url in (a, b, a, b)]
         results = await asyncio.gather(*(g.claim(nameplate) for g in guessers), return_exceptions=True)
-        assert sum(r is None for r in results) == 1
-        assert all(isinstance(r, AuthError) for r in results if r is not None)
+        assert sum(r is False for r in results) == 1  # paired (False: no first message to relay)
+        assert all(isinstance(r, AuthError) for r in results if r is not False)
         for client in (host, *guessers):
             await client.close()
 

@@ -57,6 +57,8 @@ async def assert_dropped(url: str, frame) -> None:
     '{"op": "format-disk"}',
     '{"op": "claim"}',
     '{"op": "claim", "nameplate": "../../etc"}',
+    '{"op": "claim", "nameplate": "7", "body": 5}',
+    '{"op": "claim", "nameplate": "7", "body": "***not base64***"}',
     '{"op": "send", "body": 5}',
     '{"op": "send", "body": "***not base64***"}',
     json.dumps({"op": "send", "body": "A" * 70_000}),
@@ -116,6 +118,31 @@ async def test_second_claim_is_refused(server):
 
     with pytest.raises(AuthError, match="has nobody waiting"):
         await second.claim(nameplate)
+
+
+async def test_a_claim_carries_the_joiners_first_message_when_it_pairs_at_once(server):
+    _, url = server
+    host = await RendezvousClient.connect(url, 5)
+    nameplate = await host.allocate()
+    joiner = await RendezvousClient.connect(url, 5)
+    assert await joiner.claim(nameplate, first=b"spake2 message") is True
+    await host.wait_joined()
+    assert await host.receive() == b"spake2 message"  # right after "joined", one round trip less
+    await host.send(b"back")
+    assert await joiner.receive() == b"back"
+
+
+async def test_a_claim_that_waits_leaves_its_first_message_to_the_joiner(server):
+    _, url = server
+    joiner = await RendezvousClient.connect(url, 5)
+    claiming = asyncio.ensure_future(joiner.claim("44", 5.0, first=b"dropped while waiting"))
+    await asyncio.sleep(0.2)
+    host = await RendezvousClient.connect(url, 5)
+    assert await host.allocate("44") == "44"
+    await host.wait_joined(5.0)
+    assert await claiming is False  # not relayed: the joiner sends it now
+    await joiner.send(b"sent once claimed")
+    assert await host.receive() == b"sent once claimed"
 
 
 async def test_unreachable_server_is_a_clear_error():
