@@ -217,7 +217,7 @@ class Host:
         self.emit = emit
         self.approve = approve
         self._embedded = None
-        self._ice: list[dict] = []
+        self._ice: list[dict] | None = None  # STUN and TURN servers, asked with the first nameplate
         self._prepared: asyncio.Future[tuple[Peer, str]] | None = None
         self.session: Session | None = None
         self.approve_more: Approver | None = None  # a running session's approvals (None: `approve`)
@@ -233,9 +233,11 @@ class Host:
             except ValueError as exc:
                 raise UsageError(str(exc)) from None
         try:
-            self._ice = await _ice_servers(client, self.opts)
+            await client.ask_turn()  # answered before the nameplate: the code waits for no more
             while True:
                 nameplate = await client.allocate(preset.nameplate if preset else None)
+                if self._ice is None:  # --relay-only without TURN is refused before any code is out
+                    self._ice = await _ice_servers(client, self.opts)
                 code = preset or make_code(nameplate, self.opts.code_length)
                 # A preset code is good for one attempt, and the other side knows it already:
                 # wait for it only as long as for any peer (it may also have come first).
@@ -310,7 +312,7 @@ class Host:
     def _webrtc(self) -> asyncio.Future[tuple[Peer, str]]:
         """Our peer connection and its offer, prepared once per attempt."""
         if self._prepared is None:
-            self._prepared = asyncio.ensure_future(_make_offer(self.opts, self._ice, self._added))
+            self._prepared = asyncio.ensure_future(_make_offer(self.opts, self._ice or [], self._added))
         return self._prepared
 
     async def _add_features(self, make: Callable[[], Awaitable[list[Feature]]]) -> None:
@@ -402,10 +404,10 @@ async def join(code_text: str, opts: JoinOptions, emit: Emit) -> Session | Direc
         pairing = sm.Pairing("join", str(code), opts.name, opts.wants, opts.direct is not None)
         (first,) = pairing.start()  # our SPAKE2 message travels with the claim: one round trip less
         assert isinstance(first, sm.Send)
+        await client.ask_turn()  # answered before the claim: no round trip of its own
         if not await client.claim(code.nameplate, opts.timeout, host_awaited, first.body):
             await relay.act([first])
-        # Asked while the SPAKE2 message travels: the host's answer waits in the client.
-        ice = await _ice_servers(client, opts)
+        ice = await _ice_servers(client, opts)  # in already; the host's answer waits in the client
         host_name, granted, peer = "host", (), None
         while peer is None:
             waiting = pairing.state is sm.State.AWAIT_DECISION

@@ -38,6 +38,7 @@ class RendezvousClient:
         # Peer messages that arrived while we waited for a reply of the server's own (a joiner
         # asks for TURN servers after sending its SPAKE2 message: one round trip for both).
         self._early: deque[dict[str, Any]] = deque()
+        self._turn: dict[str, Any] | None = None  # an answer to ask_turn(), kept for turn_servers()
         self.resume = Resumption(url, urls or [url])
         self._resuming: asyncio.Future[tuple[ClientConnection, str]] | None = None
 
@@ -108,7 +109,8 @@ class RendezvousClient:
         self._early.clear()  # a new attempt: nothing from an earlier peer may reach it
         await self._send("allocate", **({"nameplate": wanted} if wanted else {}), **self.resume.key())
         msg = await self.recv()
-        while msg["op"] in ("message", "peer-gone", "pong"):  # left over from an earlier attempt
+        # Passed over: what is left of an earlier attempt; kept: the answer to ask_turn().
+        while msg["op"] in ("message", "peer-gone", "pong") or self._aside(msg):
             msg = await self.recv()
         if msg["op"] == "error" and msg.get("kind") == "nameplate-taken":
             raise UsageError(str(msg.get("message")))
@@ -152,7 +154,9 @@ class RendezvousClient:
     async def _reply(self) -> dict[str, Any]:
         """The next frame that is not a peer's message (kept for receive(): in a cluster the
         host's first message may overtake our "claimed")."""
-        while (msg := await self.recv())["op"] == "message":
+        while (msg := await self.recv())["op"] == "message" or self._aside(msg):
+            if msg["op"] != "message":
+                continue
             if len(self._early) >= MAX_EARLY:
                 raise ConnectionLost("the peer sent too many messages out of turn")
             self._early.append(msg)
@@ -181,10 +185,27 @@ class RendezvousClient:
                 return msg
             # "waiting" (we are first), and pong or leftovers of an earlier pairing, are passed over
 
-    async def turn_servers(self) -> list[dict[str, Any]]:
-        """TURN servers with fresh credentials, if the server hands them out (else empty)."""
+    async def ask_turn(self) -> None:
+        """Ask for TURN servers now, for turn_servers() later. Asked just before an allocate or a
+        claim, it costs no round trip of its own: the server answers it first, and the answer
+        is kept while the other reply is awaited."""
+        self._turn = None
         await self._send("turn")
-        msg = await self._expect("turn")
+
+    def _aside(self, msg: dict[str, Any]) -> bool:
+        """Keep a TURN answer that came while another reply was awaited (ask_turn)."""
+        if msg["op"] != "turn":
+            return False
+        self._turn = msg
+        return True
+
+    async def turn_servers(self) -> list[dict[str, Any]]:
+        """TURN servers with fresh credentials, if the server hands them out (else empty): the
+        answer to ask_turn() if it came, else asked now."""
+        msg, self._turn = self._turn, None
+        if msg is None:
+            await self._send("turn")
+            msg = await self._expect("turn")
         return wire.ice_servers(msg.get("servers"))
 
     async def ping(self, timeout: float) -> float:
@@ -221,7 +242,7 @@ class RendezvousClient:
                 raise PeerGone()
             if msg["op"] == "error":
                 raise ConnectionLost(f"rendezvous server error: {msg.get('message', msg.get('kind'))}")
-            # pong and anything else unexpected are ignored
+            self._aside(msg)  # pong and anything else unexpected are ignored
 
     async def close(self) -> None:
         self.resume.closing = True

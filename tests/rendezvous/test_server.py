@@ -145,6 +145,32 @@ async def test_a_claim_that_waits_leaves_its_first_message_to_the_joiner(server)
     assert await host.receive() == b"sent once claimed"
 
 
+async def test_turn_asked_before_a_claim_or_an_allocate_is_answered_on_the_way(server):
+    # ask_turn(): its answer comes before the other reply and is kept, so turn_servers() asks
+    # nothing more (one round trip for both, pairing.py).
+    _, url = server
+    host = await RendezvousClient.connect(url, 5)
+    joiner = await RendezvousClient.connect(url, 5)
+    sent: list[str] = []
+    for client in (host, joiner):
+        send = client._send
+
+        async def spy(op, _send=send, **fields):
+            sent.append(op)
+            await _send(op, **fields)
+
+        client._send = spy
+    await host.ask_turn()
+    nameplate = await host.allocate()
+    assert await host.turn_servers() == []  # this server hands out none
+    await joiner.ask_turn()
+    assert await joiner.claim(nameplate, first=b"spake2") is True
+    assert await joiner.turn_servers() == []
+    assert sent == ["turn", "allocate", "turn", "claim"]
+    await host.wait_joined()
+    assert await host.receive() == b"spake2"
+
+
 async def test_unreachable_server_is_a_clear_error():
     from rassist.errors import Unreachable
 
