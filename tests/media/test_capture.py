@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import queue
+from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 import pytest
@@ -107,19 +110,33 @@ def _pointer_update(updates: "queue.Queue[ScreenUpdate]", x: int, y: int) -> Scr
             return update
 
 
-@pytest.mark.parametrize("how", ["xtest", "warp"])
-def test_pointer_moves_on_an_idle_screen_are_captured(painter: Painter, how: str) -> None:
-    """The watcher sleeps on an idle screen; a pointer moved by input (XTest: raw motion events)
-    or by a warp (no event: the slow poll) still reaches the viewer."""
-    from Xlib import X, display
+@contextlib.contextmanager
+def _capturing(painter: Painter, seed: int,
+               with_cursor: bool) -> Iterator[tuple[queue.Queue[ScreenUpdate], ScreenCapturer, Any]]:
+    """A capturer of a fresh text screen, past its first (full) picture, and an X connection to
+    move the pointer with."""
+    from Xlib import display
 
-    painter.put(text_screen(seed=6))
+    painter.put(text_screen(seed=seed))
     updates: queue.Queue[ScreenUpdate] = queue.Queue()
-    capturer = ScreenCapturer(pick_monitor(), updates.put, with_cursor=True)
+    capturer = ScreenCapturer(pick_monitor(), updates.put, with_cursor=with_cursor)
     mover = display.Display()
     capturer.start()
     try:
         assert _next(updates).full
+        yield updates, capturer, mover
+    finally:
+        capturer.stop()
+        mover.close()
+
+
+@pytest.mark.parametrize("how", ["xtest", "warp"])
+def test_pointer_moves_on_an_idle_screen_are_captured(painter: Painter, how: str) -> None:
+    """The watcher sleeps on an idle screen; a pointer moved by input (XTest: raw motion events)
+    or by a warp (no event: the slow poll) still reaches the viewer."""
+    from Xlib import X
+
+    with _capturing(painter, 6, with_cursor=True) as (updates, capturer, mover):
         for x, y in ((700, 300), (1500, 800)):
             if how == "xtest":
                 mover.xtest_fake_input(X.MotionNotify, x=x, y=y)
@@ -129,21 +146,12 @@ def test_pointer_moves_on_an_idle_screen_are_captured(painter: Painter, how: str
             update = _pointer_update(updates, x, y)
             assert update.width * update.height < 1920 * 1080 // 4
         assert capturer.mode == "damage"
-    finally:
-        capturer.stop()
-        mover.close()
 
 
 def test_capturer_without_cursor_leaves_the_pointer_alone(painter: Painter) -> None:
-    from Xlib import X, display
+    from Xlib import X
 
-    painter.put(text_screen(seed=7))
-    updates: queue.Queue[ScreenUpdate] = queue.Queue()
-    capturer = ScreenCapturer(pick_monitor(), updates.put, with_cursor=False)
-    mover = display.Display()
-    capturer.start()
-    try:
-        assert _next(updates).full
+    with _capturing(painter, 7, with_cursor=False) as (updates, capturer, mover):
         mover.xtest_fake_input(X.MotionNotify, x=400, y=400)
         mover.sync()
         painter.put(np.full((20, 20, 3), 255, np.uint8), 1800, 1000)
@@ -151,9 +159,6 @@ def test_capturer_without_cursor_leaves_the_pointer_alone(painter: Painter) -> N
         assert (update.x, update.y, update.width, update.height) == (1800, 1000, 20, 20)
         capturer.refresh()
         assert _next(updates).full
-    finally:
-        capturer.stop()
-        mover.close()
 
 
 def _reference_box(old: np.ndarray, new: np.ndarray) -> tuple[int, int, int, int] | None:
