@@ -35,8 +35,8 @@ class RendezvousClient:
     def __init__(self, ws: ClientConnection, url: str, urls: list[str] | None = None) -> None:
         self._ws = ws
         self.url = url
-        # Peer messages that arrived while we waited for a reply of the server's own (a joiner
-        # asks for TURN servers after sending its SPAKE2 message: one round trip for both).
+        # Peer messages that arrived while we waited for a reply of the server's own (in a
+        # cluster the host's first message may overtake our "claimed").
         self._early: deque[dict[str, Any]] = deque()
         self._turn: dict[str, Any] | None = None  # an answer to ask_turn(), kept for turn_servers()
         self.resume = Resumption(url, urls or [url])
@@ -154,13 +154,15 @@ class RendezvousClient:
     async def _reply(self) -> dict[str, Any]:
         """The next frame that is not a peer's message (kept for receive(): in a cluster the
         host's first message may overtake our "claimed")."""
-        while (msg := await self.recv())["op"] == "message" or self._aside(msg):
-            if msg["op"] != "message":
+        while True:
+            msg = await self.recv()
+            if self._aside(msg):
                 continue
+            if msg["op"] != "message":
+                return msg
             if len(self._early) >= MAX_EARLY:
                 raise ConnectionLost("the peer sent too many messages out of turn")
             self._early.append(msg)
-        return msg
 
     async def meet(self, mailbox: str, wait: float) -> None:
         """Resume: meet the other side of a session at `mailbox` (protocol/resume.py), waiting
