@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import threading
+import uuid
 from pathlib import Path
 
 import pytest
@@ -15,8 +16,10 @@ from rassist.transport import preload
 
 @pytest.fixture
 def package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    """A fresh package whose modules record the thread that imported them."""
-    name = f"preload_probe_{id(tmp_path)}"
+    """A fresh package whose modules record the thread that imported them. Its name is new for
+    every test: preload remembers what it was asked to load for the whole process (an id()
+    could come back, and a later test would find its modules "loaded" by an earlier one)."""
+    name = f"preload_probe_{uuid.uuid4().hex}"
     root = tmp_path / name
     root.mkdir()
     (root / "__init__.py").write_text("")
