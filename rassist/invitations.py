@@ -143,7 +143,7 @@ class Invitations:
             async def webrtc() -> tuple[Peer, str]:
                 from rassist.transport.peer import Peer
 
-                peer = Peer(self.host._ice or [], self.opts.relay_only)
+                peer = Peer(self.host._ice, self.opts.relay_only)
                 made.append(peer)
                 _prepare(peer, features, "host")
                 return peer, await peer.offer()

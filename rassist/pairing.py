@@ -217,7 +217,7 @@ class Host:
         self.emit = emit
         self.approve = approve
         self._embedded = None
-        self._ice: list[dict] | None = None  # STUN and TURN servers, asked with the first nameplate
+        self._ice: list[dict] = []  # STUN and TURN servers, asked with each nameplate
         self._prepared: asyncio.Future[tuple[Peer, str]] | None = None
         self.session: Session | None = None
         self.approve_more: Approver | None = None  # a running session's approvals (None: `approve`)
@@ -233,11 +233,11 @@ class Host:
             except ValueError as exc:
                 raise UsageError(str(exc)) from None
         try:
-            await client.ask_turn()  # answered before the nameplate: the code waits for no more
             while True:
+                await client.ask_turn()  # answered before the nameplate: the code waits for no more
                 nameplate = await client.allocate(preset.nameplate if preset else None)
-                if self._ice is None:  # --relay-only without TURN is refused before any code is out
-                    self._ice = await _ice_servers(client, self.opts)
+                # Fresh credentials each attempt; --relay-only without TURN is refused before any code.
+                self._ice = await _ice_servers(client, self.opts)
                 code = preset or make_code(nameplate, self.opts.code_length)
                 # A preset code is good for one attempt, and the other side knows it already:
                 # wait for it only as long as for any peer (it may also have come first).
@@ -312,7 +312,7 @@ class Host:
     def _webrtc(self) -> asyncio.Future[tuple[Peer, str]]:
         """Our peer connection and its offer, prepared once per attempt."""
         if self._prepared is None:
-            self._prepared = asyncio.ensure_future(_make_offer(self.opts, self._ice or [], self._added))
+            self._prepared = asyncio.ensure_future(_make_offer(self.opts, self._ice, self._added))
         return self._prepared
 
     async def _add_features(self, make: Callable[[], Awaitable[list[Feature]]]) -> None:

@@ -121,7 +121,7 @@ class Pairing:
             return self._on_pake(body)
         if self.state is State.AWAIT_HELLO and body == self._peer_pake:
             # The same SPAKE2 message again, before the hello that follows it: a rendezvous
-            # cluster that lost a node may have relayed the one sent with the claim and still
+            # cluster that lost a node may have passed on the one sent with the claim and still
             # let the joiner send it once more. It carries nothing new; a copy anywhere else
             # fails below, as any other unsealed body does.
             return []

@@ -10,9 +10,10 @@ turn {servers: [{urls, username, credential}]}, error {kind, message}. Bodies ar
 anything it could read.
 
 A claim's body is the joiner's first message (its SPAKE2 message), sent with the claim to save a
-round trip: when the claim pairs at once, the server relays it to the host right after "joined"
-and says so ("claimed" with took: true); a claim that waits drops it, and the joiner sends it
-once claimed. A server that does not know the field ignores it and never says took.
+round trip: when the claim pairs at once, the server passes it to the host right after "joined"
+(not as one of the joiner's numbered sends) and says so ("claimed" with took: true); a claim
+that waits drops it, and the joiner sends it once claimed. A server that does not know the
+field ignores it and never says took.
 
 A mailbox is where two sides of a session meet again to resume it (protocol/resume.py): 64
 lowercase hex digits derived from their secret, new for every attempt's generation, so the

@@ -130,7 +130,7 @@ class RendezvousClient:
                     on_wait: Callable[[], None] | None = None, first: bytes | None = None) -> bool:
         """Pair with the host of `nameplate`. With `wait` (seconds), a host that has not
         arrived yet (a preset code) is awaited that long; `on_wait` is called if it must be.
-        `first`, our first message, travels with the claim; True if the server relayed it (a
+        `first`, our first message, travels with the claim; True if the server passed it on (a
         claim that had to wait, or an older server, leaves it to us to send)."""
         body = {"body": wire.pack_body(first)} if first is not None else {}
         await self._send("claim", nameplate=nameplate, **({"wait": True} if wait else {}), **body,

@@ -234,15 +234,16 @@ class RendezvousServer:
                                             message=f"nobody came to this mailbox within {self.meet_wait:g} s"))
 
     async def _paired(self, nameplate: str, host: Conn, joiner: Conn, body: str | None = None) -> None:
-        """Tell both; a claim's `body` (the joiner's first message) follows "joined" to the host."""
+        """Tell both; a claim's `body` (the joiner's first message) follows "joined" to the host.
+        It is delivered, not relayed: a relay counts as one of the joiner's numbered sends, which
+        this is not (a resumed joiner would take the count for its own and lose a send)."""
         self.metrics.paired()
         log.info("paired nameplate %s: host %s, joiner %s", nameplate, _describe(host), _describe(joiner))
         await self.hub.deliver(host, wire.encode("joined"))
-        if body is not None and await self.hub.relay(joiner, wire.encode("message", body=body)):
+        if body is not None:
+            await self.hub.deliver(host, wire.encode("message", body=body))
             self.metrics.relayed_bytes += len(body)
-            await self.hub.deliver(joiner, wire.encode("claimed", took=True))
-            return
-        await self.hub.deliver(joiner, wire.encode("claimed"))
+        await self.hub.deliver(joiner, wire.encode("claimed", **({"took": True} if body is not None else {})))
 
 
 _running: set[asyncio.Task[None]] = set()

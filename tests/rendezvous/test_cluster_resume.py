@@ -65,6 +65,26 @@ async def test_a_paired_host_whose_node_dies_carries_on_through_the_other(redis_
         await joiner.close()
 
 
+async def test_a_joiner_whose_node_dies_after_a_claim_that_carried_its_first_message(redis_url: str) -> None:
+    # The message relayed with the claim is not one of the joiner's numbered sends: after a
+    # resume the server's count of them must match the joiner's, or its next send is lost.
+    with cluster(redis_url) as [(node_a, a), (node_b, b)]:
+        host = await RendezvousClient.connect(a, 5, [a, b])
+        nameplate = await host.allocate()
+        joiner = await RendezvousClient.connect(b, 5, [b, a])
+        assert await joiner.claim(nameplate, first=b"spake2 from the joiner") is True
+        await host.wait_joined(5)
+        assert await host.receive() == b"spake2 from the joiner"
+        kill(node_b)
+        await joiner.send(b"sealed hello")  # into the dead socket: sent again after the resume
+        await host.send(b"spake2 from the host")
+        assert await asyncio.wait_for(joiner.receive(), 10) == b"spake2 from the host"  # resumes
+        assert joiner.url == a and joiner.resume.count == 1
+        assert await asyncio.wait_for(host.receive(), 10) == b"sealed hello"
+        for client in (host, joiner):
+            await client.close()
+
+
 async def test_a_waiting_host_keeps_its_nameplate_when_its_node_dies(redis_url: str) -> None:
     with cluster(redis_url) as [(node_a, a), (_, b)]:
         host = await RendezvousClient.connect(a, 5, [a, b])
