@@ -89,7 +89,7 @@ def no_display(features: list[Feature]) -> str | None:
 # thread while it pairs (rassist/transport/preload.py). SPAKE2 first (needed one round trip
 # after the server answers), then WebRTC, then what join_features builds.
 JOIN_MODULES = ("rassist.crypto.pake", "rassist.crypto.seal", "rassist.transport.peer",
-                "rassist.media.screen", "rassist.media.join_control", "rassist.media.annotate",
+                "rassist.media.screen", "rassist.media.join_control", "rassist.media.join_annotate",
                 "rassist.transfer.feature", "rassist.terminal.join")
 
 
@@ -97,7 +97,7 @@ def join_features(record: Path | None = None, on_frame: Callable[[Any], None] | 
                   download_dir: Path | None = None, fast_lane: bool = True,
                   terminal: Feature | None = None) -> list[Feature]:
     """`terminal` shows a shared shell (terminal.join.JoinTerminal); one is made if None."""
-    from rassist.media.annotate import JoinAnnotate
+    from rassist.media.join_annotate import JoinAnnotate
     from rassist.media.join_control import JoinControl
     from rassist.media.screen import ViewScreen
     from rassist.terminal.join import JoinTerminal

@@ -6,6 +6,9 @@
 - `urllib.request` (with http.client and email under it) is imported by websockets for its proxy
   lookup, which rendezvous/reconnect.system_proxy skips where it is sure to find none. Deferred
   the same way.
+- `multiprocessing` (with pickle under it) is imported by aiortc's VP8 codec, which asks it for
+  the number of CPUs only when it builds a VP8 encoder (rassist's screen is H.264, and a
+  recording's VP8 is PyAV's own). Deferred the same way.
 - aioice imports its mDNS module, and with it dnspython (~8% of a join's start-up instructions),
   for peers that hide their addresses behind .local names (browsers do; rassist peers never do).
   A stand-in answers the one question aioice asks of every candidate (is_mdns_hostname, the same
@@ -22,7 +25,7 @@ import threading
 import types
 from typing import Any
 
-DEFERRED = ("importlib.metadata", "urllib.request")
+DEFERRED = ("importlib.metadata", "urllib.request", "multiprocessing")
 _LOAD = threading.RLock()  # one load at a time; the loading thread may look itself up meanwhile
 
 

@@ -40,23 +40,17 @@ from rassist.protocol.input import (
     InputGate,
     coalesce_moves,
 )
+from rassist.protocol.permissions import CONTROL
 from rassist.protocol.ratelimit import TokenBucket
 from rassist.protocol.refusals import RefusalReport, RefusalReporter
 from rassist.session import Session
 
 log = logging.getLogger("rassist.control")
-CONTROL = "control"
 TICK = 0.25              # host housekeeping: silent-peer watchdog, pending refusal reports
 REQUEST_RATE, REQUEST_BURST = 0.1, 3.0  # a joiner's requests for control: 3 at once, then 1 per 10 s
 
 Clock = Callable[[], float]
 Ask = Callable[[str], Awaitable[bool]]
-
-
-def _only_control(cmd: Mapping[str, Any], key: str) -> None:
-    # True is what the plain line mode makes of a bare "/revoke".
-    if cmd.get(key) not in (CONTROL, True):
-        raise CommandError(f'{key} takes "control", as in {{"{key}": "control"}}')
 
 
 class HostControl:

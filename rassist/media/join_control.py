@@ -7,32 +7,30 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from typing import Any
-
-from aiortc import RTCDataChannel, RTCPeerConnection
+from collections.abc import Callable
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
 from rassist.errors import CommandError
-from rassist.media.control import CONTROL, Clock, _only_control
-from rassist.protocol.input import (
-    HOLD_INTERVAL,
-    Button,
-    HeldInputs,
-    Hold,
-    InputError,
-    InputEvent,
-    Key,
-    Move,
-    MoveThrottle,
-    encode,
-    parse_command,
-)
+from rassist.protocol.permissions import CONTROL, only_control
 from rassist.session import Session
+
+if TYPE_CHECKING:
+    from aiortc import RTCDataChannel, RTCPeerConnection
+
+    from rassist.protocol import input as wire
+    from rassist.protocol.input import InputEvent
+else:  # the input events' code loads once control is granted or asked for (rassist/lazy.py)
+    from rassist.lazy import LazyModule
+
+    wire = LazyModule("rassist.protocol.input")
 
 MOVE_BACKLOG = 16 * 1024  # bytes queued on the input channel past which moves wait their turn
 # Moves go out at most this often: half a 60 Hz frame, so that with the transport on top the
 # host's pointer stays within a frame of the joiner's hand, at 120 small messages a second.
 MOVE_INTERVAL = 1 / 120
 CONFIRM_TIMEOUT = 5.0     # how long a joiner's command waits for the host to confirm control
+Clock = Callable[[], float]
 
 
 class JoinControl:
@@ -45,14 +43,22 @@ class JoinControl:
 
     def __init__(self, move_interval: float = MOVE_INTERVAL, clock: Clock = time.monotonic) -> None:
         self.clock = clock
-        self.throttle = MoveThrottle(move_interval)
-        self.held = HeldInputs()
+        self.move_interval = move_interval
         self.session: Session | None = None
         self.dc: RTCDataChannel | None = None
         self.sent = 0
         self._timer: asyncio.TimerHandle | None = None
         self._keepalive: asyncio.Task[None] | None = None
         self._confirmed = asyncio.Event()
+
+    @cached_property
+    def throttle(self) -> wire.MoveThrottle:
+        return wire.MoveThrottle(self.move_interval)
+
+    @cached_property
+    def held(self) -> wire.HeldInputs:
+        """The keys and buttons we hold down at the host."""
+        return wire.HeldInputs()
 
     def prepare(self, pc: RTCPeerConnection, role: str) -> None:
         pass  # nothing to negotiate: the "input" channel belongs to every peer connection
@@ -66,7 +72,6 @@ class JoinControl:
         session.add_command("request", self._request_command)
         for name in ("move", "click", "scroll", "text", "key"):
             session.add_command(name, self._input_command)
-        self._keepalive = asyncio.ensure_future(self._keep_alive())
 
     async def link_lost(self) -> None:
         """No input goes out while the link is down (the host let go of everything)."""
@@ -113,7 +118,7 @@ class JoinControl:
         if dc is None or dc.readyState != "open":
             raise CommandError("the input channel is not open")
         now = self.clock()
-        if isinstance(event, Move):
+        if isinstance(event, wire.Move):
             move = self.throttle.offer(event, now) if dc.bufferedAmount <= MOVE_BACKLOG else None
             if move is None:
                 self.throttle.pending = event
@@ -123,7 +128,7 @@ class JoinControl:
             return
         try:
             self.held.admit(event)
-        except InputError as exc:
+        except wire.InputError as exc:
             raise CommandError(str(exc)) from None
         pending = self.throttle.flush(now)  # keep order: the pointer first, then the click
         if pending is not None:
@@ -134,8 +139,8 @@ class JoinControl:
         if not self.granted:
             await self.wait_granted()
         try:
-            events = parse_command(cmd)
-        except InputError as exc:
+            events = wire.parse_command(cmd)
+        except wire.InputError as exc:
             raise CommandError(str(exc)) from None
         sent: list[InputEvent] = []
         try:
@@ -145,8 +150,8 @@ class JoinControl:
         except CommandError:
             # Half a chord must not stay down: let go of what this command pressed.
             for event in reversed(sent):
-                release = (Key(event.key, False) if isinstance(event, Key) and event.down
-                           else Button(event.button, False) if isinstance(event, Button) and event.down
+                release = (wire.Key(event.key, False) if isinstance(event, wire.Key) and event.down
+                           else wire.Button(event.button, False) if isinstance(event, wire.Button) and event.down
                            else None)
                 if release is not None:
                     with contextlib.suppress(CommandError):
@@ -154,14 +159,14 @@ class JoinControl:
             raise
 
     def _request_command(self, cmd: dict[str, Any]) -> None:
-        _only_control(cmd, "request")
+        only_control(cmd, "request")
         if self.granted:
             raise CommandError("control is already granted")
         self.request()
 
     def _put(self, event: InputEvent) -> None:
         assert self.dc is not None
-        self.dc.send(encode(event))
+        self.dc.send(wire.encode(event))
         self.sent += 1
 
     def _schedule(self) -> None:
@@ -186,9 +191,9 @@ class JoinControl:
 
     async def _keep_alive(self) -> None:
         while True:
-            await asyncio.sleep(HOLD_INTERVAL)
+            await asyncio.sleep(wire.HOLD_INTERVAL)
             if len(self.held) and self.granted and self.dc is not None and self.dc.readyState == "open":
-                self._put(Hold())
+                self._put(wire.Hold())
 
     def _on_control(self, msg: dict[str, Any]) -> None:
         session = self._session()
@@ -200,6 +205,8 @@ class JoinControl:
             session.granted.add(CONTROL)
             if not self._confirmed.is_set():  # the host may confirm twice (see the class docstring)
                 self._confirmed.set()
+                if self._keepalive is None:  # keys held from now on keep the host's watchdog fed
+                    self._keepalive = asyncio.ensure_future(self._keep_alive())
                 session.emit("control", state="granted", peer=session.peer_name)
             return
         was_granted = CONTROL in session.granted

@@ -17,9 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from rassist.protocol.permissions import PERMISSIONS
-
-CONTROL = "control"
+from rassist.protocol.permissions import CONTROL, PERMISSIONS
 
 
 class RoleError(ValueError):

@@ -19,13 +19,9 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
+from rassist.protocol.transfer_kinds import ACCEPT, CANCEL, DECLINE, OFFER
 from rassist.protocol.transfer_manifest import MAX_ENTRIES, MAX_FILE_SIZE, Manifest
 from rassist.protocol.transfer_paths import UnsafePath, check_relpath
-
-OFFER = "file-offer"
-ACCEPT = "file-accept"
-DECLINE = "file-decline"
-CANCEL = "file-cancel"
 MAX_NAMES = 20  # top-level names shown in an offer; the rest are counted in "more"
 MAX_TEXT = 64 * 1024
 MAX_ADDRS = 16

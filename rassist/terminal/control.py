@@ -14,15 +14,10 @@ from typing import Any
 from aiortc import RTCPeerConnection
 
 from rassist.errors import CommandError
+from rassist.protocol.permissions import CONTROL, only_control
 from rassist.session import Session
 
-CONTROL = "control"
 Ask = Callable[[str], Awaitable[bool]]
-
-
-def _only_control(cmd: dict[str, Any], key: str) -> None:
-    if cmd.get(key) not in (CONTROL, True):
-        raise CommandError(f'{key} takes "control", as in {{"{key}": "control"}}')
 
 
 class ShellControl:
@@ -62,11 +57,11 @@ class ShellControl:
         session.emit("control", state="revoked", peer=session.peer_name)
 
     def _grant_command(self, cmd: dict[str, Any]) -> None:
-        _only_control(cmd, "grant")
+        only_control(cmd, "grant")
         self.grant()
 
     def _revoke_command(self, cmd: dict[str, Any]) -> None:
-        _only_control(cmd, "revoke")
+        only_control(cmd, "revoke")
         self.revoke()
 
     async def _on_request(self, msg: dict[str, Any]) -> None:

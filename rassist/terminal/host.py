@@ -18,13 +18,13 @@ from typing import Any
 from aiortc import RTCDataChannel, RTCPeerConnection
 
 from rassist.protocol import terminal as wire
+from rassist.protocol.permissions import CONTROL
 from rassist.session import Emit, Session
 from rassist.terminal.cast import CastWriter
 from rassist.terminal.emulator import Emulator
 from rassist.terminal.pty import ShellPty
 
 CHANNEL = "term"
-CONTROL = "control"
 HIGH = 256 * 1024     # bytes queued on a viewer's channel past which it skips output (aiortc has
                       # one send queue for all channels: kept short so chat and pings get through)
 LOW = 64 * 1024       # ... and below which it gets a repaint and goes live again

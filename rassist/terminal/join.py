@@ -18,16 +18,20 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from rassist.errors import CommandError
-from rassist.protocol import terminal as wire
+from rassist.protocol.permissions import CONTROL
 from rassist.session import Session
 
 if TYPE_CHECKING:  # a joiner builds this before WebRTC has loaded; pyte only once a shell is shared
     from aiortc import RTCPeerConnection
 
+    from rassist.protocol import terminal as wire
     from rassist.terminal.emulator import Emulator
+else:  # the frames' parsers load with the first frame or command (rassist/lazy.py)
+    from rassist.lazy import LazyModule
+
+    wire = LazyModule("rassist.protocol.terminal")
 
 CHANNEL = "term"
-CONTROL = "control"
 INPUT_BACKLOG = 256 * 1024  # keys queued on our side past which typing is refused (a dead link)
 
 

@@ -18,22 +18,30 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rassist.errors import CommandError, DeclinedError, RassistError
-from rassist.protocol import transfer as tp
-from rassist.transfer import offers
+from rassist.protocol.permissions import FILES
+from rassist.protocol.transfer_kinds import ACCEPT, CANCEL, DECLINE, OFFER
 from rassist.transfer.dcstream import BulkChannel
-from rassist.transfer.receiver import TransferResult
-from rassist.transfer.scan import Scan, scan_paths
-from rassist.transfer.staging import TransferError
 
 if TYPE_CHECKING:
     from aiortc import RTCPeerConnection
 
+    from rassist.protocol import transfer as tp
     from rassist.session import Session
+    from rassist.transfer import offers, staging
+    from rassist.transfer import scan as scanning
+    from rassist.transfer.receiver import TransferResult
+    from rassist.transfer.scan import Scan
+else:  # what transfers files loads with the first offer or command (rassist/lazy.py)
+    from rassist.lazy import LazyModule
+
+    tp = LazyModule("rassist.protocol.transfer")
+    offers = LazyModule("rassist.transfer.offers")
+    scanning = LazyModule("rassist.transfer.scan")
+    staging = LazyModule("rassist.transfer.staging")
 
 log = logging.getLogger("rassist.transfer")
-FILES = "files"
 MAX_PENDING_OFFERS = 8  # offers from the peer waiting for an answer; more are declined at once
-Ask = Callable[[tp.Offer, str], Awaitable[bool]]
+Ask = Callable[["tp.Offer", str], Awaitable[bool]]
 Finished = Callable[[str, str, "TransferResult | BaseException"], None]
 
 
@@ -73,10 +81,10 @@ class FilesFeature:
     async def start(self, session: Session) -> None:
         self.session = session
         self.bulk = BulkChannel(session.channel("bulk"), lambda cb: session.listen("bulk", cb))
-        session.ctl.on(tp.OFFER, self._on_offer)
-        session.ctl.on(tp.ACCEPT, self._on_answer)
-        session.ctl.on(tp.DECLINE, self._on_answer)
-        session.ctl.on(tp.CANCEL, self._on_cancel)
+        session.ctl.on(OFFER, self._on_offer)
+        session.ctl.on(ACCEPT, self._on_answer)
+        session.ctl.on(DECLINE, self._on_answer)
+        session.ctl.on(CANCEL, self._on_cancel)
         session.add_command("send", self._send_command)
         session.add_command("send-text", self._send_text_command)
         session.add_command("accept", self._accept_command)
@@ -141,7 +149,7 @@ class FilesFeature:
         session = self._session()
         if not self._may_send:
             raise CommandError("the host has not granted file transfer (ask for it with join --files)")
-        scan = await asyncio.to_thread(scan_paths, paths)
+        scan = await asyncio.to_thread(scanning.scan_paths, paths)
         for path, reason in scan.skipped:
             session.emit("file-skipped", path=path, reason=reason)
         return scan
@@ -241,7 +249,7 @@ class FilesFeature:
             session.emit("error", kind="protocol", message=f"refused a malformed offer: {exc}")
             if self.on_finished is not None:
                 self.on_finished(str(offer_id), "receive",
-                                 TransferError(f"refused a malformed offer: {exc}", "protocol"))
+                                 staging.TransferError(f"refused a malformed offer: {exc}", "protocol"))
             return
         if offer.id in self._incoming or offer.id in self._running:
             return
@@ -330,7 +338,7 @@ class FilesFeature:
     def _on_answer(self, msg: dict[str, Any]) -> None:
         try:
             answer: tp.Accept | tp.Decline = (
-                tp.parse_accept(msg) if msg["t"] == tp.ACCEPT else tp.parse_decline(msg))
+                tp.parse_accept(msg) if msg["t"] == ACCEPT else tp.parse_decline(msg))
         except tp.ProtocolError as exc:
             log.debug("dropped an answer: %s", exc)
             return

@@ -103,13 +103,17 @@ def test_a_usual_join_command_line_skips_typer():
 def test_a_json_join_connects_without_what_it_does_not_use(server):
     # --json output is never rich text: rich (~25 ms), the TUI, numpy and PIL are not loaded up
     # to "connected" (a window that opens later, e.g. /screen, may load what it needs). And
-    # rassist/startup.py: aioice's mDNS module (dnspython under it), importlib.metadata and
-    # urllib.request (http.client under it) load only when something uses them: nothing does.
+    # rassist/startup.py: aioice's mDNS module (dnspython under it), importlib.metadata,
+    # urllib.request (http.client under it) and multiprocessing load only when something uses
+    # them: nothing does.
+    # The features' message parsers (rassist/lazy.py) load with their first message or command.
     host = Proc(["host", "--server", server, "--json", "--yes", "--once"])
     code = host.wait_event("code")["code"]
     report = probe(["join", code, "--json", "--server", server], report_at="connected",
                    heavy=("rich", "textual", "numpy", "PIL", "typer", "dns", "importlib.metadata._meta",
-                          "http.client"))
+                          "http.client", "multiprocessing.context", "rassist.protocol.input", "rassist.protocol.annotate",
+                          "rassist.protocol.terminal", "rassist.protocol.transfer", "rassist.transfer.offers",
+                          "rassist.media.control"))
     assert report == {"probe": "connected", "loaded": []}
 
 
