@@ -1,10 +1,10 @@
-"""Pointing and drawing on the host's screen: the host's session feature (the joiner's:
-join_annotate.py).
+"""Pointing and drawing on the host's screen: the host's session feature, and the messages
+both sides speak.
 
 Host (HostAnnotate): grants `annotate` along with `view` unless told not to, checks every mark
 from the joiner (permission, validation, rate), puts it on the Board and lets the Overlay draw
 it on the real screen. A host with no X display (or on Wayland) refuses marks with the reason.
-Joiner (JoinAnnotate): turns stdin commands ({"point"|"draw"|"label"|"clear": ...}) into marks.
+Joiner (JoinAnnotate, in join_annotate.py): turns stdin commands ({"point"|"draw"|"label"|"clear": ...}) into marks.
 
 Messages on the "ctl" channel:
     joiner -> host  {"t":"mark", ...}                (see protocol/annotate.py)
