@@ -86,9 +86,10 @@ def no_display(features: list[Feature]) -> str | None:
 
 
 # What a join needs beyond its first network steps: `rassist join` imports these on a worker
-# thread while it pairs (rassist/transport/preload.py). SPAKE2 first (needed one round trip
-# after the server answers), then WebRTC, then what join_features builds.
-JOIN_MODULES = ("rassist.crypto.pake", "rassist.crypto.seal", "rassist.transport.peer",
+# thread while it pairs (rassist/transport/preload.py). The AEAD first (needed one round trip
+# after the server answers), then WebRTC, then what join_features builds. SPAKE2 runs in a
+# process of its own (crypto/pake_process.py); where it cannot, "spake2" goes first here.
+JOIN_MODULES = ("rassist.crypto.seal", "rassist.transport.peer",
                 "rassist.media.screen", "rassist.media.join_control", "rassist.media.join_annotate",
                 "rassist.transfer.feature", "rassist.terminal.join")
 

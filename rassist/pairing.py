@@ -29,6 +29,7 @@ from rassist.session import Emit, Feature, Session
 from rassist.transport import preload
 
 if TYPE_CHECKING:  # WebRTC loads while the network is busy, after a code is printed
+    from rassist.crypto.pake_process import PakeProcess
     from rassist.transport.peer import Peer
 
 T = TypeVar("T")
@@ -83,6 +84,9 @@ class JoinOptions(Options):
     # Features whose modules load with WebRTC on a worker thread while pairing goes on:
     # added to `features` when the host's offer is answered.
     later: Awaitable[list[Feature]] | None = None
+    # SPAKE2 for the code, started with the command (crypto/pake_process.start_for); join()
+    # ends it. None: SPAKE2 runs in this process.
+    pake: PakeProcess | None = None
 
 
 class _Relay:
@@ -249,6 +253,7 @@ class Host:
                 self.emit("waiting", **{"for": "joiner"})
                 if self.opts.after_code is not None and self._added is None:
                     self._added = asyncio.ensure_future(self._add_features(self.opts.after_code))
+                preload.start(("spake2",))  # not while a joiner waits for our answer to its claim
                 if self.opts.direct is None:  # only now: the code is out before WebRTC loads
                     self._webrtc()
                 await client.wait_joined(patience)
@@ -401,7 +406,8 @@ async def join(code_text: str, opts: JoinOptions, emit: Emit) -> Session | Direc
             client = await find_host(code.nameplate, opts.timeout, host_awaited)
         paired_at = client.url
         relay = _Relay(client, opts.timeout)
-        pairing = sm.Pairing("join", str(code), opts.name, opts.wants, opts.direct is not None)
+        pake = opts.pake if opts.pake is not None and opts.pake.code == str(code) else None
+        pairing = sm.Pairing("join", str(code), opts.name, opts.wants, opts.direct is not None, pake)
         (first,) = pairing.start()  # our SPAKE2 message travels with the claim: one round trip less
         assert isinstance(first, sm.Send)
         await client.ask_turn()  # answered before the claim: no round trip of its own
@@ -443,6 +449,8 @@ async def join(code_text: str, opts: JoinOptions, emit: Emit) -> Session | Direc
     except PeerGone:
         raise ConnectionLost("the host left before pairing finished") from None
     finally:
+        if opts.pake is not None:
+            opts.pake.close()
         if webrtc is not None:
             webrtc.cancel()
         if client is not None:

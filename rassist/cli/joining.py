@@ -40,6 +40,9 @@ def join_session(code: str | None, server: str | None, json_mode: bool, name: st
                  no_fast_lane: bool, peer_timeout: float, resume_window: float, relay_only: bool,
                  no_record: bool, title: str | None, tag: list[str]) -> None:
     """Connect to a host with `code` and run the session until it ends (raises SystemExit)."""
+    from rassist.crypto.pake_process import start_for
+
+    pake = start_for(code)  # SPAKE2 on another core while this process loads WebRTC
     out = Output(json_mode)
     live = Live()
     from rassist.records.attach import attach
@@ -55,7 +58,7 @@ def join_session(code: str | None, server: str | None, json_mode: bool, name: st
         from rassist.features import JOIN_MODULES, join_features
         from rassist.transport import preload
 
-        preload.start(JOIN_MODULES)  # WebRTC and the features' modules load while we pair
+        preload.start((() if pake else ("spake2",)) + JOIN_MODULES)  # WebRTC and the features' modules load while we pair
         from rassist.cli.console import Lines
         from rassist.cli.drive import answer_early, drive
         from rassist.pairing import JoinOptions, join
@@ -103,7 +106,7 @@ def join_session(code: str | None, server: str | None, json_mode: bool, name: st
             await later  # --record's file name is checked before anything connects
         opts = JoinOptions(name=values.default_name(name), server=server, timeout=timeout, wants=wants,
                            peer_timeout=peer_timeout, relay_only=relay_only, resume_window=resume_window,
-                           features=[recorder] if recorder else [], later=later)
+                           features=[recorder] if recorder else [], later=later, pake=pake)
         if tui:
             from rassist.tui import run_join_tui
 

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from rassist.session import Session
 
 # SPAKE2 first (needed one round trip after the server answers), then what the files need.
-RECEIVE_MODULES = ("rassist.crypto.pake", "rassist.crypto.seal", "rassist.transfer.direct",
+RECEIVE_MODULES = ("rassist.crypto.seal", "rassist.transfer.direct",
                    "rassist.transfer.feature")
 
 
@@ -31,6 +31,9 @@ def receive_files(code: str | None, output: Path, yes: bool, overwrite: bool, se
                   relay_only: bool, no_record: bool, title: str | None, tag: list[str]) -> None:
     """Receive what the sender of `code` offers into `output` and run until it is all there
     (raises SystemExit)."""
+    from rassist.crypto.pake_process import start_for
+
+    pake = start_for(code)  # SPAKE2 on another core while this process loads the rest
     out = Output(json_mode)
     live = Live()
     view = TransferView(out, "receiving")
@@ -46,7 +49,7 @@ def receive_files(code: str | None, output: Path, yes: bool, overwrite: bool, se
         from rassist.pairing import DirectDone, JoinOptions, join
         from rassist.transport import preload
 
-        preload.start(RECEIVE_MODULES)  # on a worker thread while we reach the server and pair
+        preload.start((() if pake else ("spake2",)) + RECEIVE_MODULES)  # on a worker thread while we pair
         lines = Lines() if not yes else None
         if lines is not None and json_mode:
             from rassist.cli.drive import answer_early
@@ -82,7 +85,7 @@ def receive_files(code: str | None, output: Path, yes: bool, overwrite: bool, se
                            wants=("files",), peer_timeout=peer_timeout, relay_only=relay_only,
                            features=[recorder] if recorder else [], later=later,
                            direct=receive_direct if fast_lane else None,
-                           resume_window=0)  # a transfer cut short does not resume yet
+                           resume_window=0, pake=pake)  # a transfer cut short does not resume yet
         try:
             paired = await join(code, opts, out.emit)
         finally:

@@ -32,6 +32,9 @@ def snapshot(
       rassist snapshot 583-positive-kickoff -o screen.png
       rassist snapshot 583-positive-kickoff -o screen.png --json --server ws://relay.example:4477
     """
+    from rassist.crypto.pake_process import start_for
+
+    pake = start_for(code)  # SPAKE2 on another core while this process loads WebRTC
     out = Output(json_mode)
     # Nobody types here: no "Type to chat" (the generic connected line).
     out.renderers["connected"] = lambda f: f"Connected to {escape(str(f.get('peer')))}; waiting for a picture..."
@@ -50,7 +53,7 @@ def snapshot(
 
         view, still = ViewScreen(), ViewStill()
         opts = JoinOptions(name=common.default_name(name), server=server, timeout=timeout, wants=("view",),
-                           peer_timeout=peer_timeout, relay_only=relay_only, features=[view, still])
+                           peer_timeout=peer_timeout, relay_only=relay_only, features=[view, still], pake=pake)
         session = await join(code, opts, out.emit)
         await session.start()
         ended = asyncio.ensure_future(session.run())

@@ -1,15 +1,13 @@
 """SPAKE2 over the whole code, then HKDF into one key per purpose.
 
 Both sides use SPAKE2_Symmetric so that neither needs to know who speaks first; the relay sees
-only the SPAKE2 messages, which reveal nothing about the code."""
+only the SPAKE2 messages, which reveal nothing about the code. `spake2` loads with the first
+Pake: a joiner usually runs SPAKE2 in a process of its own (crypto/pake_process.py)."""
 
 from __future__ import annotations
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from spake2 import SPAKE2_Symmetric
-from spake2.ed25519_basic import NotOnCurve
-from spake2.spake2 import SPAKEError
 
 APP_ID = b"rassist.v1"
 
@@ -18,16 +16,26 @@ class PakeError(Exception):
     """The peer's SPAKE2 message was malformed."""
 
 
+def check_shape(inbound: bytes, outbound: bytes) -> None:
+    """The peer's message has our side marker and our length (spake2 checks the marker with a
+    bare assert: we check it ourselves first)."""
+    if inbound[:1] != outbound[:1] or len(inbound) != len(outbound):
+        raise PakeError("bad SPAKE2 message: wrong side marker or length")
+
+
 class Pake:
     def __init__(self, code: str) -> None:
+        from spake2 import SPAKE2_Symmetric
+
         self._spake = SPAKE2_Symmetric(code.encode("utf-8"), idSymmetric=APP_ID)
         self.outbound = self._spake.start()
 
     def finish(self, inbound: bytes) -> bytes:
         """The shared key; equal on both sides only if both used the same code."""
-        # spake2 checks the side marker with a bare assert: check it ourselves first.
-        if inbound[:1] != self.outbound[:1] or len(inbound) != len(self.outbound):
-            raise PakeError("bad SPAKE2 message: wrong side marker or length")
+        from spake2.ed25519_basic import NotOnCurve
+        from spake2.spake2 import SPAKEError
+
+        check_shape(inbound, self.outbound)
         try:
             return self._spake.finish(inbound)
         # NotOnCurve is not a SPAKEError: an off-curve point from anyone on the relay must be a

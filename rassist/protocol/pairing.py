@@ -28,6 +28,8 @@ from rassist.protocol.jsonwire import loads
 from rassist.protocol.permissions import PERMISSIONS
 
 if TYPE_CHECKING:  # SPAKE2 and AEAD load with the first pairing: `send` prints its code before
+    from rassist.crypto.pake import Pake
+    from rassist.crypto.pake_process import PakeProcess
     from rassist.crypto.seal import Opener, Sealer
 
 PROTOCOL_VERSION = 1
@@ -96,12 +98,16 @@ class State(enum.Enum):
 
 class Pairing:
     def __init__(self, role: Role, code: str, name: str, wants: tuple[str, ...] = (),
-                 direct: bool = False) -> None:
+                 direct: bool = False, pake: Pake | PakeProcess | None = None) -> None:
+        """`pake`: SPAKE2 for this very code, under way in a process of its own already
+        (crypto/pake_process.py); without it SPAKE2 runs here."""
         self.role = role
         self.state = State.AWAIT_PAKE
-        from rassist.crypto.pake import Pake
+        if pake is None:
+            from rassist.crypto.pake import Pake as Here
 
-        self._pake = Pake(code)
+            pake = Here(code)
+        self._pake = pake
         self._hello = {"t": "hello", "v": PROTOCOL_VERSION, "name": name, "wants": list(wants)}
         if direct:
             self._hello["direct"] = True
