@@ -2,14 +2,14 @@
 
 Both sides use SPAKE2_Symmetric so that neither needs to know who speaks first; the relay sees
 only the SPAKE2 messages, which reveal nothing about the code. `spake2` loads with the first
-Pake: a joiner usually runs SPAKE2 in a process of its own (crypto/pake_process.py)."""
+Pake and cryptography with the first key derived: a joiner usually runs SPAKE2 in a process of
+its own (crypto/pake_process.py), and starts that before anything else."""
 
 from __future__ import annotations
 
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-
 APP_ID = b"rassist.v1"
+SIDE = b"S"         # SPAKE2_Symmetric's side marker, first byte of each message
+MESSAGE_SIZE = 33   # the marker and an Ed25519 element
 
 
 class PakeError(Exception):
@@ -45,5 +45,8 @@ class Pake:
 
 
 def derive(key: bytes, purpose: str, length: int = 32) -> bytes:
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
     return HKDF(algorithm=hashes.SHA256(), length=length, salt=None,
                 info=APP_ID + b"/" + purpose.encode("ascii")).derive(key)

@@ -4,14 +4,16 @@ A join is bound by one CPU: the interpreter's lock lets one thread run Python at
 importing WebRTC alone fills the way to `connected`. SPAKE2 (importing `spake2` builds its
 groups, ~15 ms; our two messages' arithmetic, ~13 ms; pure Python) has no need of that
 process: a second one computes it on another core meanwhile, started with the command, and this
-process only passes the peer's message in and the key out. Same library, same code (crypto/pake.py
-runs in the worker); the worker imports exactly what this process would (its sys.path), never
-what lies in the current directory.
+process only passes the peer's message in and the key out. Same library, same code
+(crypto/pake_worker.py runs crypto/pake.py); the worker imports exactly what this process would
+(our sys.path: -I keeps PYTHONPATH and the user's site out, and the current directory unless our
+own path has it), in a session of its own (a Ctrl-C at the terminal is ours to handle).
 
-On one CPU there is nothing to gain: start() returns None and SPAKE2 runs here, as it does for
-everything that does not start early (the host answers whoever comes; resume uses no code).
-A worker that fails before our message is out is replaced by SPAKE2 here; one that fails after
-it (killed, say) ends the pairing as an internal error, not as a wrong code.
+Where there is nothing to gain (one CPU for us, no POSIX pipes to wait on, no interpreter to
+start) start() returns None and SPAKE2 runs here, as it does for everything that does not start
+early (the host answers whoever comes; resume uses no code). A worker that fails before our
+message is out, or says something that is not a SPAKE2 message, is replaced by SPAKE2 here;
+one that fails after it (killed, say) ends the pairing as an internal error, not as a wrong code.
 
 Frames both ways: 4-byte big-endian length, then the bytes. To the worker: the code, then the
 peer's message. From it: our message, then b"K" + key or b"E" + why the peer's message failed."""
@@ -19,20 +21,31 @@ peer's message. From it: our message, then b"K" + key or b"E" + why the peer's m
 from __future__ import annotations
 
 import os
-import select
-import subprocess
 import sys
 import time
+from typing import TYPE_CHECKING
 
-from rassist.crypto.pake import Pake, PakeError, check_shape
+from rassist.crypto.pake import MESSAGE_SIZE, SIDE, Pake, PakeError, check_shape
 
-WORKER_TIMEOUT = 10.0   # seconds an answer may take (it takes ~50 ms to start, ~10 to compute)
-MAX_FRAME = 4096        # our message is 33 bytes, a key 33, a reason well under this
+if TYPE_CHECKING:
+    import subprocess
+
+FIRST_TIMEOUT = 2.0     # seconds for our message (~0.1 s to start); then SPAKE2 here (~30 ms)
+FINISH_TIMEOUT = 10.0   # seconds for the key (~10 ms of arithmetic)
+KEY_SIZE = 32
+MAX_FRAME = 4096        # an answer's size we read at all: a reason is well under this
 
 
 class WorkerGone(RuntimeError):
     """The worker died or stopped answering: not the peer's doing (no wrong code, no burned
     nameplate), an internal error of this side."""
+
+
+def _cpus() -> int:
+    """CPUs this process may run on (its affinity, not the machine's count)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 class PakeProcess:
@@ -47,17 +60,17 @@ class PakeProcess:
     @classmethod
     def start(cls, code: str) -> PakeProcess | None:
         """The worker, computing our message already; None where SPAKE2 should run here."""
-        if (os.cpu_count() or 1) < 2:
+        if os.name != "posix" or _cpus() < 2 or not sys.executable or getattr(sys, "frozen", False):
             return None
-        # -I: no current directory, no PYTHONPATH, no user site: the path is set from ours.
-        boot = ("import sys; sys.path[:] = sys.argv[1:]; "
-                "from rassist.crypto.pake_process import serve; serve()")
+        import subprocess
+
+        boot = "import sys; sys.path[:] = sys.argv[1:]; from rassist.crypto.pake_worker import serve; serve()"
         flags = ["-I", "-B"] if sys.flags.dont_write_bytecode else ["-I"]
         try:
             proc = subprocess.Popen([sys.executable, *flags, "-c", boot, *sys.path],
                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                    stderr=subprocess.DEVNULL, close_fds=True)
-        except OSError:
+                                    stderr=subprocess.DEVNULL, close_fds=True, start_new_session=True)
+        except (OSError, ValueError):
             return None
         worker = cls(proc, code)
         try:
@@ -71,7 +84,10 @@ class PakeProcess:
     def outbound(self) -> bytes:
         if self._outbound is None:
             try:
-                self._outbound = self._receive()
+                message = self._receive(FIRST_TIMEOUT)
+                if len(message) != MESSAGE_SIZE or message[:1] != SIDE:
+                    raise WorkerGone("the SPAKE2 worker sent something else than our message")
+                self._outbound = message
             except WorkerGone:
                 self.close()
                 self._here = Pake(self.code)
@@ -83,9 +99,9 @@ class PakeProcess:
         if self._here is not None:
             return self._here.finish(inbound)
         self._send(inbound)
-        answer = self._receive()
+        answer = self._receive(FINISH_TIMEOUT)
         self.close()
-        if answer[:1] == b"K":
+        if answer[:1] == b"K" and len(answer) == 1 + KEY_SIZE:
             return answer[1:]
         if answer[:1] == b"E":
             raise PakeError(answer[1:].decode("utf-8", "replace"))
@@ -96,10 +112,8 @@ class PakeProcess:
         for pipe in (self._proc.stdin, self._proc.stdout):
             if pipe is not None:
                 pipe.close()
-        try:
-            self._proc.wait(timeout=1.0)
-        except subprocess.TimeoutExpired:
-            self._proc.kill()
+        if self._proc.poll() is None:
+            self._proc.kill()  # it has told us all we will use
             self._proc.wait()
 
     def _send(self, data: bytes) -> None:
@@ -110,18 +124,22 @@ class PakeProcess:
         except (OSError, ValueError):
             raise WorkerGone("the SPAKE2 worker is gone") from None
 
-    def _receive(self) -> bytes:
+    def _receive(self, timeout: float) -> bytes:
         assert self._proc.stdout is not None
-        fd = self._proc.stdout.fileno()
-        deadline = time.monotonic() + WORKER_TIMEOUT
-        size = _read_exactly(fd, 4, deadline)
-        length = int.from_bytes(size, "big")
+        try:
+            fd = self._proc.stdout.fileno()
+        except ValueError:  # closed already
+            raise WorkerGone("the SPAKE2 worker is gone") from None
+        deadline = time.monotonic() + timeout
+        length = int.from_bytes(_read_exactly(fd, 4, deadline), "big")
         if length > MAX_FRAME:
             raise WorkerGone("the SPAKE2 worker sent an oversized answer")
         return _read_exactly(fd, length, deadline)
 
 
 def _read_exactly(fd: int, count: int, deadline: float) -> bytes:
+    import select
+
     data = b""
     while len(data) < count:
         left = deadline - time.monotonic()
@@ -132,32 +150,6 @@ def _read_exactly(fd: int, count: int, deadline: float) -> bytes:
             raise WorkerGone("the SPAKE2 worker is gone")
         data += chunk
     return data
-
-
-def serve() -> None:
-    """The worker's side: one code, one exchange, then out (os._exit: nothing to tidy)."""
-    from rassist.crypto.pake import Pake
-
-    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
-
-    def read() -> bytes:
-        size = stdin.read(4)
-        if len(size) < 4:
-            os._exit(0)  # the parent went away
-        return stdin.read(int.from_bytes(size, "big"))
-
-    def write(data: bytes) -> None:
-        stdout.write(len(data).to_bytes(4, "big") + data)
-        stdout.flush()
-
-    pake = Pake(read().decode("utf-8"))
-    write(pake.outbound)
-    inbound = read()
-    try:
-        write(b"K" + pake.finish(inbound))
-    except PakeError as exc:
-        write(b"E" + str(exc).encode("utf-8")[:1000])
-    os._exit(0)
 
 
 def start_for(code_text: str | None) -> PakeProcess | None:

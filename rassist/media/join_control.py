@@ -49,6 +49,7 @@ class JoinControl:
         self.sent = 0
         self._timer: asyncio.TimerHandle | None = None
         self._keepalive: asyncio.Task[None] | None = None
+        self._stopped = False
         self._confirmed = asyncio.Event()
 
     @cached_property
@@ -83,6 +84,7 @@ class JoinControl:
         self.dc = session.channel("input")
 
     async def stop(self) -> None:
+        self._stopped = True  # a late "granted" starts no keep-alive that nobody would cancel
         if self._timer is not None:
             self._timer.cancel()
         if self._keepalive is not None:
@@ -205,7 +207,7 @@ class JoinControl:
             session.granted.add(CONTROL)
             if not self._confirmed.is_set():  # the host may confirm twice (see the class docstring)
                 self._confirmed.set()
-                if self._keepalive is None:  # keys held from now on keep the host's watchdog fed
+                if self._keepalive is None and not self._stopped:  # held keys keep the host's watchdog fed
                     self._keepalive = asyncio.ensure_future(self._keep_alive())
                 session.emit("control", state="granted", peer=session.peer_name)
             return

@@ -95,11 +95,12 @@ def fake_worker(tmp_path: Path, output: bytes, then_sleep: float = 0.0) -> PakeP
 
 
 def test_a_worker_answering_nonsense_is_gone_not_a_hang(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(pake_process, "WORKER_TIMEOUT", 0.5)
+    monkeypatch.setattr(pake_process, "FINISH_TIMEOUT", 0.5)
     ours = Pake(CODE).outbound
     frame = len(ours).to_bytes(4, "big") + ours
     for answer in (frame + (10**6).to_bytes(4, "big"),                # oversized
-                   frame + (9).to_bytes(4, "big") + b"K" + b"short",  # cut short
+                   frame + (40).to_bytes(4, "big") + b"K" + b"short",  # cut short
+                   frame + (2).to_bytes(4, "big") + b"K!",             # a key of one byte
                    frame + (2).to_bytes(4, "big") + b"X!",             # neither K nor E
                    frame):                                             # silent after our message
         fake = fake_worker(tmp_path, answer, then_sleep=2.0)
@@ -110,16 +111,30 @@ def test_a_worker_answering_nonsense_is_gone_not_a_hang(tmp_path: Path, monkeypa
 
 
 def test_nonsense_instead_of_our_message_means_spake2_here(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(pake_process, "WORKER_TIMEOUT", 0.5)
-    for answer in (b"\xff\xff\xff\xff", b"\x00\x00", b""):
+    monkeypatch.setattr(pake_process, "FIRST_TIMEOUT", 0.5)
+    code = (len(CODE)).to_bytes(4, "big") + CODE.encode()  # a worker that echoes: never sent on
+    for answer in (b"\xff\xff\xff\xff", b"\x00\x00", b"", b"\x00\x00\x00\x05hello", code,
+                   (33).to_bytes(4, "big") + b"A" * 33):
         fake = fake_worker(tmp_path, answer, then_sleep=2.0)
         here = Pake(CODE)
         assert fake.finish(here.outbound) == here.finish(fake.outbound)
 
 
-def test_one_cpu_means_spake2_here(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(os, "cpu_count", lambda: 1)
+def test_one_cpu_for_us_means_spake2_here(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0})  # taskset -c 0 on a bigger machine
     assert PakeProcess.start(CODE) is None
+
+
+@pytest.mark.parametrize("executable", [None, "", "/nonexistent/python3"])
+def test_no_interpreter_to_start_means_spake2_here(monkeypatch: pytest.MonkeyPatch, executable: str | None) -> None:
+    monkeypatch.setattr(sys, "executable", executable)
+    assert PakeProcess.start(CODE) is None
+
+
+def test_the_worker_is_out_of_reach_of_a_ctrl_c_at_our_terminal() -> None:
+    there = worker()
+    assert os.getpgid(there._proc.pid) != os.getpgid(0)
+    there.close()
 
 
 def test_start_for_takes_the_code_as_pairing_reads_it() -> None:
@@ -130,11 +145,14 @@ def test_start_for_takes_the_code_as_pairing_reads_it() -> None:
     there.close()
 
 
-def test_the_worker_imports_nothing_from_the_current_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_worker_imports_only_from_our_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # As the installed `rassist` runs: its path has no current directory (python -c and -m
+    # would put one there, for the worker as for us); PYTHONPATH is ours to use, not the worker's.
     marker = tmp_path / "imported"
     for name in ("spake2.py", "cryptography.py"):
         (tmp_path / name).write_text(f"open({str(marker)!r}, 'w').write('x')\n")
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
     monkeypatch.setattr(sys, "path", [p for p in sys.path if p not in ("", ".", str(tmp_path))])
     here, there = Pake(CODE), worker()
     assert there.finish(here.outbound) == here.finish(there.outbound)
