@@ -58,7 +58,8 @@ def join_session(code: str | None, server: str | None, json_mode: bool, name: st
         from rassist.features import JOIN_MODULES, join_features
         from rassist.transport import preload
 
-        preload.start((() if pake else ("spake2",)) + JOIN_MODULES)  # WebRTC and the features' modules load while we pair
+        # WebRTC and the features' modules load while we pair (spake2 too, unless it has a process)
+        preload.start((() if pake else ("spake2",)) + JOIN_MODULES)
         from rassist.cli.console import Lines
         from rassist.cli.drive import answer_early, drive
         from rassist.pairing import JoinOptions, join

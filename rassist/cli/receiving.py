@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from rassist.protocol.transfer import Offer
     from rassist.session import Session
 
-# SPAKE2 first (needed one round trip after the server answers), then what the files need.
+# The AEAD first (needed one round trip after the server answers), then what the files need.
 RECEIVE_MODULES = ("rassist.crypto.seal", "rassist.transfer.direct",
                    "rassist.transfer.feature")
 
@@ -49,7 +49,8 @@ def receive_files(code: str | None, output: Path, yes: bool, overwrite: bool, se
         from rassist.pairing import DirectDone, JoinOptions, join
         from rassist.transport import preload
 
-        preload.start((() if pake else ("spake2",)) + RECEIVE_MODULES)  # on a worker thread while we pair
+        # On a worker thread while we reach the server and pair (spake2 too, unless it has a process)
+        preload.start((() if pake else ("spake2",)) + RECEIVE_MODULES)
         lines = Lines() if not yes else None
         if lines is not None and json_mode:
             from rassist.cli.drive import answer_early
