@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rassist.errors import CommandError, DeclinedError, RassistError
+from rassist.errors import CommandError, ConnectionLost, DeclinedError, RassistError
 from rassist.protocol.permissions import FILES
 from rassist.protocol.transfer_kinds import ACCEPT, CANCEL, DECLINE, OFFER
 from rassist.transfer.dcstream import BulkChannel
@@ -93,10 +93,9 @@ class FilesFeature:
     async def link_lost(self) -> None:
         """The link dropped: transfers under way stop now (the fast lane's TCP connection
         might otherwise carry on beside the one offered again) and are remembered."""
-        self._again_out = [self._sent[i] for i in self._running if i in self._sent]
-        self._again_in = {key: folder for i, (key, folder) in self._taken.items() if i in self._running}
         running = dict(self._running)
         for offer_id, task in running.items():
+            self._cut(offer_id)
             task.cancel()
             if self.session is not None:
                 self.session.emit("error", kind="connection-lost", id=offer_id,
@@ -186,6 +185,8 @@ class FilesFeature:
             task.cancel()
             raise
         except BaseException as exc:
+            if isinstance(exc, ConnectionLost):  # its channel closed before link_lost() came
+                self._cut(offer_id)
             self._report(offer_id, direction, exc)
             raise
         finally:
@@ -196,6 +197,16 @@ class FilesFeature:
         if self.on_finished is not None:
             self.on_finished(offer_id, direction, result)
         return result
+
+    def _cut(self, offer_id: str) -> None:
+        """A transfer the link's drop cut: offered again on the next link, or (receiving) taken
+        again there into the same folder. Only a resumed link uses this; a new one starts bare."""
+        if offer_id in self._sent:
+            if self._sent[offer_id] not in self._again_out:
+                self._again_out.append(self._sent[offer_id])
+        elif offer_id in self._taken:
+            key, folder = self._taken[offer_id]
+            self._again_in[key] = folder
 
     def _report(self, offer_id: str, direction: str, exc: BaseException) -> None:
         if isinstance(exc, RassistError):
