@@ -40,7 +40,7 @@ def join_session(code: str | None, server: str | None, json_mode: bool, name: st
                  no_fast_lane: bool, peer_timeout: float, resume_window: float, relay_only: bool,
                  no_record: bool, title: str | None, tag: list[str]) -> None:
     """Connect to a host with `code` and run the session until it ends (raises SystemExit)."""
-    from rassist.crypto.pake_process import start_for
+    from rassist.crypto.pake_process import preload_here, start_for
 
     pake = start_for(code)  # SPAKE2 on another core while this process loads WebRTC
     out = Output(json_mode)
@@ -58,8 +58,7 @@ def join_session(code: str | None, server: str | None, json_mode: bool, name: st
         from rassist.features import JOIN_MODULES, join_features
         from rassist.transport import preload
 
-        # WebRTC and the features' modules load while we pair (spake2 too, unless it has a process)
-        preload.start((() if pake else ("spake2",)) + JOIN_MODULES)
+        preload.start(preload_here(pake) + JOIN_MODULES)  # WebRTC and the features' modules load while we pair
         from rassist.cli.console import Lines
         from rassist.cli.drive import answer_early, drive
         from rassist.pairing import JoinOptions, join

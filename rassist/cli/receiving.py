@@ -31,7 +31,7 @@ def receive_files(code: str | None, output: Path, yes: bool, overwrite: bool, se
                   relay_only: bool, no_record: bool, title: str | None, tag: list[str]) -> None:
     """Receive what the sender of `code` offers into `output` and run until it is all there
     (raises SystemExit)."""
-    from rassist.crypto.pake_process import start_for
+    from rassist.crypto.pake_process import preload_here, start_for
 
     pake = start_for(code)  # SPAKE2 on another core while this process loads the rest
     out = Output(json_mode)
@@ -49,8 +49,7 @@ def receive_files(code: str | None, output: Path, yes: bool, overwrite: bool, se
         from rassist.pairing import DirectDone, JoinOptions, join
         from rassist.transport import preload
 
-        # On a worker thread while we reach the server and pair (spake2 too, unless it has a process)
-        preload.start((() if pake else ("spake2",)) + RECEIVE_MODULES)
+        preload.start(preload_here(pake) + RECEIVE_MODULES)  # on a worker thread while we reach the server and pair
         lines = Lines() if not yes else None
         if lines is not None and json_mode:
             from rassist.cli.drive import answer_early

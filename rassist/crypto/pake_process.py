@@ -152,6 +152,12 @@ def _read_exactly(fd: int, count: int, deadline: float) -> bytes:
     return data
 
 
+def preload_here(worker: PakeProcess | None) -> tuple[str, ...]:
+    """What to import ahead (transport/preload.py) for SPAKE2 in this process: nothing while
+    a worker runs it, else `spake2` itself, first."""
+    return () if worker is not None else ("spake2",)
+
+
 def start_for(code_text: str | None) -> PakeProcess | None:
     """The worker for the code a joiner was given on its command line; None without one (or
     with a malformed one: pairing says what is wrong with it), or where SPAKE2 runs here."""
