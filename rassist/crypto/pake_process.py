@@ -26,6 +26,7 @@ import time
 from typing import TYPE_CHECKING
 
 from rassist.crypto.pake import MESSAGE_SIZE, SIDE, Pake, PakeError, check_shape
+from rassist.crypto.pake_worker import frame
 
 if TYPE_CHECKING:
     import subprocess
@@ -119,7 +120,7 @@ class PakeProcess:
     def _send(self, data: bytes) -> None:
         assert self._proc.stdin is not None
         try:
-            self._proc.stdin.write(len(data).to_bytes(4, "big") + data)
+            self._proc.stdin.write(frame(data))
             self._proc.stdin.flush()
         except (OSError, ValueError):
             raise WorkerGone("the SPAKE2 worker is gone") from None

@@ -10,6 +10,11 @@ import sys
 from rassist.crypto.pake import Pake, PakeError
 
 
+def frame(data: bytes) -> bytes:
+    """One message either way: its length (4 bytes, big-endian), then it."""
+    return len(data).to_bytes(4, "big") + data
+
+
 def serve() -> None:
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
 
@@ -20,7 +25,7 @@ def serve() -> None:
         return stdin.read(int.from_bytes(size, "big"))
 
     def write(data: bytes) -> None:
-        stdout.write(len(data).to_bytes(4, "big") + data)
+        stdout.write(frame(data))
         stdout.flush()
 
     pake = Pake(read().decode("utf-8"))
