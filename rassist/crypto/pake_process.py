@@ -15,6 +15,10 @@ early (the host answers whoever comes; resume uses no code). A worker that fails
 message is out, or says something that is not a SPAKE2 message, is replaced by SPAKE2 here;
 one that fails after it (killed, say) ends the pairing as an internal error, not as a wrong code.
 
+`outbound` and finish() block the caller (a select on the pipe) as the in-process Pake's
+arithmetic does: our message is ready long before the claim goes out, and the key ~10 ms after
+the peer's message goes in; FIRST_TIMEOUT and FINISH_TIMEOUT bound a worker that hangs.
+
 Frames both ways: 4-byte big-endian length, then the bytes. To the worker: the code, then the
 peer's message. From it: our message, then b"K" + key or b"E" + why the peer's message failed."""
 
